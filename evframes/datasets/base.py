@@ -1,0 +1,147 @@
+"""What every raw dataset module provides, and the per-recording result it hands back.
+
+A raw dataset knows its on-disk layout (archives or extracted folders), its classes, its sensor
+size and its train/test split. Extraction (``evframes.extract``) asks it for *jobs* (picklable
+units of work: one recording, or a chunk of small files), runs :func:`run_job` on them in a
+process pool, and writes the results into one events store per split, in a canonical order given
+by :meth:`RawDataset.placement`.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ..errors import DatasetError
+from ..events import KEYS, Events, concat_events
+
+
+@dataclass
+class Job:
+    """A picklable unit of extraction work: ``func(*args)`` returns a :class:`JobResult`."""
+    name: str
+    func: Callable
+    args: tuple
+    n_bytes: int = 0
+
+
+@dataclass
+class JobResult:
+    """Samples decoded from one job, as flat events plus local offsets ``[k + 1]``."""
+    name: str
+    events: Events
+    offsets: np.ndarray
+    labels: List[int]
+    metas: List[Dict[str, Any]]
+    warnings: List[str] = field(default_factory=list)
+
+    @property
+    def n_samples(self) -> int:
+        return len(self.labels)
+
+
+def pack_samples(name: str, samples: Sequence[Tuple[Mapping, int, Dict[str, Any]]],
+                 warnings: Sequence[str] = ()) -> JobResult:
+    """Concatenate ``[(events, label, meta), ...]`` into one :class:`JobResult`."""
+    lens = [len(s[0]["t"]) for s in samples]
+    offsets = np.zeros(len(samples) + 1, dtype=np.int64)
+    np.cumsum(lens, out=offsets[1:])
+    return JobResult(name=name, events=concat_events([s[0] for s in samples]), offsets=offsets,
+                     labels=[int(s[1]) for s in samples], metas=[s[2] for s in samples],
+                     warnings=list(warnings))
+
+
+def run_job(job: Job) -> JobResult:
+    return job.func(*job.args)
+
+
+class RawDataset:
+    """Base class: subclasses set the class attributes and implement the methods below."""
+
+    name: str = ""
+    sensor_size: Tuple[int, int] = (0, 0)  # (W, H) pixels
+    splits: Tuple[str, ...] = ("train", "test")
+    meta_columns: Dict[str, type] = {}
+
+    def __init__(self, root):
+        self.root = Path(root)
+        if not self.root.exists():
+            raise DatasetError(f"{self.root}: dataset root does not exist")
+
+    # -- layout --------------------------------------------------------------------------
+    @property
+    def classes(self) -> List[str]:
+        raise NotImplementedError
+
+    def options(self) -> Dict[str, Any]:
+        """Settings that change the extracted events (stored in the manifest)."""
+        return {}
+
+    def source_files(self) -> List[Path]:
+        """The raw files extraction reads (for the fingerprint)."""
+        raise NotImplementedError
+
+    def fingerprint(self) -> str:
+        """Hash of the raw files' relative names, sizes and modification times (cheap; no
+        content hashing, so touching a raw file or replacing it counts as a change)."""
+        h = hashlib.sha256()
+        for f in sorted(self.source_files()):
+            st = f.stat()
+            rel = os.path.relpath(f, self.root)
+            h.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        return h.hexdigest()[:32]
+
+    # -- work ----------------------------------------------------------------------------
+    def jobs(self) -> Iterator[Job]:
+        raise NotImplementedError
+
+    def placement(self, job_name: str) -> Optional[Tuple[str, int]]:
+        """``(split, index)`` of a job's samples in the stores, or None if not known yet (for
+        example a trials list later in a tar stream). None after :meth:`finish` = skip."""
+        raise NotImplementedError
+
+    def finish(self) -> List[str]:
+        """Called after all jobs were produced; raises DatasetError on missing pieces and
+        returns warnings (for example recordings listed in no split)."""
+        return []
+
+
+def natural_key(s: str):
+    """Sort key that orders 'a2' before 'a10'."""
+    return [int(tok) if tok.isdigit() else tok for tok in re.split(r"(\d+)", s)]
+
+
+def chunked(seq: Sequence, n: int) -> Iterator[Sequence]:
+    for i in range(0, len(seq), n):
+        yield seq[i:i + n]
+
+
+def drop_off_sensor(ev: Events, sensor_size, where: str, warnings: List[str]) -> Events:
+    """Drop events off the ``(W, H)`` sensor or with polarity not in {0, 1}, with a warning."""
+    W, H = sensor_size
+    x, y, p = ev["x"], ev["y"], ev["p"]
+    if len(x) == 0:
+        return ev
+    if (int(x.max()) < W and int(y.max()) < H and int(x.min()) >= 0 and int(y.min()) >= 0
+            and int(p.min()) >= 0 and int(p.max()) <= 1):
+        return ev
+    ok = (x >= 0) & (x < W) & (y >= 0) & (y < H) & (p >= 0) & (p <= 1)
+    bad = np.flatnonzero(~ok)
+    i = int(bad[0])
+    warnings.append(f"{where}: dropped {bad.size} event(s) off the {W}x{H} sensor (first at "
+                    f"index {i}: x={int(x[i])}, y={int(y[i])}, p={int(p[i])})")
+    return Events({k: ev[k][ok] for k in KEYS})
+
+
+def ensure_sorted(ev: Events, where: str, warnings: List[str]) -> Events:
+    t = ev["t"]
+    if len(t) > 1 and int(np.diff(t).min()) < 0:
+        warnings.append(f"{where}: timestamps not monotonic; events sorted by t (stable)")
+        order = np.argsort(t, kind="stable")
+        return Events({k: ev[k][order] for k in KEYS})
+    return ev

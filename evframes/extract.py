@@ -1,0 +1,217 @@
+"""Extraction: raw dataset -> one events store per split (``<root>/events/<split>.h5``).
+
+Plain-Python orchestration around the Numba decoders: the raw dataset yields jobs (one
+recording, or a chunk of small files), a process pool runs them, and the results are written in
+the dataset's canonical order through a small reorder buffer. Stores are written atomically;
+a store whose manifest matches the raw files and options is reused.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+import warnings as _warnings
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from .datasets.base import JobResult, RawDataset, run_job
+from .errors import StoreError
+from .store import EventsStoreWriter, events_store_path, store_status
+
+
+class ExtractWarning(UserWarning):
+    """Something in the raw data was repaired or skipped during extraction."""
+
+
+@dataclass
+class ExtractSummary:
+    dataset: str
+    root: Path
+    reused: bool = False
+    seconds: float = 0.0
+    samples: Dict[str, int] = field(default_factory=dict)
+    per_class: Dict[str, Dict[str, int]] = field(default_factory=dict)
+    events: Dict[str, int] = field(default_factory=dict)
+    bytes_on_disk: Dict[str, int] = field(default_factory=dict)
+    raw_bytes: int = 0
+    warnings: List[str] = field(default_factory=list)
+    rebuilt_because: Optional[str] = None
+
+    @property
+    def total_events(self) -> int:
+        return sum(self.events.values())
+
+    def lines(self) -> List[str]:
+        out = []
+        state = "reused existing stores" if self.reused else f"extracted in {self.seconds:.2f} s"
+        if self.rebuilt_because:
+            state += f" (rebuilt: {self.rebuilt_because})"
+        out.append(f"{self.dataset} at {self.root}: {state}")
+        for split in self.samples:
+            path = events_store_path(self.root, split)
+            out.append(f"  {split:5s}: {self.samples[split]:7d} samples, "
+                       f"{self.events[split]:12,d} events, "
+                       f"{self.bytes_on_disk.get(split, 0) / 1e6:9.1f} MB  -> {path}")
+            pc = self.per_class.get(split, {})
+            if pc:
+                out.append("         per class: " + ", ".join(f"{k} {v}" for k, v in pc.items()))
+        if not self.reused and self.seconds > 0:
+            out.append(f"  {self.total_events / 1e6:.2f} M events in {self.seconds:.2f} s = "
+                       f"{self.total_events / 1e6 / self.seconds:.1f} M events/s"
+                       + (f"; raw {self.raw_bytes / 1e6:.1f} MB" if self.raw_bytes else ""))
+        if self.warnings:
+            out.append(f"  {len(self.warnings)} warning(s); first: {self.warnings[0]}")
+        return out
+
+
+def expected_manifest(ds: RawDataset, split: str) -> dict:
+    return {"kind": "events", "dataset": ds.name, "split": split,
+            "source_fingerprint": ds.fingerprint(), "options": ds.options(),
+            "sensor_size": list(ds.sensor_size)}
+
+
+def stores_status(ds: RawDataset) -> Optional[str]:
+    """None when every split's store is complete and current, else the first reason."""
+    for split in ds.splits:
+        reason = store_status(events_store_path(ds.root, split), expected_manifest(ds, split))
+        if reason is not None:
+            return f"{split}: {reason}"
+    return None
+
+
+def _fill_counts(summary: ExtractSummary, ds: RawDataset):
+    import h5py
+    from .store import read_manifest
+    for split in ds.splits:
+        path = events_store_path(ds.root, split)
+        man = read_manifest(path)
+        summary.samples[split] = int(man["n_samples"])
+        summary.events[split] = int(man["n_events"])
+        summary.bytes_on_disk[split] = path.stat().st_size
+        with h5py.File(path, "r") as f:
+            counts = np.bincount(f["labels"][...], minlength=len(ds.classes))
+        summary.per_class[split] = {c: int(n) for c, n in zip(ds.classes, counts)}
+
+
+def extract(ds: RawDataset, workers: Optional[int] = None, force: bool = False,
+            progress: bool = True, warn: bool = True) -> ExtractSummary:
+    """Decode, split and store ``ds``; reuse current stores unless ``force``.
+
+    ``workers``: processes for decoding (default: all cores, capped by the number of jobs;
+    1 = in this process). Returns an :class:`ExtractSummary`.
+    """
+    summary = ExtractSummary(dataset=ds.name, root=ds.root)
+    reason = stores_status(ds)
+    if reason is None and not force:
+        summary.reused = True
+        _fill_counts(summary, ds)
+        return summary
+    if reason is not None and not reason.endswith("missing"):
+        summary.rebuilt_because = reason
+    if workers is None:
+        workers = os.cpu_count() or 1
+    t0 = time.perf_counter()
+    try:
+        summary.raw_bytes = sum(f.stat().st_size for f in ds.source_files())
+    except OSError:
+        pass
+
+    writers = {s: EventsStoreWriter(events_store_path(ds.root, s), ds.meta_columns)
+               for s in ds.splits}
+    try:
+        _run(ds, writers, workers, progress, summary)
+        for split, w in writers.items():
+            man = expected_manifest(ds, split)
+            man["classes"] = ds.classes
+            w.commit(man)
+    finally:
+        for w in writers.values():
+            if not w.committed:
+                w.abort()
+    summary.seconds = time.perf_counter() - t0
+    _fill_counts(summary, ds)
+    if warn:
+        for msg in summary.warnings:
+            _warnings.warn(msg, ExtractWarning, stacklevel=2)
+    return summary
+
+
+def _run(ds: RawDataset, writers, workers: int, progress: bool, summary: ExtractSummary):
+    from tqdm import tqdm
+
+    bars = {s: tqdm(desc=f"extract {ds.name} {s}", unit=" rec", disable=not progress,
+                    file=sys.stderr, leave=True, dynamic_ncols=True) for s in ds.splits}
+    next_idx = {s: 0 for s in ds.splits}
+    held: Dict[str, Dict[int, JobResult]] = {s: {} for s in ds.splits}
+    unplaced: List[JobResult] = []
+
+    def place(res: JobResult, final: bool = False):
+        pl = ds.placement(res.name)
+        if pl is None:
+            if final:
+                summary.warnings.append(f"{res.name}: in no split; skipped")
+            else:
+                unplaced.append(res)
+            return
+        split, idx = pl
+        held[split][idx] = res
+        flush(split)
+
+    def flush(split, force_all=False):
+        h = held[split]
+        while next_idx[split] in h or (force_all and h):
+            k = next_idx[split] if next_idx[split] in h else min(h)
+            res = h.pop(k)
+            writers[split].append_many(res.events, res.offsets, res.labels, res.metas)
+            summary.warnings.extend(res.warnings)
+            bars[split].update(1)
+            bars[split].set_postfix(samples=writers[split].n_samples,
+                                    Mev=f"{writers[split].n_events / 1e6:.1f}")
+            next_idx[split] = k + 1
+
+    try:
+        jobs = ds.jobs()
+        if workers <= 1:
+            for job in jobs:
+                place(run_job(job))
+        else:
+            _run_pool(jobs, workers, place)
+        summary.warnings.extend(ds.finish())
+        pending, unplaced[:] = list(unplaced), []
+        for res in pending:
+            place(res, final=True)
+        for split in ds.splits:
+            flush(split, force_all=True)
+    finally:
+        for b in bars.values():
+            b.close()
+
+
+def _run_pool(jobs, workers: int, place):
+    """Run jobs in a process pool with a bounded number in flight, results in any order."""
+    import multiprocessing as mp
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+    max_inflight = 2 * workers
+    inflight: Dict[Future, str] = {}
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
+        try:
+            for job in jobs:
+                inflight[ex.submit(run_job, job)] = job.name
+                while len(inflight) >= max_inflight:
+                    done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        inflight.pop(fut)
+                        place(fut.result())
+            while inflight:
+                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    inflight.pop(fut)
+                    place(fut.result())
+        except BaseException:
+            for fut in inflight:
+                fut.cancel()
+            raise
