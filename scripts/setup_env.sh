@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Create ./.venv (if missing) with evframes installed editable plus its test tools.
+# torch==2.13.0 (CPU build) goes in first when torch is absent: a bare `torch` requirement
+# would otherwise pull a multi-GB CUDA build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "creating .venv with $($PY --version)"
+  "$PY" -m venv .venv
+fi
+if ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
+  echo "installing torch==2.13.0 (CPU)"
+  .venv/bin/pip install -q torch==2.13.0
+fi
+if ! .venv/bin/python -c "import evframes, numba, h5py, click, tqdm, matplotlib, pytest, hypothesis" >/dev/null 2>&1 \
+   || [ setup.cfg -nt .venv/.evframes-installed ]; then
+  echo "installing evframes (editable) with its dependencies"
+  .venv/bin/pip install -q -e ".[dev]"
+  touch .venv/.evframes-installed
+fi
