@@ -155,6 +155,101 @@ def demo(out, quick):
     click.echo(f"demo finished in {time.perf_counter() - t0:.1f} s")
 
 
+
+def _load_function(spec: str):
+    """``module:callable`` or ``path/to/file.py:callable``."""
+    import importlib
+    import importlib.util
+    if ":" not in spec:
+        raise click.BadParameter(f"{spec!r}: expected module:callable or file.py:callable",
+                                 param_hint="--function")
+    mod, _, attr = spec.rpartition(":")
+    try:
+        if mod.endswith(".py"):
+            sp = importlib.util.spec_from_file_location(Path(mod).stem, mod)
+            if sp is None or not Path(mod).exists():
+                raise FileNotFoundError(mod)
+            m = importlib.util.module_from_spec(sp)
+            sp.loader.exec_module(m)
+        else:
+            m = importlib.import_module(mod)
+        return getattr(m, attr)
+    except (ImportError, FileNotFoundError, AttributeError) as e:
+        raise click.BadParameter(f"cannot load {spec!r}: {e}", param_hint="--function")
+
+
+def _pick_root(dataset, root):
+    from .frames import find_extracted_roots
+    if root:
+        return Path(root)
+    if dataset:
+        return _root(dataset, None)
+    found = find_extracted_roots("data")
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise click.UsageError("no extracted dataset under ./data; run `evframes extract "
+                               "--dataset ...` first or pass --root")
+    raise click.UsageError("several extracted datasets under ./data ("
+                           + ", ".join(p.name for p in found) + "); pick one with --dataset")
+
+
+def make_setting(split_by, frames_number, duration, count, overlap, drop_incomplete, function,
+                 name):
+    from .integrate import FrameSetting
+    if function is not None and not callable(function):
+        function = _load_function(function)
+    given = sum(v is not None for v in (frames_number, duration, count, function))
+    if given != 1:
+        raise click.UsageError("give exactly one of -T/--frames-number (with --split-by), "
+                               "--duration, --count or --function")
+    if frames_number is not None and split_by is None:
+        split_by = "number"
+    return FrameSetting(split_by=split_by if frames_number is not None else None,
+                        frames_number=frames_number, duration=duration, count=count,
+                        overlap=overlap, include_incomplete=not drop_incomplete,
+                        function=function, function_name=name)
+
+
+@main.command()
+@click.option("--dataset", type=click.Choice(DATASETS), default=None,
+              help="Dataset under ./data [default: the only extracted one].")
+@click.option("--root", type=click.Path(file_okay=False), default=None,
+              help="Dataset root holding events/<split>.h5.")
+@click.option("--split-by", type=click.Choice(["number", "time"]), default=None,
+              help="With -T: equal event counts ('number') or equal time spans ('time').")
+@click.option("-T", "--frames-number", type=int, default=None, help="Frames per sample.")
+@click.option("--duration", type=int, default=None,
+              help="Fixed frame duration in microseconds (variable T).")
+@click.option("--count", type=int, default=None, help="Fixed events per frame (variable T).")
+@click.option("--overlap", type=int, default=0, show_default=True,
+              help="Overlap of consecutive frames: events (number, count) or us (time).")
+@click.option("--drop-incomplete", is_flag=True, help="--count: drop the short last frame.")
+@click.option("--function", "function", default=None,
+              help="Custom integrator module:callable or file.py:callable, f(events, H, W).")
+@click.option("--name", default=None, help="Folder name for --function [default: its name].")
+@click.option("--downsample", type=int, default=1, show_default=True,
+              help="Pool coordinates by K (x//K, y//K) before integration.")
+@click.option("--splits", default="train,test", show_default=True)
+@click.option("--threads", type=int, default=None, help="Numba threads [default: all cores].")
+@click.option("--force", is_flag=True, help="Rebuild even if the frames store is current.")
+@click.option("--quiet", "-q", is_flag=True)
+@_friendly
+def integrate(dataset, root, split_by, frames_number, duration, count, overlap, drop_incomplete,
+              function, name, downsample, splits, threads, force, quiet):
+    """Integrate extracted events into frames [T, 2, H, W] (one HDF5 store per split)."""
+    from .frames import build_frames
+    root = _pick_root(dataset, root)
+    setting = make_setting(split_by, frames_number, duration, count, overlap, drop_incomplete,
+                           function, name)
+    summary = build_frames(root, setting, splits=[s for s in splits.split(",") if s],
+                           downsample=downsample, force=force, progress=not quiet,
+                           n_threads=threads)
+    for line in summary.lines():
+        click.echo(line)
+    return summary
+
+
 _DEMO_STEPS = []  # later pipeline stages append (root, out, quick) callables
 
 

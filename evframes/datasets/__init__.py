@@ -29,3 +29,11 @@ def open_raw(name: str, root=None, **options):
 
 __all__ = ["RAW_DATASETS", "DATASET_NAMES", "default_root", "open_raw", "DVS128GestureRaw",
            "NMNISTRaw", "CIFAR10DVSRaw"]
+
+
+def __getattr__(name):
+    # torch Dataset classes import torch: load them only when asked for
+    if name in ("DVS128Gesture", "NMNIST", "CIFAR10DVS"):
+        from . import torch_datasets
+        return getattr(torch_datasets, name)
+    raise AttributeError(f"module 'evframes.datasets' has no attribute {name!r}")

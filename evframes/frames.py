@@ -1,0 +1,262 @@
+"""Frames stores: events store -> frames ``[T, 2, H, W]`` per sample, one HDF5 file per split
+and setting, at ``<root>/<setting name>/<split>.h5``.
+
+The setting name follows SpikingJelly's folder names (``frames_number_20_split_by_number``,
+``duration_1000000``, the custom function's name), plus ``_downsample_K`` when coordinates are
+pooled by K. Layout::
+
+    /frames          [sum_i T_i, 2, H, W], compact unsigned integer counts (uint16 unless a
+                     pixel count needs more), chunked one sample (fixed T) or 8 frames per chunk,
+                     LZF-compressed with byte shuffle
+    /frame_offsets   int64 [n_samples + 1]; sample i is frames[frame_offsets[i]:frame_offsets[i+1]]
+    /labels          int64 [n_samples]
+    attrs["manifest"] kind='frames', dataset, split, setting, downsample, sensor_size (W, H),
+                     events_store (identity of the events store it was built from), classes,
+                     n_samples, n_frames, fixed_T
+
+Stores are written atomically. A store is reused only when its manifest matches the setting and
+the current events store; otherwise it is rebuilt, so a changed setting or a rebuilt events
+store never serves stale frames.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import h5py
+import numpy as np
+
+from .errors import StoreError
+from .integrate import FrameSetting, integrate_batch
+from .store import AtomicH5, FORMAT_VERSION, events_store_path, read_manifest, store_status
+
+BATCH_EVENTS = 1 << 23  # events integrated per batch (bounded memory)
+
+
+def setting_dir_name(setting: FrameSetting, downsample: int = 1) -> str:
+    name = setting.name
+    return name if downsample == 1 else f"{name}_downsample_{int(downsample)}"
+
+
+def frames_store_path(root, setting: FrameSetting, split: str, downsample: int = 1) -> Path:
+    return Path(root) / setting_dir_name(setting, downsample) / f"{split}.h5"
+
+
+def events_store_identity(path) -> str:
+    """A short id of an events store: hash of its manifest (which records source fingerprint,
+    creation time and counts), so a rebuilt events store changes it."""
+    man = read_manifest(path)
+    return hashlib.sha256(json.dumps(man, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def downsampled_size(sensor_size, downsample: int):
+    W, H = sensor_size
+    k = int(downsample)
+    return (-(-W // k), -(-H // k))
+
+
+def expected_frames_manifest(root, split, setting: FrameSetting, downsample: int) -> dict:
+    ev_path = events_store_path(root, split)
+    return {"kind": "frames", "split": split, "setting": setting.to_dict(),
+            "downsample": int(downsample), "events_store": events_store_identity(ev_path)}
+
+
+@dataclass
+class FramesSummary:
+    root: Path
+    setting: str
+    splits: Dict[str, dict] = field(default_factory=dict)
+    seconds: float = 0.0
+    events: int = 0
+
+    def lines(self) -> List[str]:
+        out = [f"{self.setting} at {self.root}:"]
+        for split, d in self.splits.items():
+            state = "reused" if d["reused"] else f"built in {d['seconds']:.2f} s"
+            if d.get("rebuilt_because"):
+                state += f" (rebuilt: {d['rebuilt_because']})"
+            out.append(f"  {split:5s}: {d['samples']:7d} samples, {d['frames']:8d} frames "
+                       f"[{d['shape']}] {d['dtype']}, {d['bytes'] / 1e6:8.1f} MB on disk, "
+                       f"{state} -> {d['path']}")
+        built = [d for d in self.splits.values() if not d["reused"]]
+        if built and self.seconds > 0:
+            ev = sum(d["events"] for d in built)
+            out.append(f"  {ev / 1e6:.2f} M events in {self.seconds:.2f} s = "
+                       f"{ev / 1e6 / self.seconds:.1f} M events/s")
+        return out
+
+
+def build_frames(root, setting: FrameSetting, splits: Sequence[str] = ("train", "test"),
+                 downsample: int = 1, force: bool = False, progress: bool = True,
+                 n_threads: Optional[int] = None) -> FramesSummary:
+    """Integrate every sample of each split's events store into a frames store (or reuse)."""
+    root = Path(root)
+    if int(downsample) < 1:
+        raise ValueError(f"downsample must be >= 1, got {downsample}")
+    summary = FramesSummary(root=root, setting=setting_dir_name(setting, downsample))
+    t_all = time.perf_counter()
+    for split in splits:
+        ev_path = events_store_path(root, split)
+        if not ev_path.exists():
+            raise StoreError(f"{ev_path}: no events store; run `evframes extract --root {root}` "
+                             f"first")
+        path = frames_store_path(root, setting, split, downsample)
+        expected = expected_frames_manifest(root, split, setting, downsample)
+        reason = store_status(path, expected)
+        info = {"path": str(path), "reused": False, "seconds": 0.0}
+        if reason is None and not force:
+            info["reused"] = True
+        else:
+            if reason and reason != "missing":
+                info["rebuilt_because"] = reason
+            t0 = time.perf_counter()
+            _build_split(ev_path, path, setting, split, downsample, expected, progress,
+                         n_threads)
+            info["seconds"] = time.perf_counter() - t0
+        man = read_manifest(path)
+        with h5py.File(path, "r") as f:
+            d = f["frames"]
+            info.update(samples=int(man["n_samples"]), frames=int(man["n_frames"]),
+                        shape=f"T, {', '.join(str(s) for s in d.shape[1:])}" if
+                        man.get("fixed_T") is None else
+                        f"{man['fixed_T']}, {', '.join(str(s) for s in d.shape[1:])}",
+                        dtype=str(d.dtype), events=int(man["n_events"]))
+        info["bytes"] = path.stat().st_size
+        summary.splits[split] = info
+    summary.seconds = sum(d["seconds"] for d in summary.splits.values())
+    summary.events = sum(d["events"] for d in summary.splits.values())
+    return summary
+
+
+def _build_split(ev_path: Path, path: Path, setting: FrameSetting, split: str, downsample: int,
+                 expected: dict, progress: bool, n_threads: Optional[int]):
+    from tqdm import tqdm
+    ev_man = read_manifest(ev_path)
+    W0, H0 = ev_man["sensor_size"]
+    W, H = downsampled_size((W0, H0), downsample)
+    with h5py.File(ev_path, "r") as src:
+        offsets = src["offsets"][...]
+        labels = src["labels"][...]
+        n = labels.shape[0]
+        dtype = np.dtype(np.uint16)
+        while True:
+            try:
+                _write(src, path, offsets, labels, setting, H, W, downsample, dtype, expected,
+                       ev_man, split, progress, n_threads, tqdm)
+                return
+            except _NeedWiderDtype as e:
+                dtype = e.dtype
+
+
+class _NeedWiderDtype(Exception):
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+
+def _batches(offsets: np.ndarray, max_events: int):
+    """Split sample indices into runs of about ``max_events`` events (at least one sample)."""
+    n = offsets.shape[0] - 1
+    i = 0
+    while i < n:
+        j = int(np.searchsorted(offsets, offsets[i] + max_events, side="right")) - 1
+        j = min(max(j, i + 1), n)
+        yield i, j
+        i = j
+
+
+def _write(src, path, offsets, labels, setting, H, W, downsample, dtype, expected, ev_man,
+           split, progress, n_threads, tqdm):
+    n = labels.shape[0]
+    fixed_T = setting.fixed_T
+    chunk_T = fixed_T if fixed_T else 8
+    limit = np.iinfo(dtype).max
+    with AtomicH5(path) as out:
+        f = out.h5
+        d = f.create_dataset("frames", shape=(0, 2, H, W), maxshape=(None, 2, H, W), dtype=dtype,
+                             chunks=(max(1, chunk_T), 2, H, W), compression="lzf", shuffle=True)
+        frame_offsets = np.zeros(n + 1, np.int64)
+        n_frames = 0
+        bar = tqdm(total=n, desc=f"integrate {split} {setting_dir_name(setting, downsample)}",
+                   unit=" samples", disable=not progress, file=sys.stderr, dynamic_ncols=True)
+        try:
+            for i, j in _batches(offsets, BATCH_EVENTS):
+                a, b = int(offsets[i]), int(offsets[j])
+                t = src["t"][a:b]
+                x = src["x"][a:b]
+                y = src["y"][a:b]
+                p = src["p"][a:b]
+                if downsample > 1:
+                    x = x // downsample
+                    y = y // downsample
+                local = offsets[i:j + 1] - a
+                try:
+                    frames, fo = integrate_batch(t, x, y, p, local, setting, H, W,
+                                                 n_threads=n_threads)
+                except ValueError as e:
+                    raise ValueError(f"{src.filename}: {e}") from None
+                if frames.size and frames.max() > limit:
+                    wider = np.uint32 if dtype == np.uint16 else np.uint64
+                    raise _NeedWiderDtype(np.dtype(wider))
+                k = frames.shape[0]
+                d.resize((n_frames + k, 2, H, W))
+                if k:
+                    d[n_frames:] = frames.astype(dtype, copy=False)
+                frame_offsets[i + 1:j + 1] = fo[1:] + n_frames
+                n_frames += k
+                bar.update(j - i)
+        finally:
+            bar.close()
+        f.create_dataset("frame_offsets", data=frame_offsets)
+        f.create_dataset("labels", data=labels)
+        man = dict(expected)
+        man.update(dataset=ev_man.get("dataset"), classes=ev_man.get("classes", []),
+                   sensor_size=[W, H], n_samples=int(n), n_frames=int(n_frames),
+                   n_events=int(offsets[-1]), fixed_T=fixed_T, format_version=FORMAT_VERSION,
+                   evframes_version=ev_man.get("evframes_version"),
+                   created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        out.commit(man)
+
+
+def find_extracted_roots(base="data") -> List[Path]:
+    """Dataset roots under ``base`` that hold an events store (``<root>/events/train.h5``)."""
+    base = Path(base)
+    if not base.is_dir():
+        return []
+    return sorted(p for p in base.iterdir() if (p / "events" / "train.h5").exists())
+
+
+class FramesStore:
+    """Read access to one frames store; ``store[i] -> (frames [T, 2, H, W] numpy, label)``.
+
+    The HDF5 handle opens lazily in each process (safe for DataLoader workers)."""
+
+    def __init__(self, path):
+        from .store import _LazyH5
+        self.path = Path(path)
+        self.manifest = read_manifest(self.path)
+        if self.manifest.get("kind") != "frames":
+            raise StoreError(f"{self.path}: not a frames store")
+        with h5py.File(self.path, "r") as f:
+            self.frame_offsets = f["frame_offsets"][...]
+            self.labels = f["labels"][...]
+        self._h5 = _LazyH5(self.path)
+
+    def __len__(self):
+        return int(self.labels.shape[0])
+
+    def frames(self, i: int) -> np.ndarray:
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(f"sample {i} out of range for {n} samples in {self.path}")
+        a, b = int(self.frame_offsets[i]), int(self.frame_offsets[i + 1])
+        return self._h5.get()["frames"][a:b]
+
+    def __getitem__(self, i):
+        return self.frames(i), int(self.labels[i])

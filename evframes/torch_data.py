@@ -1,0 +1,186 @@
+"""torch Datasets over the HDF5 stores, and SpikingJelly's pad/mask collation.
+
+- :class:`NeuromorphicDataset` (base of ``evframes.datasets.DVS128Gesture``, ``NMNIST``,
+  ``CIFAR10DVS``): SpikingJelly's constructor; extracts and integrates on first use, then reads
+  the stores. ``ds[i] -> (float32 tensor [T, 2, H, W], int label)`` for frames and
+  ``(Events, int label)`` for events.
+- :func:`pad_sequence_collate`: ``batch -> (x [N, T_max, ...], y [N], lengths [N])``.
+- :func:`padded_sequence_mask`: ``lengths [N] -> bool [T, N]``, True where ``t < length``.
+
+HDF5 handles open lazily in each process, so DataLoader workers (fork or spawn) each get their
+own handle; nothing opened in the parent is used in a child.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+import torch
+
+from .errors import StoreError
+
+
+def pad_sequence_collate(batch, time_first: bool = False):
+    """Collate ``[(x [T_i, ...], y), ...]`` of varying ``T_i`` (SpikingJelly's semantics).
+
+    Returns ``(x, y, lengths)``: ``x`` ``[N, T_max, ...]`` zero-padded at the end
+    (``[T_max, N, ...]`` when ``time_first``), ``y`` a tensor of the targets, ``lengths``
+    int64 ``[N]`` holding each ``T_i``.
+    """
+    xs, ys, lens = [], [], []
+    for x, y in batch:
+        x = torch.as_tensor(x)
+        xs.append(x)
+        lens.append(x.shape[0])
+        ys.append(y)
+    x = torch.nn.utils.rnn.pad_sequence(xs, batch_first=not time_first)
+    return x, torch.as_tensor(ys), torch.as_tensor(lens, dtype=torch.long)
+
+
+def pad_sequence_collate_time_first(batch):
+    """:func:`pad_sequence_collate` with ``x`` as ``[T_max, N, ...]``."""
+    return pad_sequence_collate(batch, time_first=True)
+
+
+def padded_sequence_mask(sequence_len, T: Optional[int] = None) -> torch.Tensor:
+    """Bool mask ``[T, N]``, True where ``t < sequence_len[n]`` (SpikingJelly's semantics).
+
+    ``T`` defaults to ``max(sequence_len)``."""
+    lens = torch.as_tensor(sequence_len)
+    if T is None:
+        T = int(lens.max()) if lens.numel() else 0
+    t = torch.arange(T, device=lens.device).unsqueeze(1)
+    return t < lens.unsqueeze(0)
+
+
+class NeuromorphicDataset(torch.utils.data.Dataset):
+    """A dataset split read from evframes' HDF5 stores, built on first use.
+
+    Parameters (SpikingJelly's names)
+    ----------
+    root : dataset root (raw archives/folders, ``events/``, frame folders live there)
+    train : True for the train split, False for test (or give ``split``)
+    data_type : 'event' -> ``(Events, label)``; 'frame' -> ``(tensor [T, 2, H, W], label)``
+    frames_number, split_by : fixed T frames, split by 'number' or 'time'
+    duration : fixed frame duration in microseconds (variable T; use pad_sequence_collate)
+    custom_integrate_function : ``f(events, H, W) -> frames``
+    custom_integrated_frames_dir_name : folder name for it (default ``f.__name__``)
+    transform, target_transform : applied to the sample and the label
+    Extras: ``count`` / ``overlap`` / ``include_incomplete`` (see ``evframes.integrate``),
+    ``downsample`` K (coordinates pooled by K), ``in_memory`` (frames or events loaded once into
+    shared memory; DataLoader workers then read the same pages instead of copies),
+    ``progress`` (tqdm bars while building), ``workers`` (extraction processes).
+    """
+
+    raw_name: str = ""
+    splits = ("train", "test")
+
+    def __init__(self, root, train: Optional[bool] = True, data_type: str = "event",
+                 frames_number: Optional[int] = None, split_by: Optional[str] = None,
+                 duration: Optional[int] = None,
+                 custom_integrate_function: Optional[Callable] = None,
+                 custom_integrated_frames_dir_name: Optional[str] = None,
+                 transform: Optional[Callable] = None,
+                 target_transform: Optional[Callable] = None, *, split: Optional[str] = None,
+                 count: Optional[int] = None, overlap: int = 0,
+                 include_incomplete: bool = True, downsample: int = 1,
+                 in_memory: bool = False, progress: bool = True,
+                 workers: Optional[int] = None, **raw_options):
+        from .store import EventsDataset, events_store_path
+        self.root = Path(root)
+        if split is None:
+            if train is None:
+                raise ValueError("give train=True/False or split=...")
+            split = "train" if train else "test"
+        if split not in self.splits:
+            raise ValueError(f"split must be one of {self.splits}, got {split!r}")
+        if data_type not in ("event", "frame"):
+            raise ValueError(f"data_type must be 'event' or 'frame', got {data_type!r}")
+        self.split, self.data_type = split, data_type
+        self.transform, self.target_transform = transform, target_transform
+        self._ensure_events(raw_options, progress, workers)
+        self.events_store = EventsDataset(events_store_path(self.root, split))
+        self.classes = self.events_store.classes
+        self.sensor_size = self.events_store.sensor_size
+        self.setting = None
+        self._frames = None
+        self._mem = None
+        if data_type == "frame":
+            from .cli import make_setting  # one place that turns options into a setting
+            from .frames import FramesStore, build_frames, frames_store_path
+            if custom_integrate_function is None and frames_number is None and \
+                    duration is None and count is None:
+                raise ValueError("data_type='frame' needs frames_number (+ split_by), duration, "
+                                 "count or custom_integrate_function")
+            if frames_number is not None and split_by is None:
+                raise ValueError("frames_number needs split_by='number' or 'time'")
+            self.setting = make_setting(split_by, frames_number, duration, count, overlap,
+                                        not include_incomplete, custom_integrate_function,
+                                        custom_integrated_frames_dir_name)
+            build_frames(self.root, self.setting, splits=[split], downsample=downsample,
+                         progress=progress)
+            self._frames = FramesStore(frames_store_path(self.root, self.setting, split,
+                                                         downsample))
+            self.sensor_size = tuple(self._frames.manifest["sensor_size"])
+            if in_memory:
+                self._mem = torch.from_numpy(self._frames._h5.get()["frames"][...])
+                self._mem.share_memory_()
+                self._frames._h5.close()
+        elif in_memory:
+            ev = self.events_store.read_all()
+            self._mem = {k: torch.from_numpy(np.ascontiguousarray(v)).share_memory_()
+                         for k, v in ev.items()}
+            self.events_store.close()
+        self.labels = self.events_store.labels
+
+    # -- building --------------------------------------------------------------------------
+    def _ensure_events(self, raw_options, progress, workers):
+        from .datasets import open_raw
+        from .errors import DatasetError
+        from .extract import extract
+        from .store import events_store_path
+        have = all(events_store_path(self.root, s).exists() for s in self.splits)
+        try:
+            raw = open_raw(self.raw_name, self.root, **raw_options)
+        except DatasetError:
+            if have:
+                return  # raw data gone, stores present: use them as they are
+            raise
+        extract(raw, workers=workers, progress=progress)
+
+    # -- access ----------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.events_store)
+
+    def sample_meta(self, i: int) -> dict:
+        return self.events_store.sample_meta(i)
+
+    def __getitem__(self, i: int):
+        if self.data_type == "frame":
+            if self._mem is not None:
+                a, b = int(self._frames.frame_offsets[i]), int(self._frames.frame_offsets[i + 1])
+                x = self._mem[a:b].to(torch.float32)
+            else:
+                x = torch.from_numpy(self._frames.frames(i).astype(np.float32))
+        else:
+            if self._mem is not None:
+                from .events import Events
+                offs = self.events_store.offsets
+                a, b = int(offs[i]), int(offs[i + 1])
+                x = Events({k: v[a:b].numpy() for k, v in self._mem.items()})
+            else:
+                x = self.events_store.events(i)
+        y = int(self.labels[i])
+        if self.transform is not None:
+            x = self.transform(x)
+        if self.target_transform is not None:
+            y = self.target_transform(y)
+        return x, y
+
+    def __repr__(self):
+        s = f"{type(self).__name__}(root={str(self.root)!r}, split={self.split!r}, " \
+            f"data_type={self.data_type!r}, samples={len(self)}"
+        if self.setting is not None:
+            s += f", setting={self.setting.name!r}"
+        return s + ")"
