@@ -196,19 +196,11 @@ def _pick_root(dataset, root):
 
 def make_setting(split_by, frames_number, duration, count, overlap, drop_incomplete, function,
                  name):
-    from .integrate import FrameSetting
+    from .frames import setting_from_options
     if function is not None and not callable(function):
         function = _load_function(function)
-    given = sum(v is not None for v in (frames_number, duration, count, function))
-    if given != 1:
-        raise click.UsageError("give exactly one of -T/--frames-number (with --split-by), "
-                               "--duration, --count or --function")
-    if frames_number is not None and split_by is None:
-        split_by = "number"
-    return FrameSetting(split_by=split_by if frames_number is not None else None,
-                        frames_number=frames_number, duration=duration, count=count,
-                        overlap=overlap, include_incomplete=not drop_incomplete,
-                        function=function, function_name=name)
+    return setting_from_options(split_by, frames_number, duration, count, overlap,
+                                not drop_incomplete, function, name)
 
 
 @main.command()

@@ -38,6 +38,22 @@ from .store import AtomicH5, FORMAT_VERSION, events_store_path, read_manifest, s
 BATCH_EVENTS = 1 << 23  # events integrated per batch (bounded memory)
 
 
+def setting_from_options(split_by=None, frames_number=None, duration=None, count=None,
+                         overlap=0, include_incomplete=True, function=None,
+                         function_name=None) -> FrameSetting:
+    """A :class:`FrameSetting` from CLI / Dataset options; ``split_by`` defaults to 'number'."""
+    given = sum(v is not None for v in (frames_number, duration, count, function))
+    if given != 1:
+        raise ValueError("give exactly one of frames_number (-T, with split_by), duration, "
+                         "count or a custom function")
+    if frames_number is not None and split_by is None:
+        split_by = "number"
+    return FrameSetting(split_by=split_by if frames_number is not None else None,
+                        frames_number=frames_number, duration=duration, count=count,
+                        overlap=overlap, include_incomplete=include_incomplete,
+                        function=function, function_name=function_name)
+
+
 def setting_dir_name(setting: FrameSetting, downsample: int = 1) -> str:
     name = setting.name
     return name if downsample == 1 else f"{name}_downsample_{int(downsample)}"

@@ -145,7 +145,7 @@ def gesture_recording(seed: int, scale: float = 0.05, gesture_s: float = 6.0):
         dur = int(gesture_s * 1e6 * rng.uniform(0.85, 1.15))
         s = t
         if i == 8:
-            s -= 400_000  # overlap with the previous row, as real labels sometimes do
+            s = rows[-1][2] - 400_000  # overlaps the previous row, as real labels can
         e = s + dur
         rows.append((c, s, e))
         parts.append(gesture_events(c - 1, s if i != 8 else s + 400_000, e, rate, rng))

@@ -107,17 +107,18 @@ class NeuromorphicDataset(torch.utils.data.Dataset):
         self._frames = None
         self._mem = None
         if data_type == "frame":
-            from .cli import make_setting  # one place that turns options into a setting
-            from .frames import FramesStore, build_frames, frames_store_path
+            from .frames import (FramesStore, build_frames, frames_store_path,
+                                 setting_from_options)
             if custom_integrate_function is None and frames_number is None and \
                     duration is None and count is None:
                 raise ValueError("data_type='frame' needs frames_number (+ split_by), duration, "
                                  "count or custom_integrate_function")
             if frames_number is not None and split_by is None:
                 raise ValueError("frames_number needs split_by='number' or 'time'")
-            self.setting = make_setting(split_by, frames_number, duration, count, overlap,
-                                        not include_incomplete, custom_integrate_function,
-                                        custom_integrated_frames_dir_name)
+            self.setting = setting_from_options(split_by, frames_number, duration, count,
+                                                overlap, include_incomplete,
+                                                custom_integrate_function,
+                                                custom_integrated_frames_dir_name)
             build_frames(self.root, self.setting, splits=[split], downsample=downsample,
                          progress=progress)
             self._frames = FramesStore(frames_store_path(self.root, self.setting, split,
