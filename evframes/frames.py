@@ -5,9 +5,11 @@ The setting name follows SpikingJelly's folder names (``frames_number_20_split_b
 ``duration_1000000``, the custom function's name), plus ``_downsample_K`` when coordinates are
 pooled by K. Layout::
 
-    /frames          [sum_i T_i, 2, H, W], compact unsigned integer counts (uint16 unless a
-                     pixel count needs more), chunked one sample (fixed T) or 8 frames per chunk,
-                     LZF-compressed with byte shuffle
+    /frames          [sum_i T_i, 2, H, W], compact unsigned integer counts (uint8 unless a
+                     pixel count needs more: then uint16, uint32), chunked one sample (fixed T)
+                     or 8 frames per chunk, compressed with Blosc2 (zstd, bit shuffle) from
+                     hdf5plugin (``import hdf5plugin`` before reading with plain h5py), or with
+                     gzip + shuffle when hdf5plugin is not installed
     /frame_offsets   int64 [n_samples + 1]; sample i is frames[frame_offsets[i]:frame_offsets[i+1]]
     /labels          int64 [n_samples]
     attrs["manifest"] kind='frames', dataset, split, setting, downsample, sensor_size (W, H),
@@ -36,6 +38,17 @@ from .integrate import FrameSetting, integrate_batch
 from .store import AtomicH5, FORMAT_VERSION, events_store_path, read_manifest, store_status
 
 BATCH_EVENTS = 1 << 23  # events integrated per batch (bounded memory)
+
+
+def compression_kwargs() -> dict:
+    """HDF5 filter for frames: Blosc2 zstd + bit shuffle (small counts compress to a few bits)
+    when hdf5plugin is available, else gzip level 4 with byte shuffle."""
+    try:
+        import hdf5plugin
+        return dict(hdf5plugin.Blosc2(cname="zstd", clevel=5,
+                                      filters=hdf5plugin.Blosc2.BITSHUFFLE))
+    except Exception:  # pragma: no cover - hdf5plugin is a dependency
+        return {"compression": "gzip", "compression_opts": 4, "shuffle": True}
 
 
 def setting_from_options(split_by=None, frames_number=None, duration=None, count=None,
@@ -159,7 +172,7 @@ def _build_split(ev_path: Path, path: Path, setting: FrameSetting, split: str, d
         offsets = src["offsets"][...]
         labels = src["labels"][...]
         n = labels.shape[0]
-        dtype = np.dtype(np.uint16)
+        dtype = np.dtype(np.uint8)
         while True:
             try:
                 _write(src, path, offsets, labels, setting, H, W, downsample, dtype, expected,
@@ -194,7 +207,7 @@ def _write(src, path, offsets, labels, setting, H, W, downsample, dtype, expecte
     with AtomicH5(path) as out:
         f = out.h5
         d = f.create_dataset("frames", shape=(0, 2, H, W), maxshape=(None, 2, H, W), dtype=dtype,
-                             chunks=(max(1, chunk_T), 2, H, W), compression="lzf", shuffle=True)
+                             chunks=(max(1, chunk_T), 2, H, W), **compression_kwargs())
         frame_offsets = np.zeros(n + 1, np.int64)
         n_frames = 0
         bar = tqdm(total=n, desc=f"integrate {split} {setting_dir_name(setting, downsample)}",
@@ -216,7 +229,7 @@ def _write(src, path, offsets, labels, setting, H, W, downsample, dtype, expecte
                 except ValueError as e:
                     raise ValueError(f"{src.filename}: {e}") from None
                 if frames.size and frames.max() > limit:
-                    wider = np.uint32 if dtype == np.uint16 else np.uint64
+                    wider = {1: np.uint16, 2: np.uint32}.get(dtype.itemsize, np.uint64)
                     raise _NeedWiderDtype(np.dtype(wider))
                 k = frames.shape[0]
                 d.resize((n_frames + k, 2, H, W))

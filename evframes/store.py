@@ -26,6 +26,11 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 import h5py
 import numpy as np
 
+try:  # registers the Blosc2 filter used by frames stores
+    import hdf5plugin  # noqa: F401
+except ImportError:  # pragma: no cover
+    pass
+
 from . import __version__
 from .errors import StoreError
 from .events import KEYS, P_DTYPE, T_DTYPE, XY_DTYPE, Events
