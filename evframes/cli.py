@@ -127,35 +127,6 @@ def fake(dataset, out, recordings, scale, full, folder, seed):
     return info
 
 
-@main.command()
-@click.option("--out", type=click.Path(file_okay=False), default="demo_out", show_default=True,
-              help="Working folder of the demo.")
-@click.option("--quick", is_flag=True, help="Fewer recordings (for tests).")
-@_friendly
-def demo(out, quick):
-    """The whole pipeline on a generated DVS128 Gesture replica."""
-    from . import synth
-    from .datasets import open_raw
-    from .extract import extract as run_extract
-    out = Path(out)
-    root = out / "dvs128"
-    t0 = time.perf_counter()
-    click.echo(f"[1] fake: DVS128 Gesture replica -> {root}")
-    if not (root / "DvsGesture.tar.gz").exists():
-        info = synth.fake_dvs128(root, recordings=4 if quick else 12, scale=0.05)
-        click.echo(f"    {info['recordings']} recordings, {info['events']:,} events")
-    else:
-        click.echo("    reusing the existing replica")
-    click.echo("[2] extract: raw tar.gz -> events stores")
-    summary = run_extract(open_raw("dvs128", root), progress=True, warn=False)
-    for line in summary.lines():
-        click.echo("    " + line)
-    for step in _DEMO_STEPS:
-        step(root, out, quick)
-    click.echo(f"demo finished in {time.perf_counter() - t0:.1f} s")
-
-
-
 def _load_function(spec: str):
     """``module:callable`` or ``path/to/file.py:callable``."""
     import importlib
@@ -242,12 +213,175 @@ def integrate(dataset, root, split_by, frames_number, duration, count, overlap, 
     return summary
 
 
-_DEMO_STEPS = []  # later pipeline stages append (root, out, quick) callables
+def _open_split(dataset, root, split, frames_number, split_by, duration):
+    """A NeuromorphicDataset over existing stores (frames built if missing)."""
+    from .datasets import RAW_DATASETS
+    from .datasets import torch_datasets as td
+    cls = {"dvs128": td.DVS128Gesture, "nmnist": td.NMNIST, "cifar10dvs": td.CIFAR10DVS}
+    if frames_number is None and duration is None:
+        frames_number = 20
+    return cls[dataset](root, split=split, data_type="frame",
+                        frames_number=frames_number,
+                        split_by=(split_by or "number") if frames_number else None,
+                        duration=duration, progress=False)
 
 
-def demo_step(fn):
-    _DEMO_STEPS.append(fn)
-    return fn
+def _dataset_of(root):
+    from .store import events_store_path, read_manifest
+    p = events_store_path(root, "train")
+    if not p.exists():
+        raise StoreError(f"{p}: no events store; run `evframes extract --root {root}` first")
+    return read_manifest(p)["dataset"]
+
+
+@main.command()
+@click.option("--dataset", type=click.Choice(DATASETS), default=None)
+@click.option("--root", type=click.Path(file_okay=False), default=None)
+@click.option("--split", type=click.Choice(["train", "test"]), default="train", show_default=True)
+@click.option("--index", "-i", type=int, default=0, show_default=True, help="Sample index.")
+@click.option("-T", "--frames-number", type=int, default=None, help="[default: 20]")
+@click.option("--split-by", type=click.Choice(["number", "time"]), default=None)
+@click.option("--duration", type=int, default=None, help="Frame duration in us instead of -T.")
+@click.option("--out", type=click.Path(dir_okay=False), default="sample.gif", show_default=True)
+@click.option("--fps", type=int, default=10, show_default=True)
+@click.option("--upscale", type=int, default=None, help="Pixel upscaling [default: auto].")
+@_friendly
+def play(dataset, root, split, index, frames_number, split_by, duration, out, fps, upscale):
+    """Write one sample's frames as an animated GIF (polarity colours, frame number, label)."""
+    from .viz import play_frame
+    root = _pick_root(dataset, root)
+    dataset = dataset or _dataset_of(root)
+    ds = _open_split(dataset, root, split, frames_number, split_by, duration)
+    if not -len(ds) <= index < len(ds):
+        raise click.BadParameter(f"{index} out of range: {split} has {len(ds)} samples",
+                                 param_hint="--index")
+    x, y = ds[index]
+    path = play_frame(x, save_gif_to=out, fps=fps, upscale=upscale, label=y,
+                      class_names=ds.classes)
+    click.echo(f"wrote {path}: {split}[{index}], label {y} ({ds.classes[y]}), "
+               f"{x.shape[0]} frames of {x.shape[2]}x{x.shape[3]}")
+
+
+@main.command()
+@click.option("--dataset", type=click.Choice(DATASETS), default=None)
+@click.option("--root", type=click.Path(file_okay=False), default=None)
+@click.option("--split", type=click.Choice(["train", "test"]), default="train", show_default=True)
+@click.option("--per-class", type=int, default=2, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), default="samples.png", show_default=True)
+@_friendly
+def plot(dataset, root, split, per_class, out):
+    """Write a PNG sheet of accumulated events: a few samples of every class."""
+    from .store import EventsDataset
+    from .viz import event_grid
+    root = _pick_root(dataset, root)
+    ds = EventsDataset(root, split)
+    picks = []
+    for c in range(len(ds.classes)):
+        idx = [int(i) for i in (ds.labels == c).nonzero()[0][:per_class]]
+        picks.extend(idx)
+    if not picks:
+        raise click.ClickException(f"{ds.path}: no samples to plot")
+    path = event_grid([ds[i][0] for i in picks], labels=[int(ds.labels[i]) for i in picks],
+                      class_names=ds.classes, path=out, sensor_size=ds.sensor_size)
+    click.echo(f"wrote {path}: {len(picks)} samples of {len(ds.classes)} classes from {split}")
+
+
+@main.command()
+@click.option("--root", type=click.Path(file_okay=False), default=None,
+              help="A dataset root, or a folder of roots [default: ./data].")
+@_friendly
+def info(root):
+    """What is extracted and integrated: stores, sizes, samples per class."""
+    import h5py
+    import numpy as np
+    from .store import read_manifest
+    base = Path(root) if root else Path("data")
+    roots = [base] if (base / "events").is_dir() else \
+        sorted(p for p in base.iterdir() if (p / "events").is_dir()) if base.is_dir() else []
+    if not roots:
+        raise click.ClickException(f"{base}: no extracted dataset (no events/ folder)")
+    for r in roots:
+        click.echo(f"{r}")
+        for path in sorted(r.glob("*/*.h5")):
+            try:
+                man = read_manifest(path)
+            except StoreError as e:
+                click.echo(f"  {path.relative_to(r)}: not an evframes store ({e})")
+                continue
+            with h5py.File(path, "r") as f:
+                labels = f["labels"][...]
+            classes = man.get("classes") or []
+            counts = np.bincount(labels, minlength=len(classes)) if labels.size else []
+            kind = man.get("kind")
+            extra = (f"{man.get('n_events', 0):,} events" if kind == "events" else
+                     f"{man.get('n_frames', 0):,} frames, T="
+                     f"{man.get('fixed_T') or 'variable'}, {man['sensor_size'][0]}x"
+                     f"{man['sensor_size'][1]}")
+            click.echo(f"  {str(path.relative_to(r)):48s} {kind:6s} {man.get('n_samples', 0):6d} "
+                       f"samples, {extra}, {path.stat().st_size / 1e6:.1f} MB")
+            if len(classes) and kind == "events":
+                click.echo("      per class: " + ", ".join(
+                    f"{c} {int(n)}" for c, n in zip(classes, counts)))
+
+
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False), default="demo_out", show_default=True,
+              help="Working folder of the demo.")
+@click.option("--quick", is_flag=True, help="Fewer recordings (for tests).")
+@_friendly
+def demo(out, quick):
+    """The whole pipeline on a generated DVS128 Gesture replica: fake -> extract -> integrate
+    T=20 -> GIF + PNG sheet -> a DataLoader pass."""
+    from . import synth
+    from .datasets import open_raw
+    from .extract import extract as run_extract
+    from .frames import build_frames, setting_from_options
+    out = Path(out)
+    root = out / "dvs128"
+    t0 = time.perf_counter()
+    click.echo(f"[1/5] fake: DVS128 Gesture replica -> {root}")
+    if not (root / "DvsGesture.tar.gz").exists():
+        info_ = synth.fake_dvs128(root, recordings=4 if quick else 12, scale=0.05)
+        click.echo(f"      {info_['recordings']} recordings ({info_['train_recordings']} train, "
+                   f"{info_['test_recordings']} test), {info_['events']:,} events")
+    else:
+        click.echo("      reusing the existing replica")
+    click.echo("[2/5] extract: DvsGesture.tar.gz -> events stores")
+    summary = run_extract(open_raw("dvs128", root), progress=True, warn=False)
+    for line in summary.lines():
+        click.echo("      " + line)
+    click.echo("[3/5] integrate: frames_number=20, split_by=number")
+    fs = build_frames(root, setting_from_options("number", 20), progress=True)
+    for line in fs.lines():
+        click.echo("      " + line)
+    click.echo("[4/5] play + plot")
+    from .datasets import DVS128Gesture
+    from .store import EventsDataset
+    from .viz import event_grid, play_frame
+    train = DVS128Gesture(root, train=True, data_type="frame", frames_number=20,
+                          split_by="number", progress=False)
+    x, y = train[1]
+    gif = play_frame(x, save_gif_to=str(out / "sample.gif"), label=y, class_names=train.classes)
+    ev = EventsDataset(root, "train")
+    picks = [int((ev.labels == c).nonzero()[0][0]) for c in range(len(ev.classes))]
+    png = event_grid([ev[i][0] for i in picks], labels=[int(ev.labels[i]) for i in picks],
+                     class_names=ev.classes, path=str(out / "samples.png"),
+                     sensor_size=ev.sensor_size)
+    click.echo(f"      {gif} (train[1], {train.classes[y]}), {png} (one sample per class)")
+    click.echo("[5/5] DataLoader: batch 16, 2 workers")
+    import torch
+    loader = torch.utils.data.DataLoader(train, batch_size=16, shuffle=True, num_workers=2,
+                                         persistent_workers=True)
+    for xb, yb in loader:  # warm-up epoch: starts the workers
+        pass
+    t1 = time.perf_counter()
+    n = 0
+    for xb, yb in loader:
+        n += xb.shape[0]
+    dt = time.perf_counter() - t1
+    click.echo(f"      batch x {tuple(xb.shape)} {xb.dtype}, y {tuple(yb.shape)}; "
+               f"{n} samples in {dt:.2f} s = {n / dt:.0f} samples/s")
+    click.echo(f"demo finished in {time.perf_counter() - t0:.1f} s; outputs in {out}/")
 
 
 if __name__ == "__main__":  # pragma: no cover
