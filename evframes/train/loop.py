@@ -1,0 +1,353 @@
+"""The training loop behind ``evframes train`` (SpikingJelly's DVS128 Gesture tutorial, ported).
+
+One epoch: the train split through the network (frames ``[N, T, 2, H, W]`` from the loader,
+transposed to time-first ``[T, N, 2, H, W]``), loss between the output firing rate ``[N, C]``
+and the one-hot label (MSE, SpikingJelly's choice; cross-entropy optional), optimizer step, then
+the learning-rate scheduler steps (after the optimizer, once per epoch), then the test split.
+
+Written to ``out_dir`` every epoch: ``checkpoint_latest.pth`` and ``checkpoint_max.pth`` (net,
+optimizer, lr_scheduler, scaler, epoch, max_test_acc, args, RNG states), ``metrics.csv``,
+``metrics.jsonl`` and ``curves.png``. ``resume`` continues exactly: the shuffling of epoch ``e``
+depends only on ``seed + e`` and the global RNG state is restored, so 2 epochs equal 1 epoch +
+resume + 1 epoch.
+
+AMP: on CUDA fp16 autocast with a GradScaler; on CPU bf16 autocast (no scaler needed).
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import List, Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+DEFAULT_MODEL = {"dvs128": "dvsgesture", "cifar10dvs": "dvsgesture", "nmnist": "csnn"}
+
+
+@dataclass
+class TrainConfig:
+    dataset: str = "dvs128"
+    root: Optional[str] = None
+    T: int = 16
+    batch_size: int = 16
+    epochs: int = 64
+    workers: int = 4
+    channels: int = 128
+    amp: bool = False
+    backend: str = "torch"
+    opt: str = "adam"
+    lr: float = 1e-3
+    momentum: float = 0.9
+    lr_scheduler: str = "cosa"
+    T_max: int = 64
+    step_size: int = 32
+    gamma: float = 0.1
+    downsample: int = 1
+    split_by: str = "number"
+    resume: Optional[str] = None
+    out_dir: str = "runs/train"
+    device: str = "cpu"
+    loss: str = "mse"
+    model: Optional[str] = None
+    seed: int = 0
+    save_spikes: Optional[str] = None
+    save_spikes_samples: int = 2
+    max_batches: Optional[int] = None  # per epoch, for quick checks
+    progress: bool = True
+
+
+@dataclass
+class EpochRecord:
+    epoch: int
+    train_loss: float
+    train_acc: float
+    test_loss: float
+    test_acc: float
+    lr: float
+    seconds: float
+    train_samples_per_s: float
+    max_test_acc: float
+
+
+def build_datasets(cfg: TrainConfig):
+    from ..datasets import default_root
+    from ..datasets import torch_datasets as td
+    cls = {"dvs128": td.DVS128Gesture, "nmnist": td.NMNIST, "cifar10dvs": td.CIFAR10DVS}
+    if cfg.dataset not in cls:
+        raise ValueError(f"unknown dataset {cfg.dataset!r}")
+    root = cfg.root or str(default_root(cfg.dataset))
+    kw = dict(data_type="frame", frames_number=cfg.T, split_by=cfg.split_by,
+              downsample=cfg.downsample, progress=cfg.progress)
+    return cls[cfg.dataset](root, train=True, **kw), cls[cfg.dataset](root, train=False, **kw)
+
+
+def build_model(cfg: TrainConfig, sensor_size, n_classes: int) -> torch.nn.Module:
+    from .models import CSNN, DVSGestureNet
+    W, H = sensor_size
+    name = cfg.model or DEFAULT_MODEL[cfg.dataset]
+    if name == "dvsgesture":
+        if H != W:
+            raise ValueError(f"DVSGestureNet needs square frames, got {W}x{H}")
+        return DVSGestureNet(channels=cfg.channels, input_size=H, backend=cfg.backend,
+                             n_classes=n_classes)
+    if name == "csnn":
+        return CSNN(input_size=(H, W), backend=cfg.backend, n_classes=n_classes)
+    raise ValueError(f"unknown model {name!r} (dvsgesture, csnn)")
+
+
+def build_optimizer(cfg: TrainConfig, net):
+    if cfg.opt == "adam":
+        opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    elif cfg.opt == "sgd":
+        opt = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=cfg.momentum)
+    else:
+        raise ValueError(f"--opt must be adam or sgd, got {cfg.opt!r}")
+    if cfg.lr_scheduler == "cosa":
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.T_max)
+    elif cfg.lr_scheduler == "step":
+        sched = torch.optim.lr_scheduler.StepLR(opt, step_size=cfg.step_size, gamma=cfg.gamma)
+    else:
+        raise ValueError(f"--lr-scheduler must be cosa or step, got {cfg.lr_scheduler!r}")
+    return opt, sched
+
+
+def amp_context(cfg: TrainConfig, device: torch.device):
+    if not cfg.amp:
+        return torch.autocast(device.type, enabled=False)
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.float16)
+    return torch.autocast("cpu", dtype=torch.bfloat16)
+
+
+def loss_and_correct(out_fr: torch.Tensor, y: torch.Tensor, n_classes: int, kind: str):
+    out_fr = out_fr.float()
+    if kind == "mse":
+        loss = F.mse_loss(out_fr, F.one_hot(y, n_classes).float())
+    elif kind == "ce":
+        loss = F.cross_entropy(out_fr * 10.0, y)  # firing rates in [0, 1] as scaled logits
+    else:
+        raise ValueError(f"--loss must be mse or ce, got {kind!r}")
+    return loss, int((out_fr.argmax(1) == y).sum())
+
+
+def _rng_state():
+    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
+            "python": random.getstate(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+
+
+def _set_rng_state(s):
+    torch.set_rng_state(s["torch"])
+    np.random.set_state(s["numpy"])
+    random.setstate(s["python"])
+    if s.get("cuda") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(s["cuda"])
+
+
+def run_epoch(net, loader, cfg, device, n_classes, optimizer=None, scaler=None, bar=None):
+    train = optimizer is not None
+    net.train(train)
+    tot_loss, tot_correct, n = 0.0, 0, 0
+    ctx = torch.enable_grad() if train else torch.no_grad()
+    with ctx:
+        for b, (x, y) in enumerate(loader):
+            if cfg.max_batches is not None and b >= cfg.max_batches:
+                break
+            x = x.to(device, non_blocking=True).float().transpose(0, 1)  # [T, N, C, H, W]
+            y = y.to(device, non_blocking=True)
+            with amp_context(cfg, device):
+                out_fr = net(x)
+            loss, correct = loss_and_correct(out_fr, y, n_classes, cfg.loss)
+            if train:
+                optimizer.zero_grad(set_to_none=True)
+                if scaler is not None:
+                    scaler.scale(loss).backward()
+                    scaler.step(optimizer)
+                    scaler.update()
+                else:
+                    loss.backward()
+                    optimizer.step()
+            tot_loss += float(loss.detach()) * y.numel()
+            tot_correct += correct
+            n += y.numel()
+            if bar is not None:
+                bar.update(y.numel())
+                bar.set_postfix(loss=f"{tot_loss / n:.4f}", acc=f"{tot_correct / n:.3f}")
+    return (tot_loss / n if n else float("nan")), (tot_correct / n if n else float("nan")), n
+
+
+def write_curves(records: List[EpochRecord], path: Path):
+    import matplotlib
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+    ep = [r.epoch for r in records]
+    fig, ax = plt.subplots(1, 2, figsize=(9, 3.4))
+    ax[0].plot(ep, [r.train_loss for r in records], "o-", label="train")
+    ax[0].plot(ep, [r.test_loss for r in records], "s-", label="test")
+    ax[0].set_xlabel("epoch"); ax[0].set_ylabel("loss"); ax[0].legend(); ax[0].grid(alpha=.3)
+    ax[1].plot(ep, [r.train_acc for r in records], "o-", label="train")
+    ax[1].plot(ep, [r.test_acc for r in records], "s-", label="test")
+    ax[1].set_xlabel("epoch"); ax[1].set_ylabel("accuracy"); ax[1].set_ylim(0, 1)
+    ax[1].legend(); ax[1].grid(alpha=.3)
+    fig.tight_layout()
+    tmp = path.with_name(path.name + ".tmp.png")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    tmp.replace(path)
+
+
+def _save_atomic(obj, path: Path):
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(obj, tmp)
+    tmp.replace(path)
+
+
+def save_spike_maps(net, dataset, cfg: TrainConfig, device, out: Path, max_channels: int = 16):
+    """PNG maps of the first spiking layer's output per time step for a few test samples:
+    ``sample<i>_t<tt>.png`` grids of up to ``max_channels`` channels."""
+    import matplotlib
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+    from .neuron import LIFNode
+    out.mkdir(parents=True, exist_ok=True)
+    first = next((m for m in net.modules() if isinstance(m, LIFNode)), None)
+    if first is None:
+        raise ValueError("the network has no LIFNode to record")
+    captured = {}
+    h = first.register_forward_hook(lambda m, i, o: captured.__setitem__("s", o.detach()))
+    written = []
+    net.eval()
+    try:
+        for i in range(min(cfg.save_spikes_samples, len(dataset))):
+            x, y = dataset[i]
+            with torch.no_grad():
+                net(x.unsqueeze(1).to(device).float())
+            s = captured["s"][:, 0].float().cpu()  # [T, C, h, w]
+            C = min(max_channels, s.shape[1])
+            cols = int(math.ceil(math.sqrt(C)))
+            rows = int(math.ceil(C / cols))
+            for t in range(s.shape[0]):
+                fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.3, rows * 1.3 + 0.3))
+                for k, ax in enumerate(np.atleast_1d(axes).ravel()):
+                    ax.axis("off")
+                    if k < C:
+                        ax.imshow(s[t, k].numpy(), cmap="gray", vmin=0, vmax=1)
+                fig.suptitle(f"sample {i} (label {y}) t={t + 1}/{s.shape[0]}", fontsize=8)
+                p = out / f"sample{i}_t{t:02d}.png"
+                fig.savefig(p, dpi=80)
+                plt.close(fig)
+                written.append(p)
+    finally:
+        h.remove()
+    return written
+
+
+def train(cfg: TrainConfig, log=print) -> List[EpochRecord]:
+    """Run the whole training; returns the per-epoch records (also written to out_dir)."""
+    from tqdm import tqdm
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    random.seed(cfg.seed)
+    device = torch.device(cfg.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {cfg.device}: CUDA is not available on this machine")
+    out = Path(cfg.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    train_set, test_set = build_datasets(cfg)
+    n_classes = len(train_set.classes)
+    net = build_model(cfg, train_set.sensor_size, n_classes).to(device)
+    optimizer, sched = build_optimizer(cfg, net)
+    scaler = torch.amp.GradScaler("cuda") if (cfg.amp and device.type == "cuda") else None
+    start_epoch, max_acc, records = 0, -1.0, []
+    if cfg.resume:
+        ck = torch.load(cfg.resume, map_location=device, weights_only=False)
+        net.load_state_dict(ck["net"])
+        optimizer.load_state_dict(ck["optimizer"])
+        sched.load_state_dict(ck["lr_scheduler"])
+        if scaler is not None and ck.get("scaler"):
+            scaler.load_state_dict(ck["scaler"])
+        start_epoch, max_acc = ck["epoch"] + 1, ck["max_test_acc"]
+        records = [EpochRecord(**r) for r in ck.get("records", [])]
+        _set_rng_state(ck["rng"])
+        log(f"resumed from {cfg.resume} at epoch {start_epoch} (max test acc {max_acc:.4f})")
+    pin = device.type == "cuda"
+    test_loader = torch.utils.data.DataLoader(test_set, batch_size=cfg.batch_size, shuffle=False,
+                                              num_workers=cfg.workers, pin_memory=pin,
+                                              persistent_workers=cfg.workers > 0)
+    for epoch in range(start_epoch, cfg.epochs):
+        t0 = time.perf_counter()
+        g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
+        train_loader = torch.utils.data.DataLoader(
+            train_set, batch_size=cfg.batch_size, shuffle=True, generator=g, drop_last=False,
+            num_workers=cfg.workers, pin_memory=pin)
+        n_train = len(train_set) if cfg.max_batches is None else \
+            min(len(train_set), cfg.max_batches * cfg.batch_size)
+        bar = tqdm(total=n_train, desc=f"epoch {epoch}", unit=" samples", file=sys.stderr,
+                   disable=not cfg.progress, dynamic_ncols=True, leave=False)
+        tr_loss, tr_acc, n_tr = run_epoch(net, train_loader, cfg, device, n_classes, optimizer,
+                                          scaler, bar)
+        bar.close()
+        t_train = time.perf_counter() - t0
+        lr = optimizer.param_groups[0]["lr"]
+        sched.step()  # after the optimizer steps of this epoch
+        te_loss, te_acc, _ = run_epoch(net, test_loader, cfg, device, n_classes)
+        improved = te_acc > max_acc
+        max_acc = max(max_acc, te_acc)
+        rec = EpochRecord(epoch, tr_loss, tr_acc, te_loss, te_acc, lr,
+                          time.perf_counter() - t0, n_tr / t_train if t_train else 0.0, max_acc)
+        records.append(rec)
+        ck = {"net": net.state_dict(), "optimizer": optimizer.state_dict(),
+              "lr_scheduler": sched.state_dict(),
+              "scaler": scaler.state_dict() if scaler is not None else None,
+              "epoch": epoch, "max_test_acc": max_acc, "args": asdict(cfg),
+              "records": [asdict(r) for r in records], "rng": _rng_state()}
+        _save_atomic(ck, out / "checkpoint_latest.pth")
+        if improved:
+            _save_atomic(ck, out / "checkpoint_max.pth")
+        _write_metrics(records, out)
+        write_curves(records, out / "curves.png")
+        log(f"epoch {epoch}: train loss {tr_loss:.4f} acc {tr_acc:.4f} | test loss "
+            f"{te_loss:.4f} acc {te_acc:.4f} | max {max_acc:.4f} | lr {lr:.2e} | "
+            f"{rec.seconds:.1f} s, {rec.train_samples_per_s:.0f} samples/s")
+    if cfg.save_spikes:
+        paths = save_spike_maps(net, test_set, cfg, device, Path(cfg.save_spikes))
+        log(f"wrote {len(paths)} spike maps to {cfg.save_spikes}")
+    return records
+
+
+def _write_metrics(records: List[EpochRecord], out: Path):
+    rows = [asdict(r) for r in records]
+    tmp = out / "metrics.csv.tmp"
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    tmp.replace(out / "metrics.csv")
+    tmp = out / "metrics.jsonl.tmp"
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    tmp.replace(out / "metrics.jsonl")
+
+
+def dry_run(cfg: TrainConfig, log=print):
+    """Print the model, its parameter count and the estimated memory per batch."""
+    from .models import count_parameters, estimate_training_memory
+    train_set, _ = build_datasets(cfg)
+    W, H = train_set.sensor_size
+    net = build_model(cfg, train_set.sensor_size, len(train_set.classes))
+    log(str(net))
+    n_par = count_parameters(net)
+    dtype = torch.bfloat16 if cfg.amp else torch.float32
+    mem = estimate_training_memory(net, cfg.T, cfg.batch_size, (2, H, W), dtype=dtype)
+    log(f"parameters: {n_par:,}")
+    for k, v in mem.items():
+        if isinstance(v, (int, float)):
+            log(f"{k}: {v / 2**20:.1f} MiB" if "bytes" in k else f"{k}: {v}")
+    return n_par, mem
