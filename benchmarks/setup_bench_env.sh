@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# A separate environment for the peers (SpikingJelly, Tonic), kept out of the test install.
+# SpikingJelly's datasets import torchvision; PyPI's torchvision needs the matching torch, so this
+# venv takes torch 2.14.1 + torchvision 0.29.1 (x86_64) instead of the project's 2.13.0.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -x .venv-bench/bin/python ]; then
+  python3 -m venv .venv-bench
+fi
+.venv-bench/bin/pip install -q torch==2.14.1 torchvision==0.29.1
+.venv-bench/bin/pip install -q spikingjelly tonic
+.venv-bench/bin/pip install -q -e .
+echo "run e.g.: .venv-bench/bin/python benchmarks/bench_integrate.py --markdown"
