@@ -1,87 +1,129 @@
 """Fused multi-step LIF forward / backward kernels for the CPU (Numba).
 
 Layout: every array is 2-D ``[T, N]`` (time major, C-contiguous), ``N`` = neurons.  The
-kernels run ``prange`` over blocks of ``_BLOCK`` neurons; inside a block the T loop is the
-outer loop and the neuron loop the inner one, so each time step streams one contiguous
-row slice (SIMD friendly) while the per-neuron state (``v`` forward, ``dL/dh`` backward)
-stays in a block-sized buffer that lives in L1/L2.
+kernels run ``prange`` over blocks of neurons; inside a block the T loop is the outer loop
+and the neuron loop the inner one, so each time step streams one contiguous row slice
+(the inner loop is SIMD-vectorised: no data-dependent branches, only selects) while the
+per-neuron state stays in a block-sized buffer in L1/L2.
+
+Memory traffic is the minimum for a recompute scheme:
+
+* forward reads ``x`` and writes the spikes (and ``v`` of the last step); nothing else is
+  stored -- autograd keeps ``x`` for backward instead of the charged potential ``h``
+  (same size, and ``x`` usually is a view of the caller's tensor, so it costs nothing);
+* backward re-runs the (cheap) forward recurrence of one block of neurons into a
+  block-local ``[T, block]`` buffer that stays in cache, then sweeps time backwards,
+  reading ``dL/ds`` and writing ``dL/dx``.
 
 All scalar parameters are passed already cast to the array dtype (``np.float32`` or
-``np.float64``) and the kernels use no float literals, so float32 inputs are computed in
-float32 with the same operation order as the torch reference backend (``fastmath`` off, no
-FMA contraction): the forward spikes are bit-identical to :class:`LIFNode` with
+``np.float64``) and the kernels contain no float literals, so float32 inputs are computed
+in float32 with the same operation order as the torch reference backend (``fastmath`` off,
+no FMA contraction): the forward spikes are bit-identical to :class:`LIFNode` with
 ``backend='torch'``.
 
-Mode flags (Python ``bool`` -> compiled as runtime booleans; the branches are loop
-invariant and LLVM unswitches them):
+Mode flags are runtime booleans (so each kernel compiles once per dtype, cached on disk
+by Numba); they are loop invariant and LLVM unswitches them, the vectorised inner loops
+are as fast as per-mode specialisations:
 
 ``hard``         hard reset to ``v_reset`` (else soft reset: subtract ``v_th``)
 ``decay_input``  ``h = v + decay*(x - (v - v_reset))`` (else ``h = v - decay*(v - v_reset) + x``)
 ``detach``       the reset does not propagate gradient (``dv/dh = 1 - s`` / ``1``)
 
-For soft reset the caller passes ``v_reset = 0`` (it only enters the charge equation).
+For soft reset the caller passes ``v_reset = 0`` (it then only enters the charge).
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
 
-_BLOCK = 2048
+__all__ = ["lif_forward", "lif_backward", "block_size"]
+
+_CACHE_BYTES = 256 * 1024  # target size of the backward's per-block h buffer
+
+
+def block_size(T: int, itemsize: int) -> int:
+    """Neurons per block: the backward's ``[T, block]`` buffer ~ 256 KiB, multiple of 64."""
+    b = _CACHE_BYTES // max(1, T * itemsize)
+    return int(min(4096, max(64, b - b % 64)))
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def lif_forward(x, s_out, h_out, v_state, decay, v_th, v_reset, hard, decay_input, save_h):
-    """x, s_out, h_out: [T, N]; v_state: [N] (initialised here, holds the last v on exit)."""
+def lif_forward(x, s_out, v_state, decay, v_th, v_reset, block, hard, decay_input):
+    """x, s_out: [T, N]; v_state: [N] (initialised here, holds the last v on exit)."""
     T, N = x.shape
-    nblocks = (N + _BLOCK - 1) // _BLOCK
+    nblocks = (N + block - 1) // block
     zero = v_th - v_th
     one = decay / decay
     for b in prange(nblocks):
-        lo = b * _BLOCK
-        hi = min(lo + _BLOCK, N)
-        for j in range(lo, hi):
-            v_state[j] = v_reset
+        lo = b * block
+        hi = min(lo + block, N)
+        n = hi - lo
+        v = v_state[lo:hi]
+        for j in range(n):
+            v[j] = v_reset
         for t in range(T):
-            for j in range(lo, hi):
-                v = v_state[j]
+            xr = x[t, lo:hi]
+            sr = s_out[t, lo:hi]
+            for j in range(n):
+                vj = v[j]
                 if decay_input:
-                    h = v + decay * (x[t, j] - (v - v_reset))
+                    h = vj + decay * (xr[j] - (vj - v_reset))
                 else:
-                    h = v - decay * (v - v_reset) + x[t, j]
+                    h = vj - decay * (vj - v_reset) + xr[j]
                 spike = h - v_th >= zero
-                if save_h:
-                    h_out[t, j] = h
-                if spike:
-                    s_out[t, j] = one
-                    if hard:
-                        v_state[j] = v_reset
-                    else:
-                        v_state[j] = h - v_th
+                sr[j] = one if spike else zero
+                if hard:
+                    v[j] = v_reset if spike else h
                 else:
-                    s_out[t, j] = zero
-                    v_state[j] = h
+                    v[j] = h - v_th if spike else h
+
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def lif_backward(grad_s, h_seq, grad_x, scratch, decay, v_th, v_reset, half_alpha, pi2_alpha,
-                 hard, decay_input, detach):
-    """grad_s, h_seq, grad_x: [T, N]; scratch: [N] work buffer (dL/dh of the next step).
+def lif_backward(x, grad_s, grad_x, decay, v_th, v_reset, half_alpha, pi2_alpha, block, hard,
+             decay_input, detach):
+    """x (forward input), grad_s, grad_x: [T, N].
 
-    ``half_alpha = alpha/2``, ``pi2_alpha = pi/2*alpha`` (ATan surrogate), both pre-cast.
+    ``half_alpha = alpha/2``, ``pi2_alpha = pi/2*alpha`` (ATan surrogate), pre-cast.
     """
-    T, N = grad_s.shape
-    nblocks = (N + _BLOCK - 1) // _BLOCK
+    T, N = x.shape
+    nblocks = (N + block - 1) // block
     zero = v_th - v_th
     one = decay / decay
     keep = one - decay  # dh[t+1]/dv[t]
     for b in prange(nblocks):
-        lo = b * _BLOCK
-        hi = min(lo + _BLOCK, N)
-        for j in range(lo, hi):
-            scratch[j] = zero
+        lo = b * block
+        hi = min(lo + block, N)
+        n = hi - lo
+        hbuf = np.empty((T, n), dtype=x.dtype)
+        v = np.empty(n, dtype=x.dtype)
+        for j in range(n):
+            v[j] = v_reset
+        # 1. recompute h[t] for this block (identical arithmetic to lif_forward)
+        for t in range(T):
+            xr = x[t, lo:hi]
+            hr = hbuf[t]
+            for j in range(n):
+                vj = v[j]
+                if decay_input:
+                    h = vj + decay * (xr[j] - (vj - v_reset))
+                else:
+                    h = vj - decay * (vj - v_reset) + xr[j]
+                hr[j] = h
+                spike = h - v_th >= zero
+                if hard:
+                    v[j] = v_reset if spike else h
+                else:
+                    v[j] = h - v_th if spike else h
+        # 2. reverse sweep; v now carries dL/dh[t+1]
+        for j in range(n):
+            v[j] = zero
         for t in range(T - 1, -1, -1):
-            for j in range(lo, hi):
-                h = h_seq[t, j]
+            hr = hbuf[t]
+            gsr = grad_s[t, lo:hi]
+            gxr = grad_x[t, lo:hi]
+            for j in range(n):
+                h = hr[j]
                 u = h - v_th
                 a = pi2_alpha * u
                 sg = half_alpha / (one + a * a)
@@ -96,9 +138,9 @@ def lif_backward(grad_s, h_seq, grad_x, scratch, decay, v_th, v_reset, half_alph
                         dv_dh = one
                     else:
                         dv_dh = one - v_th * sg
-                gh = grad_s[t, j] * sg + (scratch[j] * keep) * dv_dh
-                scratch[j] = gh
+                gh = gsr[j] * sg + (v[j] * keep) * dv_dh
+                v[j] = gh
                 if decay_input:
-                    grad_x[t, j] = gh * decay
+                    gxr[j] = gh * decay
                 else:
-                    grad_x[t, j] = gh
+                    gxr[j] = gh

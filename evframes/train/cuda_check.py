@@ -2,13 +2,15 @@
 
 * :func:`compile_ptx` runs ``nvcc -ptx`` on ``lif_kernel.cu`` (both precisions are
   explicitly instantiated, so the PTX must contain four ``.entry`` kernels).
+* :func:`compile_nvrtc` compiles it in-process with libnvrtc exactly as the ``cupy``
+  backend does (same options and ``name_expressions``) and returns the lowered names.
 * :func:`build_host_harness` compiles ``lif_host_harness.cpp`` (which ``#include``\\ s the
   ``.cu``; the ``__host__ __device__`` per-neuron functions become plain inline C++) with
   g++ into a cache directory and returns a :class:`HostLIF` ctypes wrapper whose
   ``forward`` / ``backward`` take numpy float32 arrays.  The tests compare it with the torch
   reference, which checks the arithmetic of the CUDA source on machines without a GPU.
 
-Both raise :class:`ToolchainMissing` (a ``RuntimeError``) when the compiler is not on PATH,
+All raise :class:`ToolchainMissing` (a ``RuntimeError``) when the compiler is not on PATH,
 so callers (tests) can skip with a clear reason.
 """
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 __all__ = ["KERNEL_SOURCE", "HARNESS_SOURCE", "ToolchainMissing", "compile_ptx",
-           "build_host_harness", "HostLIF", "mode_bits"]
+           "compile_nvrtc", "build_host_harness", "HostLIF", "mode_bits"]
 
 _HERE = Path(__file__).resolve().parent
 KERNEL_SOURCE = _HERE / "lif_kernel.cu"
@@ -72,6 +74,76 @@ def compile_ptx(nvcc: str = "nvcc", out_dir: Optional[str] = None,
     ptx = out / "lif_kernel.ptx"
     _run([exe, "-ptx", *extra_args, str(KERNEL_SOURCE), "-o", str(ptx)], "nvcc -ptx")
     return ptx
+
+
+def _find_nvrtc() -> str:
+    env = os.environ.get("EVFRAMES_NVRTC_LIB")
+    if env:
+        return env
+    import ctypes.util
+    found = ctypes.util.find_library("nvrtc")
+    if found:
+        return found
+    try:  # NVIDIA pip wheels (nvidia-cuda-nvrtc-cu12 / nvidia/cu13)
+        import nvidia  # type: ignore
+        for base in getattr(nvidia, "__path__", []):
+            for cand in sorted(Path(base).glob("**/lib/libnvrtc.so*")):
+                if "builtins" not in cand.name and "alt" not in cand.name:
+                    return str(cand)
+    except ImportError:
+        pass
+    raise ToolchainMissing("libnvrtc not found (set EVFRAMES_NVRTC_LIB=/path/libnvrtc.so)")
+
+
+def compile_nvrtc(arch: str = "compute_75", lib: Optional[str] = None) -> dict:
+    """Compile ``lif_kernel.cu`` with NVRTC like the cupy backend; no GPU needed.
+
+    Returns ``{"lowered": {name_expression: mangled_name}, "ptx": str}``.  Raises
+    :class:`ToolchainMissing` when libnvrtc cannot be loaded, ``RuntimeError`` with the
+    compile log on failure.
+    """
+    from ._lif_cupy import NAME_EXPRESSIONS, NVRTC_OPTIONS
+    path = lib or _find_nvrtc()
+    here = Path(path).parent
+    for builtins in sorted(here.glob("libnvrtc-builtins.so*")):  # so the soname resolves
+        if "alt" not in builtins.name:
+            try:
+                ctypes.CDLL(str(builtins), mode=ctypes.RTLD_GLOBAL)
+            except OSError:
+                pass
+    try:
+        nvrtc = ctypes.CDLL(path)
+    except OSError as exc:
+        raise ToolchainMissing(f"cannot load libnvrtc ({path}): {exc}") from None
+    prog = ctypes.c_void_p()
+    src = KERNEL_SOURCE.read_bytes()
+    if nvrtc.nvrtcCreateProgram(ctypes.byref(prog), src, b"lif_kernel.cu", 0, None, None):
+        raise RuntimeError("nvrtcCreateProgram failed")
+    try:
+        names = [n.encode() for n in NAME_EXPRESSIONS]
+        for n in names:
+            nvrtc.nvrtcAddNameExpression(prog, n)
+        opts = [o.encode() for o in NVRTC_OPTIONS] + [f"--gpu-architecture={arch}".encode()]
+        argv = (ctypes.c_char_p * len(opts))(*opts)
+        rc = nvrtc.nvrtcCompileProgram(prog, len(opts), argv)
+        size = ctypes.c_size_t()
+        nvrtc.nvrtcGetProgramLogSize(prog, ctypes.byref(size))
+        log = ctypes.create_string_buffer(size.value)
+        nvrtc.nvrtcGetProgramLog(prog, log)
+        if rc != 0:
+            raise RuntimeError(f"NVRTC compile failed (status {rc}):\n"
+                               f"{log.value.decode(errors='replace')}")
+        lowered = {}
+        for n in names:
+            out = ctypes.c_char_p()
+            nvrtc.nvrtcGetLoweredName(prog, n, ctypes.byref(out))
+            lowered[n.decode()] = out.value.decode() if out.value else None
+        nvrtc.nvrtcGetPTXSize(prog, ctypes.byref(size))
+        ptx = ctypes.create_string_buffer(size.value)
+        nvrtc.nvrtcGetPTX(prog, ptx)
+        return {"lowered": lowered, "ptx": ptx.value.decode()}
+    finally:
+        nvrtc.nvrtcDestroyProgram(ctypes.byref(prog))
 
 
 def _cache_dir() -> Path:

@@ -7,19 +7,22 @@
 // The per-neuron math lives in __host__ __device__ inline functions so that the very same
 // file is compiled
 //   * by NVRTC through cupy.RawModule (evframes.train._lif_cupy), kernels
-//     lif_forward<float|__half> / lif_backward<float|__half> fetched via name_expressions;
+//     lif_forward<float|lif_half> / lif_backward<float|lif_half> fetched via
+//     name_expressions (lif_half = binary16 storage, see below; no CUDA headers needed);
 //   * by `nvcc -ptx` (evframes.train.cuda_check.compile_ptx) as a build check;
 //   * by g++ as plain C++ (evframes/train/lif_host_harness.cpp includes this file), where
 //     __CUDACC__ is undefined: the qualifiers expand to nothing and the kernels vanish.
 //
 // Arithmetic is float32 for both storage types (half is converted on load/store).  The
 // operation order matches evframes.train.neuron's torch reference so the forward spikes
-// agree bit for bit on the host (compile without FMA contraction there; nvcc contracts
-// a*b+c into FMA by default, which may flip a spike that sits exactly on the threshold).
+// agree bit for bit: compile without FMA contraction (g++ -ffp-contract=off; NVRTC/nvcc
+// --fmad=false, which the cupy backend passes), otherwise a*b+c may be fused and a spike
+// sitting exactly on the threshold can flip.
 //
 // mode bits: LIF_HARD (hard reset to v_reset, else subtract v_th),
 //            LIF_DETACH (the reset carries no gradient),
-//            LIF_DECAY_INPUT (h = v + decay*(x - (v - v_reset)), else h = v - decay*(v - v_reset) + x).
+//            LIF_DECAY_INPUT (h = v + decay*(x - (v - v_reset));
+//                             else h = v - decay*(v - v_reset) + x).
 // For soft reset pass v_reset = 0 (it only enters the charge equation).
 
 #ifndef __CUDACC__
@@ -32,16 +35,14 @@
 #ifndef __forceinline__
 #define __forceinline__ inline __attribute__((always_inline))
 #endif
-#else
-#include <cuda_fp16.h>
 #endif
 
 #define LIF_HARD 1
 #define LIF_DETACH 2
 #define LIF_DECAY_INPUT 4
 
-// pi / 2 as float; the surrogate slope pi/2*alpha is computed on the host in double and
-// passed as float so every backend rounds it the same way.
+// The surrogate constants alpha/2 and pi/2*alpha are computed on the host in double and
+// passed as float, so every backend rounds them the same way.
 
 // --- per-neuron math -------------------------------------------------------------------
 
@@ -117,12 +118,25 @@ __host__ __device__ __forceinline__ float lif_backward_step(float grad_s, float 
 // --- CUDA kernels (only when compiled as CUDA) --------------------------------------------
 #ifdef __CUDACC__
 
+// Half precision storage without <cuda_fp16.h> (its NVRTC include path depends on the
+// CuPy/CUDA installation): a 16-bit IEEE binary16 payload converted with the PTX cvt
+// instructions.  Bit-compatible with torch.float16 / cupy.float16 / __half.
+struct lif_half {
+    unsigned short bits;
+};
+
 __device__ __forceinline__ float lif_load(float a) { return a; }
-__device__ __forceinline__ float lif_load(__half a) { return __half2float(a); }
+__device__ __forceinline__ float lif_load(lif_half a) {
+    float f;
+    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(a.bits));
+    return f;
+}
 template <typename T> __device__ __forceinline__ T lif_store(float a);
 template <> __device__ __forceinline__ float lif_store<float>(float a) { return a; }
-template <> __device__ __forceinline__ __half lif_store<__half>(float a) {
-    return __float2half_rn(a);
+template <> __device__ __forceinline__ lif_half lif_store<lif_half>(float a) {
+    lif_half r;
+    asm("cvt.rn.f16.f32 %0, %1;" : "=h"(r.bits) : "f"(a));
+    return r;
 }
 
 // x, spikes, h_seq: [T, N]; v_last: [N].  h_seq may be null (inference: nothing saved).
@@ -162,15 +176,16 @@ __global__ void lif_backward(const T* __restrict__ grad_spikes, const T* __restr
     }
 }
 
-// Explicit instantiations so `nvcc -ptx` emits both precisions; NVRTC users may still
-// look them up through name_expressions ("lif_forward<float>", ...).
+// Explicit instantiations so `nvcc -ptx` emits both precisions; NVRTC users still look
+// them up through name_expressions ("lif_forward<float>", "lif_forward<lif_half>", ...).
 template __global__ void lif_forward<float>(const float*, float*, float*, float*, int, int,
                                             float, float, float, int);
-template __global__ void lif_forward<__half>(const __half*, __half*, __half*, __half*, int,
-                                             int, float, float, float, int);
+template __global__ void lif_forward<lif_half>(const lif_half*, lif_half*, lif_half*,
+                                               lif_half*, int, int, float, float, float, int);
 template __global__ void lif_backward<float>(const float*, const float*, float*, int, int,
                                              float, float, float, float, float, int);
-template __global__ void lif_backward<__half>(const __half*, const __half*, __half*, int,
-                                              int, float, float, float, float, float, int);
+template __global__ void lif_backward<lif_half>(const lif_half*, const lif_half*, lif_half*,
+                                                int, int, float, float, float, float, float,
+                                                int);
 
 #endif  // __CUDACC__
