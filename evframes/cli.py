@@ -396,8 +396,9 @@ def demo(out, quick):
 @click.option("--channels", type=int, default=128, show_default=True)
 @click.option("--amp", is_flag=True, help="Mixed precision: fp16 + GradScaler on CUDA, bf16 on "
                                           "CPU.")
-@click.option("--backend", type=click.Choice(["torch", "cpu", "cupy", "auto"]), default="torch",
-              show_default=True, help="LIF implementation.")
+@click.option("--backend", type=click.Choice(["torch", "cpu", "cupy", "auto"]), default="auto",
+              show_default=True, help="LIF implementation (auto: cupy on CUDA tensors when "
+                                      "CuPy is installed, else the fused Numba cpu kernel).")
 @click.option("--opt", type=click.Choice(["adam", "sgd"]), default="adam", show_default=True)
 @click.option("--lr", type=float, default=1e-3, show_default=True)
 @click.option("--momentum", type=float, default=0.9, show_default=True)

@@ -23,6 +23,9 @@ from .errors import StoreError
 from .store import EventsStoreWriter, events_store_path, store_status
 
 
+POOL_MIN_BYTES = 64 << 20  # below this much raw data, workers=None decodes in-process
+
+
 class ExtractWarning(UserWarning):
     """Something in the raw data was repaired or skipped during extraction."""
 
@@ -114,6 +117,11 @@ def extract(ds: RawDataset, workers: Optional[int] = None, force: bool = False,
         summary.rebuilt_because = reason
     if workers is None:
         workers = os.cpu_count() or 1
+        try:  # small datasets decode faster in this process than a pool can start
+            if sum(f.stat().st_size for f in ds.source_files()) < POOL_MIN_BYTES:
+                workers = 1
+        except OSError:
+            pass
     t0 = time.perf_counter()
     try:
         summary.raw_bytes = sum(f.stat().st_size for f in ds.source_files())
@@ -194,7 +202,10 @@ def _run(ds: RawDataset, writers, workers: int, progress: bool, summary: Extract
 def _run_pool(jobs, workers: int, place):
     """Run jobs in a process pool with a bounded number in flight, results in any order."""
     import multiprocessing as mp
-    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+    # forkserver: workers start from a clean process, never from a fork of a parent that has
+    # run Numba's OpenMP-parallel kernels (not fork-safe)
+    methods = mp.get_all_start_methods()
+    ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
     max_inflight = 2 * workers
     inflight: Dict[Future, str] = {}
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:

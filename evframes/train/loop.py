@@ -42,7 +42,7 @@ class TrainConfig:
     workers: int = 4
     channels: int = 128
     amp: bool = False
-    backend: str = "torch"
+    backend: str = "auto"
     opt: str = "adam"
     lr: float = 1e-3
     momentum: float = 0.9
