@@ -72,9 +72,12 @@ def _root(dataset, root):
               help="CIFAR10-DVS only: per-class train fraction (first files by name).")
 @click.option("--orientation", type=click.Choice(["spikingjelly", "raw"]), default="spikingjelly",
               show_default=True, help="CIFAR10-DVS only: coordinate convention.")
+@click.option("--resumable/--no-resumable", default=None,
+              help="Keep finished recordings as shards so an interrupted run resumes "
+                   "[default: on above 256 MB of raw data].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @_friendly
-def extract(dataset, root, workers, force, train_ratio, orientation, quiet):
+def extract(dataset, root, workers, force, train_ratio, orientation, resumable, quiet):
     """Decode and split a raw dataset into one HDF5 events store per split."""
     from .datasets import open_raw
     from .extract import extract as run_extract
@@ -83,7 +86,8 @@ def extract(dataset, root, workers, force, train_ratio, orientation, quiet):
     ds = open_raw(dataset, _root(dataset, root), **opts)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        summary = run_extract(ds, workers=workers, force=force, progress=not quiet, warn=False)
+        summary = run_extract(ds, workers=workers, force=force, progress=not quiet, warn=False,
+                              resumable=resumable)
     _show_warnings(summary.warnings)
     for line in summary.lines():
         click.echo(line)

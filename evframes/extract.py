@@ -7,9 +7,12 @@ a store whose manifest matches the raw files and options is reused.
 """
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import sys
 import time
+import uuid
 import warnings as _warnings
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -19,11 +22,15 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from .datasets.base import JobResult, RawDataset, run_job
+from .events import KEYS, Events
 from .errors import StoreError
-from .store import EventsStoreWriter, events_store_path, store_status
+from .store import (EVENTS_DIR, FORMAT_VERSION, TMP_MARK, _json_default, EventsStoreWriter, events_store_path, remove_stale_temporaries,
+                    store_lock, store_status)
 
 
 POOL_MIN_BYTES = 64 << 20  # below this much raw data, workers=None decodes in-process
+RESUME_MIN_BYTES = 256 << 20  # resumable=None keeps per-recording shards above this size
+PARTIAL_PREFIX = ".partial-"
 
 
 class ExtractWarning(UserWarning):
@@ -43,6 +50,7 @@ class ExtractSummary:
     raw_bytes: int = 0
     warnings: List[str] = field(default_factory=list)
     rebuilt_because: Optional[str] = None
+    resumed_jobs: int = 0
 
     @property
     def total_events(self) -> int:
@@ -53,6 +61,8 @@ class ExtractSummary:
         state = "reused existing stores" if self.reused else f"extracted in {self.seconds:.2f} s"
         if self.rebuilt_because:
             state += f" (rebuilt: {self.rebuilt_because})"
+        if self.resumed_jobs:
+            state += f"; {self.resumed_jobs} job(s) resumed from an interrupted run"
         out.append(f"{self.dataset} at {self.root}: {state}")
         for split in self.samples:
             path = events_store_path(self.root, split)
@@ -101,12 +111,31 @@ def _fill_counts(summary: ExtractSummary, ds: RawDataset):
 
 
 def extract(ds: RawDataset, workers: Optional[int] = None, force: bool = False,
-            progress: bool = True, warn: bool = True) -> ExtractSummary:
+            progress: bool = True, warn: bool = True,
+            resumable: Optional[bool] = None) -> ExtractSummary:
     """Decode, split and store ``ds``; reuse current stores unless ``force``.
 
-    ``workers``: processes for decoding (default: all cores, capped by the number of jobs;
-    1 = in this process). Returns an :class:`ExtractSummary`.
+    ``workers``: processes for decoding (default: all cores for large datasets, in-process for
+    small ones; 1 = in this process). ``resumable``: keep each finished job's samples as a
+    shard under ``<root>/events/.partial-<id>/`` so a rerun after an interruption decodes only
+    what is missing (default: on when the raw data exceeds 256 MB); shards are removed once
+    the stores are committed. Concurrent runs on one root serialise on a lock: the second
+    waits, then reuses the first one's stores. Returns an :class:`ExtractSummary`.
     """
+    events_dir = Path(ds.root) / EVENTS_DIR
+    with store_lock(events_dir / "extract", what="events store"):
+        return _extract_locked(ds, workers, force, progress, warn, resumable)
+
+
+def _partial_dir(ds: RawDataset) -> Path:
+    import hashlib
+    key = json.dumps({"fp": ds.fingerprint(), "opts": ds.options(), "v": FORMAT_VERSION},
+                     sort_keys=True, default=str)
+    return Path(ds.root) / EVENTS_DIR / (PARTIAL_PREFIX + hashlib.sha256(key.encode())
+                                         .hexdigest()[:16])
+
+
+def _extract_locked(ds, workers, force, progress, warn, resumable) -> ExtractSummary:
     summary = ExtractSummary(dataset=ds.name, root=ds.root)
     reason = stores_status(ds)
     if reason is None and not force:
@@ -115,23 +144,30 @@ def extract(ds: RawDataset, workers: Optional[int] = None, force: bool = False,
         return summary
     if reason is not None and not reason.endswith("missing"):
         summary.rebuilt_because = reason
-    if workers is None:
-        workers = os.cpu_count() or 1
-        try:  # small datasets decode faster in this process than a pool can start
-            if sum(f.stat().st_size for f in ds.source_files()) < POOL_MIN_BYTES:
-                workers = 1
-        except OSError:
-            pass
-    t0 = time.perf_counter()
     try:
         summary.raw_bytes = sum(f.stat().st_size for f in ds.source_files())
     except OSError:
         pass
+    if workers is None:
+        # small datasets decode faster in this process than a pool can start
+        workers = 1 if summary.raw_bytes < POOL_MIN_BYTES else (os.cpu_count() or 1)
+    if resumable is None:
+        resumable = summary.raw_bytes >= RESUME_MIN_BYTES
+    t0 = time.perf_counter()
+    events_dir = Path(ds.root) / EVENTS_DIR
+    events_dir.mkdir(parents=True, exist_ok=True)
+    partial = _partial_dir(ds)
+    for old in events_dir.glob(PARTIAL_PREFIX + "*"):  # shards of another source: useless
+        if old != partial:
+            shutil.rmtree(old, ignore_errors=True)
+    if force and partial.exists():
+        shutil.rmtree(partial, ignore_errors=True)
+    shards = _Shards(partial) if resumable else None
 
     writers = {s: EventsStoreWriter(events_store_path(ds.root, s), ds.meta_columns)
                for s in ds.splits}
     try:
-        _run(ds, writers, workers, progress, summary)
+        _run(ds, writers, workers, progress, summary, shards)
         for split, w in writers.items():
             man = expected_manifest(ds, split)
             man["classes"] = ds.classes
@@ -140,6 +176,9 @@ def extract(ds: RawDataset, workers: Optional[int] = None, force: bool = False,
         for w in writers.values():
             if not w.committed:
                 w.abort()
+    if shards is not None:
+        summary.resumed_jobs = shards.hits
+        shutil.rmtree(partial, ignore_errors=True)
     summary.seconds = time.perf_counter() - t0
     _fill_counts(summary, ds)
     if warn:
@@ -148,7 +187,49 @@ def extract(ds: RawDataset, workers: Optional[int] = None, force: bool = False,
     return summary
 
 
-def _run(ds: RawDataset, writers, workers: int, progress: bool, summary: ExtractSummary):
+class _Shards:
+    """Finished jobs' results as ``<job>.npz`` files (atomic), for resuming."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(self.folder)
+        self.hits = 0
+
+    def _path(self, name: str) -> Path:
+        safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
+        return self.folder / f"{safe}.npz"
+
+    def load(self, name: str) -> Optional[JobResult]:
+        p = self._path(name)
+        if not p.exists():
+            return None
+        try:
+            with np.load(p, allow_pickle=False) as z:
+                ev = Events({k: z[k] for k in KEYS})
+                info = json.loads(str(z["info"]))
+                res = JobResult(name=name, events=ev, offsets=z["offsets"],
+                                labels=info["labels"], metas=info["metas"],
+                                warnings=info["warnings"])
+        except Exception:  # a damaged shard is simply redone
+            p.unlink(missing_ok=True)
+            return None
+        self.hits += 1
+        return res
+
+    def save(self, res: JobResult) -> None:
+        p = self._path(res.name)
+        tmp = p.with_name(f"{p.name}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:6]}")
+        info = json.dumps({"labels": res.labels, "metas": res.metas, "warnings": res.warnings},
+                          default=_json_default)
+        with open(tmp, "wb") as fh:
+            np.savez(fh, offsets=res.offsets, info=np.array(info),
+                     **{k: res.events[k] for k in KEYS})
+        os.replace(tmp, p)
+
+
+def _run(ds: RawDataset, writers, workers: int, progress: bool, summary: ExtractSummary,
+         shards: Optional["_Shards"] = None):
     from tqdm import tqdm
 
     bars = {s: tqdm(desc=f"extract {ds.name} {s}", unit=" rec", disable=not progress,
@@ -181,13 +262,26 @@ def _run(ds: RawDataset, writers, workers: int, progress: bool, summary: Extract
                                     Mev=f"{writers[split].n_events / 1e6:.1f}")
             next_idx[split] = k + 1
 
+    def done(res: JobResult):
+        if shards is not None:
+            shards.save(res)
+        place(res)
+
+    def todo():  # jobs whose shard exists are answered from it, not decoded again
+        for job in ds.jobs():
+            res = shards.load(job.name) if shards is not None else None
+            if res is not None:
+                place(res)
+            else:
+                yield job
+
     try:
-        jobs = ds.jobs()
+        jobs = todo()
         if workers <= 1:
             for job in jobs:
-                place(run_job(job))
+                done(run_job(job))
         else:
-            _run_pool(jobs, workers, place)
+            _run_pool(jobs, workers, done)
         summary.warnings.extend(ds.finish())
         pending, unplaced[:] = list(unplaced), []
         for res in pending:

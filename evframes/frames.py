@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zlib
 import sys
 import time
 from dataclasses import dataclass, field
@@ -35,7 +36,8 @@ import numpy as np
 
 from .errors import StoreError
 from .integrate import FrameSetting, integrate_batch
-from .store import AtomicH5, FORMAT_VERSION, events_store_path, read_manifest, store_status
+from .store import (AtomicH5, FORMAT_VERSION, dataset_crc, events_store_path, read_manifest,
+                    store_lock, store_status)
 
 BATCH_EVENTS = 1 << 23  # events integrated per batch (bounded memory)
 
@@ -136,17 +138,18 @@ def build_frames(root, setting: FrameSetting, splits: Sequence[str] = ("train", 
                              f"first")
         path = frames_store_path(root, setting, split, downsample)
         expected = expected_frames_manifest(root, split, setting, downsample)
-        reason = store_status(path, expected)
         info = {"path": str(path), "reused": False, "seconds": 0.0}
-        if reason is None and not force:
-            info["reused"] = True
-        else:
-            if reason and reason != "missing":
-                info["rebuilt_because"] = reason
-            t0 = time.perf_counter()
-            _build_split(ev_path, path, setting, split, downsample, expected, progress,
-                         n_threads)
-            info["seconds"] = time.perf_counter() - t0
+        with store_lock(path, what="frames store"):
+            reason = store_status(path, expected)
+            if reason is None and not force:
+                info["reused"] = True
+            else:
+                if reason and reason != "missing":
+                    info["rebuilt_because"] = reason
+                t0 = time.perf_counter()
+                _build_split(ev_path, path, setting, split, downsample, expected, progress,
+                             n_threads)
+                info["seconds"] = time.perf_counter() - t0
         man = read_manifest(path)
         with h5py.File(path, "r") as f:
             d = f["frames"]
@@ -210,6 +213,7 @@ def _write(src, path, offsets, labels, setting, H, W, downsample, dtype, expecte
                              chunks=(max(1, chunk_T), 2, H, W), **compression_kwargs())
         frame_offsets = np.zeros(n + 1, np.int64)
         n_frames = 0
+        crc = 0
         bar = tqdm(total=n, desc=f"integrate {split} {setting_dir_name(setting, downsample)}",
                    unit=" samples", disable=not progress, file=sys.stderr, dynamic_ncols=True)
         try:
@@ -234,7 +238,9 @@ def _write(src, path, offsets, labels, setting, H, W, downsample, dtype, expecte
                 k = frames.shape[0]
                 d.resize((n_frames + k, 2, H, W))
                 if k:
-                    d[n_frames:] = frames.astype(dtype, copy=False)
+                    block = np.ascontiguousarray(frames, dtype=dtype)
+                    d[n_frames:] = block
+                    crc = zlib.crc32(block, crc)
                 frame_offsets[i + 1:j + 1] = fo[1:] + n_frames
                 n_frames += k
                 bar.update(j - i)
@@ -242,7 +248,10 @@ def _write(src, path, offsets, labels, setting, H, W, downsample, dtype, expecte
             bar.close()
         f.create_dataset("frame_offsets", data=frame_offsets)
         f.create_dataset("labels", data=labels)
+        f.flush()
         man = dict(expected)
+        man["checksums"] = {"frames": f"{crc:08x}", "frame_offsets": dataset_crc(f["frame_offsets"]),
+                            "labels": dataset_crc(f["labels"])}
         man.update(dataset=ev_man.get("dataset"), classes=ev_man.get("classes", []),
                    sensor_size=[W, H], n_samples=int(n), n_frames=int(n_frames),
                    n_events=int(offsets[-1]), fixed_T=fixed_T, format_version=FORMAT_VERSION,

@@ -16,10 +16,12 @@ removed by the next run.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
 import uuid
+import zlib
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
@@ -214,6 +216,7 @@ class EventsStoreWriter(AtomicH5):
         self._labels: List[int] = []
         self._meta_columns = dict(meta_columns)
         self._meta: Dict[str, list] = {k: [] for k in self._meta_columns}
+        self._crc = {k: 0 for k in KEYS}
         try:
             for k in KEYS:
                 self.h5.create_dataset(k, shape=(0,), maxshape=(None,), dtype=_EVENT_DTYPES[k],
@@ -239,8 +242,10 @@ class EventsStoreWriter(AtomicH5):
             lo = int(offsets[0])
             for k in KEYS:
                 d = self.h5[k]
+                a = np.ascontiguousarray(events[k][lo:lo + n_new], dtype=_EVENT_DTYPES[k])
                 d.resize((self._n_events + n_new,))
-                d[self._n_events:] = np.asarray(events[k][lo:lo + n_new], dtype=_EVENT_DTYPES[k])
+                d[self._n_events:] = a
+                self._crc[k] = zlib.crc32(a, self._crc[k])
         base = self._n_events - int(offsets[0])
         self._offsets.extend((offsets[1:] + base).tolist())
         self._n_events += n_new
@@ -267,6 +272,10 @@ class EventsStoreWriter(AtomicH5):
                 g.create_dataset(k, data=np.asarray([-1 if v is None else v for v in vals],
                                                     dtype=np.int64))
         man = dict(manifest)
+        crc = dict(self._crc)
+        crc["offsets"] = zlib.crc32(f["offsets"][...])
+        crc["labels"] = zlib.crc32(f["labels"][...])
+        man["checksums"] = {k: f"{v:08x}" for k, v in crc.items()}
         man.setdefault("kind", "events")
         man["format_version"] = FORMAT_VERSION
         man["evframes_version"] = __version__
@@ -387,3 +396,101 @@ def _decode(a):
     if a.dtype.kind in ("O", "S"):
         return np.array([v.decode() if isinstance(v, bytes) else v for v in a], dtype=object)
     return a
+
+
+@contextlib.contextmanager
+def store_lock(final, timeout: Optional[float] = None, what: str = "store"):
+    """Exclusive inter-process lock for building ``final`` (``.<name>.lock`` beside it).
+
+    A second run on the same store waits here, then finds the store complete and reuses it.
+    The lock file is empty and stays (removing it would race with a waiting run); the lock
+    itself is released by the OS when its holder exits, even on SIGKILL.
+    """
+    import fcntl
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    lock = final.parent / f".{final.name}.lock"
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise StoreError(f"cannot create lock {lock}: {e.strerror}") from None
+    try:
+        t0 = time.monotonic()
+        warned = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if timeout is not None and time.monotonic() - t0 > timeout:
+                    raise StoreError(f"{final}: another evframes process is building this "
+                                     f"{what} (lock {lock} held for {timeout:.0f} s)")
+                if not warned:
+                    import sys
+                    print(f"waiting for another evframes process building {final} ...",
+                          file=sys.stderr)
+                    warned = True
+                time.sleep(0.2)
+        yield
+    finally:
+        os.close(fd)
+
+
+def dataset_crc(dset, chunk: int = 1 << 24) -> str:
+    """crc32 of an HDF5 dataset's raw values, read in chunks along axis 0."""
+    crc = 0
+    n = dset.shape[0] if dset.shape else 0
+    per = max(1, chunk // max(1, dset.dtype.itemsize * int(np.prod(dset.shape[1:] or (1,)))))
+    for i in range(0, n, per):
+        crc = zlib.crc32(np.ascontiguousarray(dset[i:i + per]), crc)
+    return f"{crc:08x}"
+
+
+def verify_store(path) -> List[str]:
+    """Problems found in one store (empty list = sound): manifest, structure, checksums."""
+    problems = []
+    path = Path(path)
+    try:
+        man = read_manifest(path)
+    except StoreError as e:
+        return [str(e)]
+    if not man.get("complete"):
+        problems.append("manifest not marked complete")
+    if man.get("format_version") != FORMAT_VERSION:
+        problems.append(f"format version {man.get('format_version')} != {FORMAT_VERSION}")
+    kind = man.get("kind")
+    try:
+        with h5py.File(path, "r") as f:
+            if kind == "events":
+                names, off_name, data = list(KEYS) + ["offsets", "labels"], "offsets", "t"
+            elif kind == "frames":
+                names, off_name, data = ["frames", "frame_offsets", "labels"], \
+                    "frame_offsets", "frames"
+            else:
+                return problems + [f"unknown store kind {kind!r}"]
+            missing = [k for k in names if k not in f]
+            if missing:
+                return problems + [f"datasets missing: {missing}"]
+            off = f[off_name][...]
+            n = int(man.get("n_samples", -1))
+            if off.shape[0] != n + 1 or f["labels"].shape[0] != n:
+                problems.append(f"index sizes disagree with manifest n_samples={n}")
+            if off.size and (off[0] != 0 or np.any(np.diff(off) < 0)
+                             or off[-1] != f[data].shape[0]):
+                problems.append(f"{off_name} not a valid index into {data}")
+            if kind == "events":
+                lens = {k: f[k].shape[0] for k in KEYS}
+                if len(set(lens.values())) != 1:
+                    problems.append(f"event arrays differ in length: {lens}")
+            for k, want in (man.get("checksums") or {}).items():
+                if k not in f:
+                    problems.append(f"checksummed dataset {k} missing")
+                    continue
+                got = dataset_crc(f[k])
+                if got != want:
+                    problems.append(f"checksum mismatch in /{k}: {got} != {want} (manifest)")
+            if not man.get("checksums"):
+                problems.append("no checksums in manifest")
+    except OSError as e:
+        problems.append(f"unreadable HDF5 ({e})")
+    return problems

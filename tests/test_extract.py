@@ -115,13 +115,27 @@ def test_interrupted_extract_leaves_no_store(dvs_archive_root, tmp_path, monkeyp
 
     monkeypatch.setattr(mod, "_process_recording_bytes", flaky)
     with pytest.raises(KeyboardInterrupt):
-        extract(open_raw("dvs128", tmp_path), workers=1, progress=False, warn=False)
+        extract(open_raw("dvs128", tmp_path), workers=1, progress=False, warn=False,
+                resumable=True)
     assert not events_store_path(tmp_path, "train").exists()
     assert not events_store_path(tmp_path, "test").exists()
-    assert list((tmp_path / "events").iterdir()) == []  # temporaries removed
+    left = sorted(p.name for p in (tmp_path / "events").iterdir())
+    assert left[0] == ".extract.lock" and left[1].startswith(".partial-") and len(left) == 2
+    assert len(list((tmp_path / "events" / left[1]).iterdir())) == 2  # two recordings done
     monkeypatch.setattr(mod, "_process_recording_bytes", real)
-    s = extract(open_raw("dvs128", tmp_path), workers=1, progress=False, warn=False)
-    assert s.samples == {"train": 36, "test": 12}
+    s = extract(open_raw("dvs128", tmp_path), workers=1, progress=False, warn=False,
+                resumable=True)
+    assert s.samples == {"train": 36, "test": 12} and s.resumed_jobs == 2
+    assert sorted(p.name for p in (tmp_path / "events").iterdir()) == [
+        ".extract.lock", "test.h5", "train.h5"]  # shards and temporaries gone
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    shutil.copy(dvs_archive_root / "DvsGesture.tar.gz", ref / "DvsGesture.tar.gz")
+    extract(open_raw("dvs128", ref), workers=1, progress=False, warn=False)
+    for split in ("train", "test"):
+        a, b = _store_arrays(tmp_path, split), _store_arrays(ref, split)
+        for k in a:
+            np.testing.assert_array_equal(a[k], b[k])
 
 
 def test_stale_temporary_from_killed_run_is_removed(dvs_archive_root, tmp_path):
