@@ -24,15 +24,25 @@ DATASETS = ("dvs128", "nmnist", "cifar10dvs")
 def _friendly(fn):
     @functools.wraps(fn)
     def wrapper(*a, **k):
+        old_hook = sys.unraisablehook
+
+        def hook(u):  # after a failed write h5py objects complain while being freed
+            if "h5py" in repr(getattr(u, "object", "")) or "h5py" in repr(u.exc_value):
+                return
+            old_hook(u)
+
+        sys.unraisablehook = hook
         try:
             return fn(*a, **k)
-        except (DatasetError, FormatError, StoreError, FileNotFoundError, ValueError) as e:
+        except (DatasetError, FormatError, StoreError, OSError, ValueError) as e:
             if os.environ.get("EVFRAMES_DEBUG"):
                 raise
             raise click.ClickException(str(e)) from None
         except KeyboardInterrupt:
             click.echo("\ninterrupted: no partial store was left behind", err=True)
             sys.exit(130)
+        finally:
+            sys.unraisablehook = old_hook
     return wrapper
 
 
@@ -326,6 +336,61 @@ def info(root):
             if len(classes) and kind == "events":
                 click.echo("      per class: " + ", ".join(
                     f"{c} {int(n)}" for c, n in zip(classes, counts)))
+
+
+def _roots_under(root):
+    base = Path(root) if root else Path("data")
+    if (base / "events").is_dir():
+        return [base]
+    return sorted(p for p in base.iterdir() if (p / "events").is_dir()) if base.is_dir() else []
+
+
+@main.command()
+@click.option("--root", type=click.Path(file_okay=False), default=None,
+              help="A dataset root, or a folder of roots [default: ./data].")
+@_friendly
+def verify(root):
+    """Check every store against its manifest: structure, checksums, and staleness against
+    the raw files (events stores) or the events store (frames stores). Exit 1 on problems."""
+    from .datasets import open_raw
+    from .errors import DatasetError
+    from .extract import expected_manifest
+    from .frames import events_store_identity
+    from .store import events_store_path, read_manifest, store_status, verify_store
+    roots = _roots_under(root)
+    if not roots:
+        raise click.ClickException(f"{root or 'data'}: no extracted dataset (no events/ folder)")
+    n_bad = n_ok = 0
+    for r in roots:
+        click.echo(f"{r}")
+        for path in sorted(r.glob("*/*.h5")):
+            problems = verify_store(path)
+            if not problems:
+                man = read_manifest(path)
+                if man.get("kind") == "events":
+                    try:
+                        raw = open_raw(man["dataset"], r, **(man.get("options") or {}))
+                        why = store_status(path, expected_manifest(raw, man["split"]))
+                        if why:
+                            problems.append(f"stale against the raw data: {why}")
+                    except DatasetError:
+                        pass  # raw data not present: nothing to compare with
+                elif man.get("kind") == "frames":
+                    ev = events_store_path(r, man["split"])
+                    if not ev.exists():
+                        problems.append(f"its events store {ev} is missing")
+                    elif events_store_identity(ev) != man.get("events_store"):
+                        problems.append("stale: built from an older events store")
+            rel = path.relative_to(r)
+            if problems:
+                n_bad += 1
+                click.echo(f"  BAD  {rel}: " + "; ".join(problems))
+            else:
+                n_ok += 1
+                click.echo(f"  ok   {rel}")
+    click.echo(f"{n_ok} store(s) ok, {n_bad} with problems")
+    if n_bad:
+        sys.exit(1)
 
 
 @main.command()

@@ -24,7 +24,7 @@ import numpy as np
 from .datasets.base import JobResult, RawDataset, run_job
 from .events import KEYS, Events
 from .errors import StoreError
-from .store import (EVENTS_DIR, FORMAT_VERSION, TMP_MARK, _json_default, EventsStoreWriter, events_store_path, remove_stale_temporaries,
+from .store import (EVENTS_DIR, FORMAT_VERSION, TMP_MARK, _json_default, io_failure, EventsStoreWriter, events_store_path, remove_stale_temporaries,
                     store_lock, store_status)
 
 
@@ -164,14 +164,29 @@ def _extract_locked(ds, workers, force, progress, warn, resumable) -> ExtractSum
         shutil.rmtree(partial, ignore_errors=True)
     shards = _Shards(partial) if resumable else None
 
-    writers = {s: EventsStoreWriter(events_store_path(ds.root, s), ds.meta_columns)
-               for s in ds.splits}
+    writers = {}
     try:
-        _run(ds, writers, workers, progress, summary, shards)
-        for split, w in writers.items():
-            man = expected_manifest(ds, split)
-            man["classes"] = ds.classes
-            w.commit(man)
+        for s in ds.splits:
+            writers[s] = EventsStoreWriter(events_store_path(ds.root, s), ds.meta_columns)
+    except BaseException:
+        for w in writers.values():
+            w.abort()
+        raise
+    try:
+        try:
+            _run(ds, writers, workers, progress, summary, shards)
+            for split, w in writers.items():
+                man = expected_manifest(ds, split)
+                man["classes"] = ds.classes
+                w.commit(man)
+        except (OSError, RuntimeError) as e:  # disk full, read-only, I/O error
+            why = io_failure(e)
+            if why is None:
+                raise
+            for w in writers.values():
+                w.abort()
+            raise StoreError(f"writing the events stores under {events_dir} failed: {why}; "
+                             f"no partial store was left") from None
     finally:
         for w in writers.values():
             if not w.committed:
@@ -262,10 +277,14 @@ def _run(ds: RawDataset, writers, workers: int, progress: bool, summary: Extract
                                     Mev=f"{writers[split].n_events / 1e6:.1f}")
             next_idx[split] = k + 1
 
+    delay = float(os.environ.get("EVFRAMES_FAULT_DELAY", "0") or 0)  # kill tests only
+
     def done(res: JobResult):
         if shards is not None:
             shards.save(res)
         place(res)
+        if delay:
+            time.sleep(delay)
 
     def todo():  # jobs whose shard exists are answered from it, not decoded again
         for job in ds.jobs():

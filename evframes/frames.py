@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import zlib
 import sys
 import time
@@ -36,10 +37,13 @@ import numpy as np
 
 from .errors import StoreError
 from .integrate import FrameSetting, integrate_batch
-from .store import (AtomicH5, FORMAT_VERSION, dataset_crc, events_store_path, read_manifest,
+from .store import (AtomicH5, FORMAT_VERSION, dataset_crc, ensure_free_space, events_store_path,
+                    io_failure,
+                    read_manifest,
                     store_lock, store_status)
 
-BATCH_EVENTS = 1 << 23  # events integrated per batch (bounded memory)
+BATCH_EVENTS = int(os.environ.get("EVFRAMES_BATCH_EVENTS", 1 << 23))  # per batch (memory)
+_FAULT_DELAY = float(os.environ.get("EVFRAMES_FAULT_DELAY", "0") or 0)  # kill tests only
 
 
 def compression_kwargs() -> dict:
@@ -147,8 +151,15 @@ def build_frames(root, setting: FrameSetting, splits: Sequence[str] = ("train", 
                 if reason and reason != "missing":
                     info["rebuilt_because"] = reason
                 t0 = time.perf_counter()
-                _build_split(ev_path, path, setting, split, downsample, expected, progress,
-                             n_threads)
+                try:
+                    _build_split(ev_path, path, setting, split, downsample, expected, progress,
+                                 n_threads)
+                except (OSError, RuntimeError) as e:  # disk full, read-only, I/O error
+                    why = io_failure(e)
+                    if why is None:
+                        raise
+                    raise StoreError(f"writing {path} failed: {why}; no partial store was "
+                                     f"left") from None
                 info["seconds"] = time.perf_counter() - t0
         man = read_manifest(path)
         with h5py.File(path, "r") as f:
@@ -236,6 +247,7 @@ def _write(src, path, offsets, labels, setting, H, W, downsample, dtype, expecte
                     wider = {1: np.uint16, 2: np.uint32}.get(dtype.itemsize, np.uint64)
                     raise _NeedWiderDtype(np.dtype(wider))
                 k = frames.shape[0]
+                ensure_free_space(path.parent, k * 2 * H * W * dtype.itemsize, path)
                 d.resize((n_frames + k, 2, H, W))
                 if k:
                     block = np.ascontiguousarray(frames, dtype=dtype)
@@ -244,6 +256,8 @@ def _write(src, path, offsets, labels, setting, H, W, downsample, dtype, expecte
                 frame_offsets[i + 1:j + 1] = fo[1:] + n_frames
                 n_frames += k
                 bar.update(j - i)
+                if _FAULT_DELAY:
+                    time.sleep(_FAULT_DELAY)
         finally:
             bar.close()
         f.create_dataset("frame_offsets", data=frame_offsets)

@@ -88,6 +88,20 @@ def _tmp_name(final: Path) -> Path:
     return final.with_name(f"{final.name}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}")
 
 
+def io_failure(e: BaseException) -> Optional[str]:
+    """A short description if ``e`` is a storage failure (disk full, read-only, I/O error),
+    including HDF5's RuntimeErrors that wrap one; None for anything else."""
+    import re
+    if isinstance(e, OSError):
+        return str(e)
+    if isinstance(e, RuntimeError):
+        msg = str(e)
+        if "write failed" in msg or "errno" in msg:
+            m = re.search(r"error message = '([^']+)'", msg)
+            return (m.group(1) if m else msg.splitlines()[0]) + " (HDF5 write failed)"
+    return None
+
+
 def read_manifest(path) -> dict:
     """Return the manifest dict of an evframes store; StoreError if it is not one."""
     path = Path(path)
@@ -152,6 +166,27 @@ def _json_default(o):
     raise TypeError(f"not JSON serialisable: {type(o)}")
 
 
+SPACE_MARGIN = 4 << 20  # bytes kept free beyond each write (HDF5 metadata, manifest)
+
+
+def ensure_free_space(folder, need_bytes: int, what) -> None:
+    """Refuse (StoreError) before HDF5 writes ``need_bytes`` into ``folder`` without room.
+
+    HDF5 cannot recover cleanly from a full disk in the middle of a write (it may even crash at
+    exit), so writers check first, with the uncompressed size as a safe upper bound.
+    """
+    import shutil
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return
+    if free < need_bytes + SPACE_MARGIN:
+        raise StoreError(f"{what}: not enough free space in {folder}: the next write needs up "
+                         f"to {(need_bytes + SPACE_MARGIN) / 2**20:.1f} MiB, "
+                         f"{free / 2**20:.1f} MiB free (No space left on device); no partial "
+                         f"store was left")
+
+
 class AtomicH5:
     """Open an HDF5 file under a temporary name; ``commit()`` renames it into place.
 
@@ -183,10 +218,18 @@ class AtomicH5:
         return self.final
 
     def abort(self):
+        import gc
+        import sys
+        old_hook = sys.unraisablehook
+        sys.unraisablehook = lambda *a: None  # h5py object deallocs after a failed write
         try:
-            self.h5.close()
-        except Exception:
-            pass
+            try:
+                self.h5.close()
+            except Exception:
+                pass
+            gc.collect()
+        finally:
+            sys.unraisablehook = old_hook
         try:
             self.tmp.unlink()
         except FileNotFoundError:
@@ -238,6 +281,7 @@ class EventsStoreWriter(AtomicH5):
         """Append several samples given as flat arrays plus local offsets ``[k + 1]``."""
         offsets = np.asarray(offsets, dtype=np.int64)
         n_new = int(offsets[-1] - offsets[0])
+        ensure_free_space(self.final.parent, n_new * 13 + 64 * len(labels), self.final)
         if n_new:
             lo = int(offsets[0])
             for k in KEYS:
