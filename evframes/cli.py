@@ -34,7 +34,7 @@ def _friendly(fn):
         sys.unraisablehook = hook
         try:
             return fn(*a, **k)
-        except (DatasetError, FormatError, StoreError, OSError, ValueError) as e:
+        except (DatasetError, FormatError, StoreError, OSError, ValueError, RuntimeError) as e:
             if os.environ.get("EVFRAMES_DEBUG"):
                 raise
             raise click.ClickException(str(e)) from None
@@ -85,9 +85,13 @@ def _root(dataset, root):
 @click.option("--resumable/--no-resumable", default=None,
               help="Keep finished recordings as shards so an interrupted run resumes "
                    "[default: on above 256 MB of raw data].")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Run the decoding on a Dask cluster (tcp://host:8786); the root must be on "
+                   "a filesystem the workers share. Needs evframes[dask].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @_friendly
-def extract(dataset, root, workers, force, train_ratio, orientation, resumable, quiet):
+def extract(dataset, root, workers, force, train_ratio, orientation, resumable, scheduler,
+            quiet):
     """Decode and split a raw dataset into one HDF5 events store per split."""
     from .datasets import open_raw
     from .extract import extract as run_extract
@@ -97,7 +101,7 @@ def extract(dataset, root, workers, force, train_ratio, orientation, resumable, 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         summary = run_extract(ds, workers=workers, force=force, progress=not quiet, warn=False,
-                              resumable=resumable)
+                              resumable=resumable, scheduler=scheduler)
     _show_warnings(summary.warnings)
     for line in summary.lines():
         click.echo(line)
@@ -210,10 +214,12 @@ def make_setting(split_by, frames_number, duration, count, overlap, drop_incompl
 @click.option("--splits", default="train,test", show_default=True)
 @click.option("--threads", type=int, default=None, help="Numba threads [default: all cores].")
 @click.option("--force", is_flag=True, help="Rebuild even if the frames store is current.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Integrate on a Dask cluster (tcp://host:8786); shared filesystem needed.")
 @click.option("--quiet", "-q", is_flag=True)
 @_friendly
 def integrate(dataset, root, split_by, frames_number, duration, count, overlap, drop_incomplete,
-              function, name, downsample, splits, threads, force, quiet):
+              function, name, downsample, splits, threads, force, scheduler, quiet):
     """Integrate extracted events into frames [T, 2, H, W] (one HDF5 store per split)."""
     from .frames import build_frames
     root = _pick_root(dataset, root)
@@ -221,7 +227,7 @@ def integrate(dataset, root, split_by, frames_number, duration, count, overlap, 
                            function, name)
     summary = build_frames(root, setting, splits=[s for s in splits.split(",") if s],
                            downsample=downsample, force=force, progress=not quiet,
-                           n_threads=threads)
+                           n_threads=threads, scheduler=scheduler)
     for line in summary.lines():
         click.echo(line)
     return summary

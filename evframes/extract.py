@@ -112,7 +112,7 @@ def _fill_counts(summary: ExtractSummary, ds: RawDataset):
 
 def extract(ds: RawDataset, workers: Optional[int] = None, force: bool = False,
             progress: bool = True, warn: bool = True,
-            resumable: Optional[bool] = None) -> ExtractSummary:
+            resumable: Optional[bool] = None, scheduler=None) -> ExtractSummary:
     """Decode, split and store ``ds``; reuse current stores unless ``force``.
 
     ``workers``: processes for decoding (default: all cores for large datasets, in-process for
@@ -121,10 +121,16 @@ def extract(ds: RawDataset, workers: Optional[int] = None, force: bool = False,
     what is missing (default: on when the raw data exceeds 256 MB); shards are removed once
     the stores are committed. Concurrent runs on one root serialise on a lock: the second
     waits, then reuses the first one's stores. Returns an :class:`ExtractSummary`.
+
+    ``scheduler``: a ``dask.distributed`` scheduler address (``tcp://host:8786``) or Client.
+    Jobs then run on the cluster's workers, which write their shards into the root's
+    ``events/.partial-*`` folder (the root must be on a filesystem the workers share); this
+    process merges them into the stores in the usual order. Tasks of a lost worker are retried
+    by Dask, and the result is identical to a local run. Needs ``pip install evframes[dask]``.
     """
     events_dir = Path(ds.root) / EVENTS_DIR
     with store_lock(events_dir / "extract", what="events store"):
-        return _extract_locked(ds, workers, force, progress, warn, resumable)
+        return _extract_locked(ds, workers, force, progress, warn, resumable, scheduler)
 
 
 def _partial_dir(ds: RawDataset) -> Path:
@@ -135,7 +141,8 @@ def _partial_dir(ds: RawDataset) -> Path:
                                          .hexdigest()[:16])
 
 
-def _extract_locked(ds, workers, force, progress, warn, resumable) -> ExtractSummary:
+def _extract_locked(ds, workers, force, progress, warn, resumable,
+                    scheduler=None) -> ExtractSummary:
     summary = ExtractSummary(dataset=ds.name, root=ds.root)
     reason = stores_status(ds)
     if reason is None and not force:
@@ -153,6 +160,8 @@ def _extract_locked(ds, workers, force, progress, warn, resumable) -> ExtractSum
         workers = 1 if summary.raw_bytes < POOL_MIN_BYTES else (os.cpu_count() or 1)
     if resumable is None:
         resumable = summary.raw_bytes >= RESUME_MIN_BYTES
+    if scheduler is not None:
+        resumable = True  # Dask workers hand their results over as shards
     t0 = time.perf_counter()
     events_dir = Path(ds.root) / EVENTS_DIR
     events_dir.mkdir(parents=True, exist_ok=True)
@@ -174,7 +183,7 @@ def _extract_locked(ds, workers, force, progress, warn, resumable) -> ExtractSum
         raise
     try:
         try:
-            _run(ds, writers, workers, progress, summary, shards)
+            _run(ds, writers, workers, progress, summary, shards, scheduler)
             for split, w in writers.items():
                 man = expected_manifest(ds, split)
                 man["classes"] = ds.classes
@@ -205,10 +214,11 @@ def _extract_locked(ds, workers, force, progress, warn, resumable) -> ExtractSum
 class _Shards:
     """Finished jobs' results as ``<job>.npz`` files (atomic), for resuming."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, clean: bool = True):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
-        remove_stale_temporaries(self.folder)
+        if clean:  # only the client cleans: pids of other hosts mean nothing here
+            remove_stale_temporaries(self.folder)
         self.hits = 0
 
     def _path(self, name: str) -> Path:
@@ -244,7 +254,7 @@ class _Shards:
 
 
 def _run(ds: RawDataset, writers, workers: int, progress: bool, summary: ExtractSummary,
-         shards: Optional["_Shards"] = None):
+         shards: Optional["_Shards"] = None, scheduler=None):
     from tqdm import tqdm
 
     bars = {s: tqdm(desc=f"extract {ds.name} {s}", unit=" rec", disable=not progress,
@@ -296,7 +306,16 @@ def _run(ds: RawDataset, writers, workers: int, progress: bool, summary: Extract
 
     try:
         jobs = todo()
-        if workers <= 1:
+        if scheduler is not None:
+            def done_remote(name: str):
+                res = shards.load(name)
+                if res is None:
+                    raise StoreError(f"{shards.folder}: shard of {name} missing after its task "
+                                     f"finished (is the folder on a filesystem shared with the "
+                                     f"Dask workers?)")
+                place(res)
+            _run_dask(jobs, scheduler, str(shards.folder), done_remote)
+        elif workers <= 1:
             for job in jobs:
                 done(run_job(job))
         else:
@@ -339,3 +358,53 @@ def _run_pool(jobs, workers: int, place):
             for fut in inflight:
                 fut.cancel()
             raise
+
+
+def _job_to_shard(job, folder: str) -> str:
+    """Run on a Dask worker: do the job, write its shard, return the job's name."""
+    delay = float(os.environ.get("EVFRAMES_TASK_DELAY", "0") or 0)  # worker-kill tests only
+    if delay:
+        time.sleep(delay)
+    res = run_job(job)
+    _Shards(Path(folder), clean=False).save(res)
+    return res.name
+
+
+def dask_client(scheduler):
+    """A ``distributed.Client`` for an address, or the Client itself."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise RuntimeError("--scheduler needs dask.distributed: pip install 'evframes[dask]'") \
+            from None
+    if isinstance(scheduler, Client):
+        return scheduler, False
+    try:
+        return Client(scheduler, timeout="20s"), True
+    except (OSError, TimeoutError) as e:
+        raise StoreError(f"cannot reach the Dask scheduler {scheduler}: {e}") from None
+
+
+def _run_dask(jobs, scheduler, folder: str, done):
+    """Map jobs over a Dask cluster with a bounded number in flight; ``done(name)`` per result
+    as they complete (any order; the caller's reorder buffer restores the store order)."""
+    from distributed import as_completed
+    client, own = dask_client(scheduler)
+    try:
+        n_threads = max(1, sum(client.nthreads().values()))
+        window = 2 * n_threads
+        run_id = uuid.uuid4().hex[:8]
+        ac = as_completed()
+        inflight = 0
+        for job in jobs:
+            ac.add(client.submit(_job_to_shard, job, folder, retries=2, pure=False,
+                                 key=f"evframes-extract-{run_id}-{job.name}"))
+            inflight += 1
+            while inflight >= window:
+                done(next(ac).result())
+                inflight -= 1
+        for fut in ac:
+            done(fut.result())
+    finally:
+        if own:
+            client.close()

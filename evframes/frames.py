@@ -128,8 +128,12 @@ class FramesSummary:
 
 def build_frames(root, setting: FrameSetting, splits: Sequence[str] = ("train", "test"),
                  downsample: int = 1, force: bool = False, progress: bool = True,
-                 n_threads: Optional[int] = None) -> FramesSummary:
-    """Integrate every sample of each split's events store into a frames store (or reuse)."""
+                 n_threads: Optional[int] = None, scheduler=None) -> FramesSummary:
+    """Integrate every sample of each split's events store into a frames store (or reuse).
+
+    ``scheduler``: a Dask scheduler address or Client; batches of samples are then integrated
+    on the cluster's workers (which read the events store from a shared filesystem) and written
+    here in order, with the same atomicity and manifest as a local run."""
     root = Path(root)
     if int(downsample) < 1:
         raise ValueError(f"downsample must be >= 1, got {downsample}")
@@ -153,7 +157,7 @@ def build_frames(root, setting: FrameSetting, splits: Sequence[str] = ("train", 
                 t0 = time.perf_counter()
                 try:
                     _build_split(ev_path, path, setting, split, downsample, expected, progress,
-                                 n_threads)
+                                 n_threads, scheduler)
                 except (OSError, RuntimeError) as e:  # disk full, read-only, I/O error
                     why = io_failure(e)
                     if why is None:
@@ -177,7 +181,7 @@ def build_frames(root, setting: FrameSetting, splits: Sequence[str] = ("train", 
 
 
 def _build_split(ev_path: Path, path: Path, setting: FrameSetting, split: str, downsample: int,
-                 expected: dict, progress: bool, n_threads: Optional[int]):
+                 expected: dict, progress: bool, n_threads: Optional[int], scheduler=None):
     from tqdm import tqdm
     ev_man = read_manifest(ev_path)
     W0, H0 = ev_man["sensor_size"]
@@ -190,7 +194,7 @@ def _build_split(ev_path: Path, path: Path, setting: FrameSetting, split: str, d
         while True:
             try:
                 _write(src, path, offsets, labels, setting, H, W, downsample, dtype, expected,
-                       ev_man, split, progress, n_threads, tqdm)
+                       ev_man, split, progress, n_threads, tqdm, scheduler)
                 return
             except _NeedWiderDtype as e:
                 dtype = e.dtype
@@ -212,8 +216,66 @@ def _batches(offsets: np.ndarray, max_events: int):
         i = j
 
 
+def _integrate_slice(src, offsets, i, j, setting, H, W, downsample, n_threads=None):
+    """Frames of samples ``i..j-1`` of an open events store (or its path)."""
+    close = False
+    if not isinstance(src, h5py.File):
+        src, close = h5py.File(src, "r"), True
+    try:
+        a, b = int(offsets[i]), int(offsets[j])
+        t, x, y, p = (src[k][a:b] for k in ("t", "x", "y", "p"))
+        if downsample > 1:
+            x = x // downsample
+            y = y // downsample
+        try:
+            return integrate_batch(t, x, y, p, offsets[i:j + 1] - a, setting, H, W,
+                                   n_threads=n_threads)
+        except ValueError as e:
+            raise ValueError(f"{src.filename}: {e}") from None
+    finally:
+        if close:
+            src.close()
+
+
+def _integrated_batches(src, offsets, setting, H, W, downsample, n_threads, scheduler):
+    """``(i, j, frames, frame_offsets)`` per batch of samples, in order; on a Dask cluster
+    when ``scheduler`` is given (workers read the events store from the shared filesystem)."""
+    batches = list(_batches(offsets, BATCH_EVENTS))
+    if scheduler is None:
+        for i, j in batches:
+            frames, fo = _integrate_slice(src, offsets, i, j, setting, H, W, downsample,
+                                          n_threads)
+            yield i, j, frames, fo
+        return
+    from collections import deque
+    from .extract import dask_client
+    client, own = dask_client(scheduler)
+    try:
+        window = 2 * max(1, sum(client.nthreads().values()))
+        todo, q = iter(batches), deque()
+        path = str(Path(src.filename).resolve())
+
+        def submit():
+            for i, j in todo:
+                q.append((i, j, client.submit(_integrate_slice, path, offsets, i, j, setting, H,
+                                              W, downsample, retries=2, pure=False)))
+                return True
+            return False
+
+        while len(q) < window and submit():
+            pass
+        while q:
+            i, j, fut = q.popleft()
+            frames, fo = fut.result()
+            submit()
+            yield i, j, frames, fo
+    finally:
+        if own:
+            client.close()
+
+
 def _write(src, path, offsets, labels, setting, H, W, downsample, dtype, expected, ev_man,
-           split, progress, n_threads, tqdm):
+           split, progress, n_threads, tqdm, scheduler=None):
     n = labels.shape[0]
     fixed_T = setting.fixed_T
     chunk_T = fixed_T if fixed_T else 8
@@ -228,21 +290,8 @@ def _write(src, path, offsets, labels, setting, H, W, downsample, dtype, expecte
         bar = tqdm(total=n, desc=f"integrate {split} {setting_dir_name(setting, downsample)}",
                    unit=" samples", disable=not progress, file=sys.stderr, dynamic_ncols=True)
         try:
-            for i, j in _batches(offsets, BATCH_EVENTS):
-                a, b = int(offsets[i]), int(offsets[j])
-                t = src["t"][a:b]
-                x = src["x"][a:b]
-                y = src["y"][a:b]
-                p = src["p"][a:b]
-                if downsample > 1:
-                    x = x // downsample
-                    y = y // downsample
-                local = offsets[i:j + 1] - a
-                try:
-                    frames, fo = integrate_batch(t, x, y, p, local, setting, H, W,
-                                                 n_threads=n_threads)
-                except ValueError as e:
-                    raise ValueError(f"{src.filename}: {e}") from None
+            for i, j, frames, fo in _integrated_batches(src, offsets, setting, H, W,
+                                                        downsample, n_threads, scheduler):
                 if frames.size and frames.max() > limit:
                     wider = {1: np.uint16, 2: np.uint32}.get(dtype.itemsize, np.uint64)
                     raise _NeedWiderDtype(np.dtype(wider))

@@ -1,0 +1,108 @@
+"""Dask-distributed extraction and integration on a real LocalCluster (loopback only)."""
+import os
+import shutil
+import signal
+import threading
+import time
+
+import h5py
+import numpy as np
+import pytest
+
+distributed = pytest.importorskip("distributed", reason="dask[distributed] not installed "
+                                                        "(pip install 'evframes[dask]')")
+from click.testing import CliRunner  # noqa: E402
+
+from evframes import synth  # noqa: E402
+from evframes.cli import main  # noqa: E402
+from evframes.datasets import open_raw  # noqa: E402
+from evframes.extract import extract  # noqa: E402
+from evframes.frames import build_frames, frames_store_path, setting_from_options  # noqa: E402
+from evframes.store import events_store_path  # noqa: E402
+
+
+def _arrays(path):
+    with h5py.File(path, "r") as f:
+        return {k: f[k][...] for k in f.keys() if isinstance(f[k], h5py.Dataset)}
+
+
+def _same(a, b):
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from distributed import LocalCluster
+    os.environ["EVFRAMES_TASK_DELAY"] = "0.3"  # inherited by the workers: time to kill one
+    c = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                     dashboard_address=None, silence_logs=40)
+    yield c
+    c.close()
+    os.environ.pop("EVFRAMES_TASK_DELAY", None)
+
+
+@pytest.fixture(scope="module")
+def roots(tmp_path_factory):
+    base = tmp_path_factory.mktemp("dask")
+    raw = base / "raw"
+    synth.fake_dvs128(raw, recordings=6, scale=0.03, seed=11, archive=False, workers=1)
+    ref = base / "ref"
+    shutil.copytree(raw, ref)
+    extract(open_raw("dvs128", ref), workers=1, progress=False, warn=False)
+    build_frames(ref, setting_from_options("number", 8), progress=False)
+    return raw, ref
+
+
+def test_dask_extract_and_integrate_equal_local(cluster, roots, tmp_path):
+    raw, ref = roots
+    root = tmp_path / "r"
+    shutil.copytree(raw, root)
+    r = CliRunner().invoke(main, ["extract", "--dataset", "dvs128", "--root", str(root), "-q",
+                                  "--scheduler", cluster.scheduler_address])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(main, ["integrate", "--root", str(root), "-T", "8", "-q",
+                                  "--scheduler", cluster.scheduler_address])
+    assert r.exit_code == 0, r.output
+    s = setting_from_options("number", 8)
+    for split in ("train", "test"):
+        _same(_arrays(events_store_path(root, split)), _arrays(events_store_path(ref, split)))
+        _same(_arrays(frames_store_path(root, s, split)), _arrays(frames_store_path(ref, s, split)))
+    assert not list((root / "events").glob(".partial-*"))
+
+
+def test_killed_worker_is_retried(cluster, roots, tmp_path):
+    from distributed import Client
+    raw, ref = roots
+    root = tmp_path / "r"
+    shutil.copytree(raw, root)
+    client = Client(cluster)
+    pids = list(client.run(os.getpid).values())
+    killed = []
+
+    def killer():
+        time.sleep(1.0)  # some tasks are running (each sleeps 0.3 s)
+        os.kill(pids[0], signal.SIGKILL)
+        killed.append(pids[0])
+
+    th = threading.Thread(target=killer)
+    th.start()
+    try:
+        s = extract(open_raw("dvs128", root), scheduler=client, progress=False, warn=False)
+    finally:
+        th.join()
+        client.close()
+    assert killed and s.samples == {"train": 60, "test": 12}
+    for split in ("train", "test"):
+        _same(_arrays(events_store_path(root, split)), _arrays(events_store_path(ref, split)))
+
+
+def test_unreachable_scheduler_is_a_clear_error(roots, tmp_path):
+    raw, _ = roots
+    root = tmp_path / "r"
+    shutil.copytree(raw, root)
+    r = CliRunner().invoke(main, ["extract", "--dataset", "dvs128", "--root", str(root), "-q",
+                                  "--scheduler", "tcp://127.0.0.1:9"])
+    assert r.exit_code == 1 and "Dask scheduler" in r.output and "Traceback" not in r.output
+    assert not events_store_path(root, "train").exists()
