@@ -495,6 +495,7 @@ def demo(out, quick):
 @click.option("--save-spikes", type=click.Path(file_okay=False), default=None,
               help="Write PNG maps of the first spiking layer per time step here.")
 @click.option("--max-batches", type=int, default=None, help="Batches per epoch (quick runs).")
+@click.option("--ddp", is_flag=True, help="DistributedDataParallel (on by itself under torchrun).")
 @click.option("--dry-run", is_flag=True, help="Print the model, parameters and memory; exit.")
 @click.option("--quiet", "-q", is_flag=True)
 @_friendly

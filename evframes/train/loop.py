@@ -12,6 +12,13 @@ depends only on ``seed + e`` and the global RNG state is restored, so 2 epochs e
 resume + 1 epoch.
 
 AMP: on CUDA fp16 autocast with a GradScaler; on CPU bf16 autocast (no scaler needed).
+
+Several processes: launch with ``torchrun --nproc_per_node=K -m evframes.train ...`` (or pass
+``--ddp`` under any launcher that sets RANK / WORLD_SIZE / MASTER_ADDR). Each rank trains a
+DistributedDataParallel replica on its DistributedSampler shard (``gloo`` on CPU, ``nccl`` on
+CUDA); test metrics are summed over ranks; only rank 0 logs and writes checkpoints, metrics and
+curves. ``--resume`` works the same, every rank loading the checkpoint. At the end the ranks
+compare a checksum of their parameters and rank 0 logs whether they are identical.
 """
 from __future__ import annotations
 
@@ -62,6 +69,7 @@ class TrainConfig:
     save_spikes_samples: int = 2
     max_batches: Optional[int] = None  # per epoch, for quick checks
     progress: bool = True
+    ddp: bool = False  # also on automatically when launched by torchrun (WORLD_SIZE > 1)
 
 
 @dataclass
@@ -75,6 +83,54 @@ class EpochRecord:
     seconds: float
     train_samples_per_s: float
     max_test_acc: float
+
+
+class _Dist:
+    """Rank / world size and the collectives the loop needs (no-ops in one process)."""
+
+    def __init__(self, cfg: TrainConfig, device: torch.device):
+        import os
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.enabled = cfg.ddp or self.world > 1
+        self.rank = int(os.environ.get("RANK", "0"))
+        self.local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        if self.enabled:
+            import torch.distributed as dist
+            if not dist.is_initialized():
+                backend = "nccl" if device.type == "cuda" else "gloo"
+                dist.init_process_group(backend=backend)
+            self.rank, self.world = dist.get_rank(), dist.get_world_size()
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def sum(self, values, device):
+        if not self.enabled:
+            return values
+        import torch.distributed as dist
+        t = torch.tensor(values, dtype=torch.float64, device=device)
+        dist.all_reduce(t)
+        return t.tolist()
+
+    def params_identical(self, net) -> bool:
+        if not self.enabled:
+            return True
+        import torch.distributed as dist
+        with torch.no_grad():
+            flat = torch.cat([p.detach().double().flatten() for p in net.parameters()])
+            v = torch.stack([flat.sum(), (flat * flat).sum(),
+                             (flat * torch.arange(flat.numel(), device=flat.device)).sum()])
+        gathered = [torch.zeros_like(v) for _ in range(self.world)]
+        dist.all_gather(gathered, v)
+        return all(torch.equal(g, gathered[0]) for g in gathered)
+
+    def close(self):
+        if self.enabled:
+            import torch.distributed as dist
+            if dist.is_initialized():
+                dist.barrier()
+                dist.destroy_process_group()
 
 
 def build_datasets(cfg: TrainConfig):
@@ -259,11 +315,27 @@ def train(cfg: TrainConfig, log=print) -> List[EpochRecord]:
     device = torch.device(cfg.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"--device {cfg.device}: CUDA is not available on this machine")
+    dist = _Dist(cfg, device)
+    if dist.enabled and device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", dist.local_rank)
+    if not dist.main:
+        log = lambda *a, **k: None  # noqa: E731  rank 0 speaks for all
     out = Path(cfg.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if dist.main:
+        out.mkdir(parents=True, exist_ok=True)
+    if dist.enabled and not dist.main:
+        import torch.distributed as tdist
+        tdist.barrier()  # rank 0 builds the stores first; the others then reuse them
     train_set, test_set = build_datasets(cfg)
+    if dist.enabled and dist.main:
+        import torch.distributed as tdist
+        tdist.barrier()
     n_classes = len(train_set.classes)
     net = build_model(cfg, train_set.sensor_size, n_classes).to(device)
+    model = net
+    if dist.enabled:
+        model = torch.nn.parallel.DistributedDataParallel(
+            net, device_ids=[device.index] if device.type == "cuda" else None)
     optimizer, sched = build_optimizer(cfg, net)
     scaler = torch.amp.GradScaler("cuda") if (cfg.amp and device.type == "cuda") else None
     start_epoch, max_acc, records = 0, -1.0, []
@@ -276,50 +348,80 @@ def train(cfg: TrainConfig, log=print) -> List[EpochRecord]:
             scaler.load_state_dict(ck["scaler"])
         start_epoch, max_acc = ck["epoch"] + 1, ck["max_test_acc"]
         records = [EpochRecord(**r) for r in ck.get("records", [])]
-        _set_rng_state(ck["rng"])
+        if not dist.enabled:
+            _set_rng_state(ck["rng"])
         log(f"resumed from {cfg.resume} at epoch {start_epoch} (max test acc {max_acc:.4f})")
     pin = device.type == "cuda"
+    test_sampler = None
+    if dist.enabled:
+        from torch.utils.data.distributed import DistributedSampler
+        test_sampler = DistributedSampler(test_set, shuffle=False, drop_last=False)
     test_loader = torch.utils.data.DataLoader(test_set, batch_size=cfg.batch_size, shuffle=False,
-                                              num_workers=cfg.workers, pin_memory=pin,
+                                              sampler=test_sampler, num_workers=cfg.workers,
+                                              pin_memory=pin,
                                               persistent_workers=cfg.workers > 0)
     for epoch in range(start_epoch, cfg.epochs):
         t0 = time.perf_counter()
-        g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
-        train_loader = torch.utils.data.DataLoader(
-            train_set, batch_size=cfg.batch_size, shuffle=True, generator=g, drop_last=False,
-            num_workers=cfg.workers, pin_memory=pin)
-        n_train = len(train_set) if cfg.max_batches is None else \
-            min(len(train_set), cfg.max_batches * cfg.batch_size)
+        if dist.enabled:
+            from torch.utils.data.distributed import DistributedSampler
+            sampler = DistributedSampler(train_set, shuffle=True, seed=cfg.seed, drop_last=False)
+            sampler.set_epoch(epoch)
+            train_loader = torch.utils.data.DataLoader(
+                train_set, batch_size=cfg.batch_size, sampler=sampler,
+                num_workers=cfg.workers, pin_memory=pin)
+            n_train = len(sampler)
+        else:
+            g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
+            train_loader = torch.utils.data.DataLoader(
+                train_set, batch_size=cfg.batch_size, shuffle=True, generator=g,
+                drop_last=False, num_workers=cfg.workers, pin_memory=pin)
+            n_train = len(train_set)
+        if cfg.max_batches is not None:
+            n_train = min(n_train, cfg.max_batches * cfg.batch_size)
         bar = tqdm(total=n_train, desc=f"epoch {epoch}", unit=" samples", file=sys.stderr,
-                   disable=not cfg.progress, dynamic_ncols=True, leave=False)
-        tr_loss, tr_acc, n_tr = run_epoch(net, train_loader, cfg, device, n_classes, optimizer,
-                                          scaler, bar)
+                   disable=not (cfg.progress and dist.main), dynamic_ncols=True, leave=False)
+        tr_loss, tr_acc, n_tr = run_epoch(model, train_loader, cfg, device, n_classes,
+                                          optimizer, scaler, bar)
         bar.close()
         t_train = time.perf_counter() - t0
         lr = optimizer.param_groups[0]["lr"]
         sched.step()  # after the optimizer steps of this epoch
-        te_loss, te_acc, _ = run_epoch(net, test_loader, cfg, device, n_classes)
+        te_loss, te_acc, n_te = run_epoch(model, test_loader, cfg, device, n_classes)
+        if dist.enabled:  # sums over ranks (DistributedSampler pads the last shard)
+            a, b, c, d, e, f_ = dist.sum([tr_loss * n_tr, tr_acc * n_tr, n_tr,
+                                          te_loss * n_te, te_acc * n_te, n_te], device)
+            tr_loss, tr_acc, te_loss, te_acc = a / c, b / c, d / f_, e / f_
+            n_tr_all = c
+        else:
+            n_tr_all = n_tr
         improved = te_acc > max_acc
         max_acc = max(max_acc, te_acc)
         rec = EpochRecord(epoch, tr_loss, tr_acc, te_loss, te_acc, lr,
-                          time.perf_counter() - t0, n_tr / t_train if t_train else 0.0, max_acc)
+                          time.perf_counter() - t0, n_tr_all / t_train if t_train else 0.0,
+                          max_acc)
         records.append(rec)
-        ck = {"net": net.state_dict(), "optimizer": optimizer.state_dict(),
-              "lr_scheduler": sched.state_dict(),
-              "scaler": scaler.state_dict() if scaler is not None else None,
-              "epoch": epoch, "max_test_acc": max_acc, "args": asdict(cfg),
-              "records": [asdict(r) for r in records], "rng": _rng_state()}
-        _save_atomic(ck, out / "checkpoint_latest.pth")
-        if improved:
-            _save_atomic(ck, out / "checkpoint_max.pth")
-        _write_metrics(records, out)
-        write_curves(records, out / "curves.png")
+        if dist.main:
+            ck = {"net": net.state_dict(), "optimizer": optimizer.state_dict(),
+                  "lr_scheduler": sched.state_dict(),
+                  "scaler": scaler.state_dict() if scaler is not None else None,
+                  "epoch": epoch, "max_test_acc": max_acc, "args": asdict(cfg),
+                  "records": [asdict(r) for r in records], "rng": _rng_state(),
+                  "world_size": dist.world}
+            _save_atomic(ck, out / "checkpoint_latest.pth")
+            if improved:
+                _save_atomic(ck, out / "checkpoint_max.pth")
+            _write_metrics(records, out)
+            write_curves(records, out / "curves.png")
         log(f"epoch {epoch}: train loss {tr_loss:.4f} acc {tr_acc:.4f} | test loss "
             f"{te_loss:.4f} acc {te_acc:.4f} | max {max_acc:.4f} | lr {lr:.2e} | "
             f"{rec.seconds:.1f} s, {rec.train_samples_per_s:.0f} samples/s")
-    if cfg.save_spikes:
+    if dist.enabled:
+        same = dist.params_identical(net)
+        log(f"ddp: {dist.world} ranks, parameters identical across ranks: {same}")
+    if cfg.save_spikes and dist.main:
         paths = save_spike_maps(net, test_set, cfg, device, Path(cfg.save_spikes))
         log(f"wrote {len(paths)} spike maps to {cfg.save_spikes}")
+    dist.close()
     return records
 
 
