@@ -260,6 +260,9 @@ class EventsStoreWriter(AtomicH5):
         self._meta_columns = dict(meta_columns)
         self._meta: Dict[str, list] = {k: [] for k in self._meta_columns}
         self._crc = {k: 0 for k in KEYS}
+        self._buf: Dict[str, list] = {k: [] for k in KEYS}
+        self._buf_n = 0
+        self._n_written = 0
         try:
             for k in KEYS:
                 self.h5.create_dataset(k, shape=(0,), maxshape=(None,), dtype=_EVENT_DTYPES[k],
@@ -281,15 +284,15 @@ class EventsStoreWriter(AtomicH5):
         """Append several samples given as flat arrays plus local offsets ``[k + 1]``."""
         offsets = np.asarray(offsets, dtype=np.int64)
         n_new = int(offsets[-1] - offsets[0])
-        ensure_free_space(self.final.parent, n_new * 13 + 64 * len(labels), self.final)
         if n_new:
             lo = int(offsets[0])
             for k in KEYS:
-                d = self.h5[k]
                 a = np.ascontiguousarray(events[k][lo:lo + n_new], dtype=_EVENT_DTYPES[k])
-                d.resize((self._n_events + n_new,))
-                d[self._n_events:] = a
+                self._buf[k].append(a)
                 self._crc[k] = zlib.crc32(a, self._crc[k])
+            self._buf_n += n_new
+            if self._buf_n >= _EVENT_CHUNK:
+                self._write_buffer(final=False)
         base = self._n_events - int(offsets[0])
         self._offsets.extend((offsets[1:] + base).tolist())
         self._n_events += n_new
@@ -298,11 +301,29 @@ class EventsStoreWriter(AtomicH5):
             for k in self._meta_columns:
                 self._meta[k].append(m.get(k))
 
+    def _write_buffer(self, final: bool) -> None:
+        """Write buffered events in whole chunks (a partial chunk would be decompressed and
+        recompressed at every append); ``final`` also writes the remainder."""
+        n = self._buf_n if final else (self._buf_n // _EVENT_CHUNK) * _EVENT_CHUNK
+        if n == 0:
+            return
+        ensure_free_space(self.final.parent, n * 13, self.final)
+        start = self._n_written
+        for k in KEYS:
+            a = np.concatenate(self._buf[k]) if len(self._buf[k]) > 1 else self._buf[k][0]
+            d = self.h5[k]
+            d.resize((start + n,))
+            d[start:] = a[:n]
+            self._buf[k] = [a[n:]] if a.shape[0] > n else []
+        self._buf_n -= n
+        self._n_written += n
+
     def append(self, events: Mapping, label: int, meta: Mapping = None) -> None:
         n = len(events["t"])
         self.append_many(events, np.array([0, n]), [label], [meta or {}])
 
     def commit(self, manifest: Mapping) -> Path:
+        self._write_buffer(final=True)
         f = self.h5
         f.create_dataset("offsets", data=np.asarray(self._offsets, dtype=np.int64))
         f.create_dataset("labels", data=np.asarray(self._labels, dtype=np.int64))
