@@ -331,13 +331,24 @@ def _run(ds: RawDataset, writers, workers: int, progress: bool, summary: Extract
             b.close()
 
 
+def _pool_context():
+    """fork (fast: workers inherit the imported, compiled decoders) unless this process has
+    started Numba's parallel threading layer, which is not fork-safe; then forkserver."""
+    import multiprocessing as mp
+    methods = mp.get_all_start_methods()
+    try:
+        from numba.np.ufunc import parallel as _par
+        threads_started = bool(getattr(_par, "_is_initialized", True))
+    except Exception:  # pragma: no cover
+        threads_started = True
+    if "fork" in methods and not threads_started:
+        return mp.get_context("fork")
+    return mp.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
 def _run_pool(jobs, workers: int, place):
     """Run jobs in a process pool with a bounded number in flight, results in any order."""
-    import multiprocessing as mp
-    # forkserver: workers start from a clean process, never from a fork of a parent that has
-    # run Numba's OpenMP-parallel kernels (not fork-safe)
-    methods = mp.get_all_start_methods()
-    ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
+    ctx = _pool_context()
     max_inflight = 2 * workers
     inflight: Dict[Future, str] = {}
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
