@@ -35,7 +35,7 @@ def _same(a, b):
 @pytest.fixture(scope="module")
 def cluster():
     from distributed import LocalCluster
-    os.environ["EVFRAMES_TASK_DELAY"] = "0.3"  # inherited by the workers: time to kill one
+    os.environ["EVFRAMES_TASK_DELAY"] = "0.5"  # inherited by the workers: time to kill one
     c = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                      dashboard_address=None, silence_logs=40)
     yield c
@@ -78,13 +78,20 @@ def test_killed_worker_is_retried(cluster, roots, tmp_path):
     root = tmp_path / "r"
     shutil.copytree(raw, root)
     client = Client(cluster)
-    pids = list(client.run(os.getpid).values())
+    pids = client.run(os.getpid)  # {worker address: pid}
     killed = []
 
-    def killer():
-        time.sleep(1.0)  # some tasks are running (each sleeps 0.3 s)
-        os.kill(pids[0], signal.SIGKILL)
-        killed.append(pids[0])
+    def killer():  # kill a worker while it is processing one of our tasks
+        t0 = time.time()
+        while time.time() - t0 < 30:
+            busy = {w: ts for w, ts in client.processing().items()
+                    if any("evframes-extract" in str(k) for k in ts)}
+            if busy:
+                w = sorted(busy)[0]
+                os.kill(pids[w], signal.SIGKILL)
+                killed.append((w, len(busy[w])))
+                return
+            time.sleep(0.05)
 
     th = threading.Thread(target=killer)
     th.start()
@@ -93,7 +100,8 @@ def test_killed_worker_is_retried(cluster, roots, tmp_path):
     finally:
         th.join()
         client.close()
-    assert killed and s.samples == {"train": 60, "test": 12}
+    assert killed and killed[0][1] >= 1  # a worker died with a task of ours in hand
+    assert s.samples == {"train": 60, "test": 12}
     for split in ("train", "test"):
         _same(_arrays(events_store_path(root, split)), _arrays(events_store_path(ref, split)))
 
