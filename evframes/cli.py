@@ -235,7 +235,6 @@ def integrate(dataset, root, split_by, frames_number, duration, count, overlap, 
 
 def _open_split(dataset, root, split, frames_number, split_by, duration):
     """A NeuromorphicDataset over existing stores (frames built if missing)."""
-    from .datasets import RAW_DATASETS
     from .datasets import torch_datasets as td
     cls = {"dvs128": td.DVS128Gesture, "nmnist": td.NMNIST, "cifar10dvs": td.CIFAR10DVS}
     if frames_number is None and duration is None:

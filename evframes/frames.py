@@ -138,7 +138,6 @@ def build_frames(root, setting: FrameSetting, splits: Sequence[str] = ("train", 
     if int(downsample) < 1:
         raise ValueError(f"downsample must be >= 1, got {downsample}")
     summary = FramesSummary(root=root, setting=setting_dir_name(setting, downsample))
-    t_all = time.perf_counter()
     for split in splits:
         ev_path = events_store_path(root, split)
         if not ev_path.exists():
@@ -189,7 +188,6 @@ def _build_split(ev_path: Path, path: Path, setting: FrameSetting, split: str, d
     with h5py.File(ev_path, "r") as src:
         offsets = src["offsets"][...]
         labels = src["labels"][...]
-        n = labels.shape[0]
         dtype = np.dtype(np.uint8)
         while True:
             try:

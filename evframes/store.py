@@ -23,7 +23,7 @@ import time
 import uuid
 import zlib
 from pathlib import Path
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence
 
 import h5py
 import numpy as np

@@ -20,7 +20,6 @@ Event rates scale with ``scale`` (1.0 ~ the real datasets' rates); durations are
 """
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import tarfile

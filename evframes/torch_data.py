@@ -13,12 +13,11 @@ own handle; nothing opened in the parent is used in a child.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional
 
 import numpy as np
 import torch
 
-from .errors import StoreError
 
 
 def pad_sequence_collate(batch, time_first: bool = False):

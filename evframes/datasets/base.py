@@ -145,3 +145,54 @@ def ensure_sorted(ev: Events, where: str, warnings: List[str]) -> Events:
         order = np.argsort(t, kind="stable")
         return Events({k: ev[k][order] for k in KEYS})
     return ev
+
+
+def list_members(source: Path, is_zip: bool) -> List[str]:
+    """File names inside a zip archive, or relative paths below a folder ('/' separated)."""
+    import zipfile
+    if is_zip:
+        try:
+            with zipfile.ZipFile(source) as zf:
+                return [i.filename for i in zf.infolist() if not i.is_dir()]
+        except (zipfile.BadZipFile, OSError) as e:
+            raise DatasetError(f"{source}: not a readable zip archive ({e})") from None
+    return [str(p.relative_to(source)).replace("\\", "/") for p in Path(source).rglob("*")
+            if p.is_file()]
+
+
+def decode_members(source: str, names: Sequence[str], labels: Sequence[int], is_zip: bool,
+                   fmt: str, sensor_size, job_name: str, transform=None) -> JobResult:
+    """Decode one file per sample from a zip archive or a folder (a job of N-MNIST,
+    CIFAR10-DVS, ...). ``fmt`` is 'atis' or 'aedat2'. Events off the sensor are dropped and
+    empty samples kept, both with a warning naming the member; reader warnings are collected.
+    ``transform(events) -> events`` runs last (e.g. an orientation convention)."""
+    import warnings as _w
+    import zipfile
+    from .. import formats
+    decode = {"atis": formats.decode_atis_bytes, "aedat2": formats.decode_aedat2_bytes}[fmt]
+    read = {"atis": formats.read_atis_bin, "aedat2": formats.read_aedat2}[fmt]
+    samples, warnings = [], []
+    zf = zipfile.ZipFile(source) if is_zip else None
+    try:
+        with _w.catch_warnings(record=True) as caught:
+            _w.simplefilter("always")
+            for name, label in zip(names, labels):
+                if zf is not None:
+                    where = f"{source}:{name}"
+                    ev = decode(zf.read(name), name=where)
+                else:
+                    where = str(Path(source) / name)
+                    ev = read(where)
+                ev = drop_off_sensor(ev, sensor_size, where, warnings)
+                if transform is not None:
+                    ev = transform(ev)
+                if len(ev["t"]) == 0:
+                    warnings.append(f"{where}: sample holds no events; kept as an empty sample")
+                samples.append((ev, label, {"source": name}))
+        warnings.extend(str(c.message) for c in caught)
+    except (zipfile.BadZipFile, OSError) as e:
+        raise DatasetError(f"{source}: cannot read archive member ({e})") from None
+    finally:
+        if zf is not None:
+            zf.close()
+    return pack_samples(job_name, samples, warnings)

@@ -11,20 +11,18 @@ Split: the dataset has no official split. evframes takes, per class, the first
 Orientation: the files hold raw DVS128 addresses. ``orientation="spikingjelly"`` (default) gives
 the same coordinates as SpikingJelly's CIFAR10-DVS loader so frames look upright and users who
 switch see identical samples: ``x' = 127 - y``, ``y' = 127 - x``, ``p' = 1 - p`` (a transpose
-plus a flip of both axes; polarity inverted because the address bit is 1 for OFF in jAER's
-DVS128 convention). ``orientation="raw"`` keeps the decoded address fields unchanged.
+plus a flip of both axes, and the polarity inverted, as SpikingJelly does; jAER's DVS128
+convention treats the raw address bit p = 0 as ON). ``orientation="raw"`` keeps the decoded address fields unchanged.
 """
 from __future__ import annotations
 
-import zipfile
+import functools
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple
 
-import numpy as np
-
 from ..errors import DatasetError
 from ..events import Events, make_events
-from .base import Job, JobResult, RawDataset, chunked, drop_off_sensor, natural_key, pack_samples
+from .base import Job, RawDataset, chunked, decode_members, list_members, natural_key
 
 SENSOR_SIZE = (128, 128)
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
@@ -40,35 +38,6 @@ def orient_events(ev: Events, orientation: str = "spikingjelly", size: int = 128
     if orientation != "spikingjelly":
         raise ValueError(f"orientation must be one of {ORIENTATIONS}, got {orientation!r}")
     return make_events(ev["t"], (size - 1) - ev["y"], (size - 1) - ev["x"], 1 - ev["p"])
-
-
-def _decode_recordings(source: str, names: List[str], label: int, is_zip: bool,
-                       orientation: str, job_name: str) -> JobResult:
-    import warnings as _w
-    from ..formats import decode_aedat2_bytes, read_aedat2
-    samples, warnings = [], []
-    zf = zipfile.ZipFile(source) if is_zip else None
-    try:
-        with _w.catch_warnings(record=True) as caught:
-            _w.simplefilter("always")
-            for name in names:
-                where = f"{source}:{name}" if is_zip else str(Path(source) / name)
-                if zf is not None:
-                    ev = decode_aedat2_bytes(zf.read(name), name=where)
-                else:
-                    ev = read_aedat2(Path(source) / name)
-                ev = drop_off_sensor(ev, SENSOR_SIZE, where, warnings)
-                ev = orient_events(ev, orientation)
-                if len(ev["t"]) == 0:
-                    warnings.append(f"{where}: recording holds no events; kept as empty sample")
-                samples.append((ev, label, {"source": name}))
-        warnings.extend(str(c.message) for c in caught)
-    except (zipfile.BadZipFile, OSError) as e:
-        raise DatasetError(f"{source}: cannot read archive member ({e})") from None
-    finally:
-        if zf is not None:
-            zf.close()
-    return pack_samples(job_name, samples, warnings)
 
 
 class CIFAR10DVSRaw(RawDataset):
@@ -115,14 +84,7 @@ class CIFAR10DVSRaw(RawDataset):
 
     def _list(self, cls: str) -> List[str]:
         src, is_zip = self._sources[cls]
-        if is_zip:
-            try:
-                with zipfile.ZipFile(src) as zf:
-                    names = [i.filename for i in zf.infolist() if not i.is_dir()]
-            except (zipfile.BadZipFile, OSError) as e:
-                raise DatasetError(f"{src}: not a readable zip archive ({e})") from None
-        else:
-            names = [str(p.relative_to(src)) for p in src.rglob("*") if p.is_file()]
+        names = list_members(src, is_zip)
         names = sorted((n for n in names if n.lower().endswith(".aedat")), key=natural_key)
         if not names:
             raise DatasetError(f"{src}: no .aedat recordings found")
@@ -148,8 +110,10 @@ class CIFAR10DVSRaw(RawDataset):
                     name = f"{split}:{k}"
                     self._placements[name] = (split, k)
                     k += 1
-                    yield Job(name, _decode_recordings,
-                              (str(src), list(chunk), ci, is_zip, self.orientation, name))
+                    yield Job(name, decode_members,
+                              (str(src), list(chunk), [ci] * len(chunk), is_zip, "aedat2",
+                               SENSOR_SIZE, name,
+                               functools.partial(orient_events, orientation=self.orientation)))
 
     def placement(self, job_name: str) -> Optional[Tuple[str, int]]:
         return self._placements.get(job_name)

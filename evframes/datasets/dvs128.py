@@ -25,7 +25,6 @@ Samples are stored in trials-list order, then labels-CSV row order. Per-sample m
 """
 from __future__ import annotations
 
-import io
 import re
 import tarfile
 from pathlib import Path
@@ -33,7 +32,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
-from ..errors import DatasetError, FormatError
+from ..errors import DatasetError
 from ..events import Events
 from .base import Job, JobResult, RawDataset, drop_off_sensor, ensure_sorted, pack_samples
 

@@ -12,12 +12,11 @@ The real dataset has 60000 train and 10000 test samples.
 """
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple
 
 from ..errors import DatasetError
-from .base import Job, JobResult, RawDataset, chunked, drop_off_sensor, natural_key, pack_samples
+from .base import Job, RawDataset, chunked, decode_members, list_members, natural_key
 
 SENSOR_SIZE = (34, 34)
 CLASSES = [str(d) for d in range(10)]
@@ -25,39 +24,12 @@ SPLIT_DIRS = {"train": "Train", "test": "Test"}
 CHUNK = 2000  # files per job
 
 
-def _decode_members(source: str, names: List[str], labels: List[int], is_zip: bool,
-                    sensor_size=SENSOR_SIZE, job_name: str = "") -> JobResult:
-    import warnings as _w
-    from ..formats import decode_atis_bytes, read_atis_bin
-    samples, warnings = [], []
-    zf = zipfile.ZipFile(source) if is_zip else None
-    try:
-        with _w.catch_warnings(record=True) as caught:
-            _w.simplefilter("always")
-            for name, label in zip(names, labels):
-                if zf is not None:
-                    ev = decode_atis_bytes(zf.read(name), name=f"{source}:{name}")
-                else:
-                    ev = read_atis_bin(Path(source) / name)
-                where = f"{source}:{name}" if zf is not None else str(Path(source) / name)
-                ev = drop_off_sensor(ev, sensor_size, where, warnings)
-                if len(ev["t"]) == 0:
-                    warnings.append(f"{where}: sample holds no events; kept as an empty sample")
-                samples.append((ev, label, {"source": name}))
-        warnings.extend(str(c.message) for c in caught)
-    except (zipfile.BadZipFile, OSError) as e:
-        raise DatasetError(f"{source}: cannot read archive member ({e})") from None
-    finally:
-        if zf is not None:
-            zf.close()
-    return pack_samples(job_name, samples, warnings)
-
-
 class FolderSplitRaw(RawDataset):
     """Shared logic for datasets laid out as ``<Split>/<class>/<file>`` in zips or folders."""
 
     split_dirs: Dict[str, str] = SPLIT_DIRS
     file_suffixes: Tuple[str, ...] = (".bin",)
+    file_format: str = "atis"
 
     def __init__(self, root):
         super().__init__(root)
@@ -88,15 +60,7 @@ class FolderSplitRaw(RawDataset):
         src, is_zip = self._sources[split]
         top = self.split_dirs[split]
         entries = []
-        if is_zip:
-            try:
-                with zipfile.ZipFile(src) as zf:
-                    names = [i.filename for i in zf.infolist() if not i.is_dir()]
-            except (zipfile.BadZipFile, OSError) as e:
-                raise DatasetError(f"{src}: not a readable zip archive ({e})") from None
-        else:
-            names = [str(p.relative_to(src)).replace("\\", "/") for p in src.rglob("*")
-                     if p.is_file()]
+        names = list_members(src, is_zip)
         for n in names:
             if not n.lower().endswith(self.file_suffixes):
                 continue
@@ -119,9 +83,9 @@ class FolderSplitRaw(RawDataset):
             for k, chunk in enumerate(chunked(entries, CHUNK)):
                 name = f"{split}:{k}"
                 self._placements[name] = (split, k)
-                yield Job(name, _decode_members,
+                yield Job(name, decode_members,
                           (str(src), [e[0] for e in chunk], [e[1] for e in chunk], is_zip,
-                           self.sensor_size, name))
+                           self.file_format, self.sensor_size, name))
 
     def placement(self, job_name: str) -> Optional[Tuple[str, int]]:
         return self._placements.get(job_name)
