@@ -290,11 +290,36 @@ def run_chunked(fn: Callable, n: int, args: Sequence, bounds: Optional[Sequence[
     if len(bounds) <= 2:
         return [fn(bounds[0], bounds[-1], *args)]
     pool = _pool()
-    futures = [pool.submit(fn, bounds[c], bounds[c + 1], *args) for c in range(1, len(bounds) - 1)]
-    results = [fn(bounds[0], bounds[1], *args)]
-    for c, fut in enumerate(futures, start=1):
-        # chunks no worker has started yet are decoded here instead of waiting for one
-        results.append(fn(bounds[c], bounds[c + 1], *args) if fut.cancel() else fut.result())
+    nchunks = len(bounds) - 1
+    futures = [None] + [pool.submit(fn, bounds[c], bounds[c + 1], *args)
+                        for c in range(1, nchunks)]
+    results: List = [None] * nchunks
+    done = [False] * nchunks
+    try:
+        results[0] = fn(bounds[0], bounds[1], *args)
+        done[0] = True
+        # The pool takes chunks from the front, so this thread steals the ones no worker has
+        # started from the back. (Stealing from the front would make it wait on the chunk a
+        # worker is busy with while that worker goes on to decode every remaining chunk alone.)
+        # The pool's queue is FIFO: once chunk c has started, every chunk before it has too.
+        for c in range(nchunks - 1, 0, -1):
+            if not futures[c].cancel():
+                break
+            results[c] = fn(bounds[c], bounds[c + 1], *args)
+            done[c] = True
+        for c in range(1, nchunks):
+            if not done[c]:
+                results[c] = futures[c].result()
+                done[c] = True
+    except BaseException:
+        # no worker may still be reading the caller's buffers (maybe an mmap about to close)
+        for fut in futures[1:]:
+            if not fut.cancel():
+                try:
+                    fut.result()
+                except BaseException:
+                    pass
+        raise
     return results
 
 

@@ -37,9 +37,12 @@ Conventions (decided here, documented in the README)
   ``eventNumber > eventCapacity``) raises :class:`FormatError` before anything is allocated.
   ``eventSize != 8`` in a polarity packet raises :class:`FormatError`.
 
-Speed: a numba pass walks the packet headers (validating them and computing where each packet's
-events land in the output), then a second kernel decodes the events, split over a few threads
-for large files. Both release the GIL.
+Speed: one numba pass walks the packet headers (validating them and computing where each
+packet's events land in the output; for a large buffer a pool thread meanwhile pages in the
+second half of the file, since the serial scan is the first to touch a memory-mapped file), then
+a second kernel decodes the events straight into the uninitialised (``np.empty``) output arrays
+in their final dtypes, split over a few threads for large files, so each output page is first
+touched (and faulted in) by the thread that fills it. Both kernels release the GIL.
 """
 from __future__ import annotations
 
@@ -78,20 +81,23 @@ def _le32(buf, j):
 
 
 @njit(cache=True, nogil=True)
-def _scan(buf, start, use_number, max_bytes, fill, pk_src, pk_n, pk_ovf, pk_out):
-    """Walk the packet headers from byte ``start``.
+def _scan(buf, start, use_number, max_bytes):
+    """Walk the packet headers from byte ``start`` (one pass).
 
-    Returns ``(polarity packets, polarity events, status, offset, value)``. With ``fill`` the
-    per-packet arrays get: byte offset of the events, events to decode, eventTSOverflow, and the
-    index of the packet's first event in the output.
+    Returns ``(polarity packets, polarity events, status, offset, value, pk)`` where ``pk`` is a
+    ``(4, >= packets)`` int64 array whose rows hold, per polarity packet: byte offset of its
+    events, events to decode, eventTSOverflow, and the index of its first event in the output.
+    ``pk`` grows by doubling (at most 32 bytes per 28-byte packet header of the file); nothing
+    else is allocated, so a corrupt header is reported before any event array exists.
     """
     n = buf.shape[0]
     pos = start
     npk = 0
     nev = 0
+    pk = np.empty((4, 64), np.int64)
     while pos < n:
         if n - pos < PACKET_HEADER_BYTES:
-            return npk, nev, _TRUNC_HEADER, pos, n - pos
+            return npk, nev, _TRUNC_HEADER, pos, n - pos, pk
         etype = np.int64(buf[pos]) | (np.int64(buf[pos + 1]) << 8)
         esize = np.int64(_le32(buf, pos + 4))
         ovf = np.int64(_le32(buf, pos + 12))
@@ -100,32 +106,49 @@ def _scan(buf, start, use_number, max_bytes, fill, pk_src, pk_n, pk_ovf, pk_out)
         data = pos + PACKET_HEADER_BYTES
         remaining = n - data
         if etype == POLARITY_EVENT and esize != POLARITY_EVENT_BYTES:
-            return npk, nev, _BAD_SIZE, pos + 4, esize
+            return npk, nev, _BAD_SIZE, pos + 4, esize, pk
         # cap * esize can reach 2**64: compare by division so nothing overflows
         over = esize != 0 and cap > remaining // esize
         if over:
             if cap > max_bytes // esize:
-                return npk, nev, _IMPLAUSIBLE, pos, cap
+                return npk, nev, _IMPLAUSIBLE, pos, cap, pk
             if num > cap:
-                return npk, nev, _NUMBER_GT_CAPACITY, pos + 20, num
+                return npk, nev, _NUMBER_GT_CAPACITY, pos + 20, num, pk
         elif use_number and etype == POLARITY_EVENT and num > cap:
-            return npk, nev, _NUMBER_GT_CAPACITY, pos + 20, num
+            return npk, nev, _NUMBER_GT_CAPACITY, pos + 20, num, pk
         payload = cap * esize
         if etype == POLARITY_EVENT:
             count = num if use_number else cap
             if over:
                 count = min(count, remaining // POLARITY_EVENT_BYTES)
-            if fill:
-                pk_src[npk] = data
-                pk_n[npk] = count
-                pk_ovf[npk] = ovf
-                pk_out[npk] = nev
+            if npk == pk.shape[1]:
+                grown = np.empty((4, 2 * npk), np.int64)
+                grown[:, :npk] = pk
+                pk = grown
+            pk[0, npk] = data
+            pk[1, npk] = count
+            pk[2, npk] = ovf
+            pk[3, npk] = nev
             npk += 1
             nev += count
         if over:
-            return npk, nev, _TRUNC_PAYLOAD, pos, payload
+            return npk, nev, _TRUNC_PAYLOAD, pos, payload, pk
         pos = data + payload
-    return npk, nev, _OK, pos, 0
+    return npk, nev, _OK, pos, 0, pk
+
+
+@njit(cache=True, nogil=True)
+def _touch_pages(buf, lo, hi):
+    """Read one byte per 4 KiB page of ``buf[lo:hi]`` (maps a memory-mapped file's pages)."""
+    s = np.uint64(0)
+    for i in range(lo, hi, 4096):
+        s += buf[i]
+    return s
+
+
+#: Buffers at least this large get their second half paged in by a pool thread while the
+#: packet scan (serial, and the first to touch a memory-mapped file) walks the first half.
+PREFAULT_MIN_BYTES = 8 << 20
 
 
 @njit(cache=True, nogil=True)
@@ -229,9 +252,17 @@ def decode_aedat3_bytes(data, name="<buffer>", *, valid_only: bool = False,
     name = display_name(name)
     buf = as_uint8(data)
     start = _parse_header(buf, name)
-    dummy = np.zeros(0, np.int64)
-    npk, nev, status, where, value = _scan(buf, start, bool(valid_only), MAX_PACKET_BYTES, False,
-                                           dummy, dummy, dummy, dummy)
+    size = int(buf.shape[0])
+    touch = None
+    if size >= PREFAULT_MIN_BYTES and _num_threads() > 1:
+        touch = _common._pool().submit(_touch_pages, buf, size // 2, size)
+    try:
+        npk, nev, status, where, value, pk = _scan(buf, start, bool(valid_only),
+                                                   MAX_PACKET_BYTES)
+    finally:
+        # never return (the caller may unmap ``buf``) while a worker still reads it
+        if touch is not None and not touch.cancel():
+            touch.result()
     remaining = int(buf.shape[0]) - int(where) - PACKET_HEADER_BYTES
     if status == _BAD_SIZE:
         raise FormatError(name, int(where), f"polarity packet with eventSize {int(value)}, "
@@ -258,11 +289,8 @@ def decode_aedat3_bytes(data, name="<buffer>", *, valid_only: bool = False,
         warn_truncated(name, int(where), msg, int(nev))
     if nev == 0:
         return empty_events()
-    pk_src = np.empty(npk, np.int64)
-    pk_n = np.empty(npk, np.int64)
-    pk_ovf = np.empty(npk, np.int64)
-    pk_out = np.empty(npk, np.int64)
-    _scan(buf, start, bool(valid_only), MAX_PACKET_BYTES, True, pk_src, pk_n, pk_ovf, pk_out)
+    npk = int(npk)
+    pk_src, pk_n, pk_ovf, pk_out = pk[0, :npk], pk[1, :npk], pk[2, :npk], pk[3, :npk]
     t, x, y, p = alloc_events(int(nev))
     if valid_only:
         k = _decode_valid(buf, npk, pk_src, pk_n, pk_ovf, t, x, y, p)
