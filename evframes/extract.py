@@ -297,15 +297,19 @@ def _run(ds: RawDataset, writers, workers: int, progress: bool, summary: Extract
             time.sleep(delay)
 
     def todo():  # jobs whose shard exists are answered from it, not decoded again
-        for job in ds.jobs():
-            res = shards.load(job.name) if shards is not None else None
-            if res is not None:
-                place(res)
-            else:
-                yield job
+        source = ds.jobs()
+        try:
+            for job in source:
+                res = shards.load(job.name) if shards is not None else None
+                if res is not None:
+                    place(res)
+                else:
+                    yield job
+        finally:
+            source.close()
 
+    jobs = todo()
     try:
-        jobs = todo()
         if scheduler is not None:
             def done_remote(name: str):
                 res = shards.load(name)
@@ -327,6 +331,10 @@ def _run(ds: RawDataset, writers, workers: int, progress: bool, summary: Extract
         for split in ds.splits:
             flush(split, force_all=True)
     finally:
+        try:  # closes the raw archive's stream now, not at interpreter exit
+            jobs.close()
+        except Exception:
+            pass
         for b in bars.values():
             b.close()
 

@@ -28,10 +28,10 @@ from typing import Dict, List, Mapping, Optional, Sequence
 import h5py
 import numpy as np
 
-try:  # registers the Blosc2 filter used by frames stores
-    import hdf5plugin  # noqa: F401
+try:  # registers the Blosc2 filters used by the stores
+    import hdf5plugin
 except ImportError:  # pragma: no cover
-    pass
+    hdf5plugin = None
 
 from . import __version__
 from .errors import StoreError
@@ -43,6 +43,14 @@ TMP_MARK = ".tmp-"
 _EVENT_DTYPES = {"t": T_DTYPE, "x": XY_DTYPE, "y": XY_DTYPE, "p": P_DTYPE}
 _EVENT_CHUNK = 1 << 18  # events per HDF5 chunk
 _STR = h5py.string_dtype("utf-8")
+
+
+def events_compression() -> dict:
+    """HDF5 filter for event arrays: Blosc2 LZ4 with byte shuffle (about 4 bytes per event,
+    5x faster than LZF both ways); LZF + shuffle without hdf5plugin."""
+    if hdf5plugin is not None:
+        return dict(hdf5plugin.Blosc2(cname="lz4", clevel=5, filters=hdf5plugin.Blosc2.SHUFFLE))
+    return {"compression": "lzf", "shuffle": True}  # pragma: no cover
 
 
 def events_store_path(root, split: str) -> Path:
@@ -260,13 +268,16 @@ class EventsStoreWriter(AtomicH5):
         self._meta_columns = dict(meta_columns)
         self._meta: Dict[str, list] = {k: [] for k in self._meta_columns}
         self._crc = {k: 0 for k in KEYS}
+        from concurrent.futures import ThreadPoolExecutor
+        # zlib.crc32 releases the GIL: checksums run beside decoding and writing, in order
+        self._crc_pool = ThreadPoolExecutor(1, thread_name_prefix="evframes-crc")
         self._buf: Dict[str, list] = {k: [] for k in KEYS}
         self._buf_n = 0
         self._n_written = 0
         try:
             for k in KEYS:
                 self.h5.create_dataset(k, shape=(0,), maxshape=(None,), dtype=_EVENT_DTYPES[k],
-                                       chunks=(_EVENT_CHUNK,), compression="lzf", shuffle=True)
+                                       chunks=(_EVENT_CHUNK,), **events_compression())
         except Exception:
             self.abort()
             raise
@@ -289,7 +300,7 @@ class EventsStoreWriter(AtomicH5):
             for k in KEYS:
                 a = np.ascontiguousarray(events[k][lo:lo + n_new], dtype=_EVENT_DTYPES[k])
                 self._buf[k].append(a)
-                self._crc[k] = zlib.crc32(a, self._crc[k])
+                self._crc_pool.submit(self._crc_update, k, a)  # in order, off this thread
             self._buf_n += n_new
             if self._buf_n >= _EVENT_CHUNK:
                 self._write_buffer(final=False)
@@ -300,6 +311,13 @@ class EventsStoreWriter(AtomicH5):
         for m in metas:
             for k in self._meta_columns:
                 self._meta[k].append(m.get(k))
+
+    def _crc_update(self, k: str, a: np.ndarray) -> None:
+        self._crc[k] = zlib.crc32(a, self._crc[k])
+
+    def abort(self):
+        self._crc_pool.shutdown(wait=True, cancel_futures=True)
+        super().abort()
 
     def _write_buffer(self, final: bool) -> None:
         """Write buffered events in whole chunks (a partial chunk would be decompressed and
@@ -336,6 +354,7 @@ class EventsStoreWriter(AtomicH5):
             else:
                 g.create_dataset(k, data=np.asarray([-1 if v is None else v for v in vals],
                                                     dtype=np.int64))
+        self._crc_pool.shutdown(wait=True)
         man = dict(manifest)
         crc = dict(self._crc)
         crc["offsets"] = zlib.crc32(f["offsets"][...])
@@ -360,7 +379,9 @@ class _LazyH5:
 
     def get(self) -> h5py.File:
         if self._h5 is None or self._pid != os.getpid():
-            self._h5 = h5py.File(self.path, "r")
+            # a chunk cache that holds a few chunks of every dataset: consecutive small samples
+            # then decompress each chunk once
+            self._h5 = h5py.File(self.path, "r", rdcc_nbytes=32 << 20, rdcc_nslots=10007)
             self._pid = os.getpid()
         return self._h5
 

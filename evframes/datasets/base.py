@@ -138,9 +138,25 @@ def drop_off_sensor(ev: Events, sensor_size, where: str, warnings: List[str]) ->
     return Events({k: ev[k][ok] for k in KEYS})
 
 
+def _first_decrease_py(t):
+    for i in range(1, t.shape[0]):
+        if t[i] < t[i - 1]:
+            return i
+    return -1
+
+
+try:  # one pass, no temporary (np.diff would allocate 8 bytes per event)
+    from numba import njit
+    _first_decrease = njit(cache=True, nogil=True)(_first_decrease_py)
+except ImportError:  # pragma: no cover
+    def _first_decrease(t):
+        bad = np.flatnonzero(np.diff(t) < 0)
+        return int(bad[0]) + 1 if bad.size else -1
+
+
 def ensure_sorted(ev: Events, where: str, warnings: List[str]) -> Events:
     t = ev["t"]
-    if len(t) > 1 and int(np.diff(t).min()) < 0:
+    if len(t) > 1 and _first_decrease(t) >= 0:
         warnings.append(f"{where}: timestamps not monotonic; events sorted by t (stable)")
         order = np.argsort(t, kind="stable")
         return Events({k: ev[k][order] for k in KEYS})

@@ -35,6 +35,7 @@ import numpy as np
 from ..errors import DatasetError
 from ..events import Events
 from .base import Job, JobResult, RawDataset, drop_off_sensor, ensure_sorted, pack_samples
+from .tarstream import iter_tar, open_gzip
 
 ARCHIVE = "DvsGesture.tar.gz"
 FOLDER = "DvsGesture"
@@ -227,35 +228,38 @@ class DVS128GestureRaw(RawDataset):
         pending_rec: Dict[str, bytes] = {}
         pending_csv: Dict[str, Tuple[str, str]] = {}
         try:
-            tf = tarfile.open(self.archive, mode="r|gz")
-        except (tarfile.TarError, OSError) as e:
+            stream = open_gzip(self.archive)
+        except (tarfile.TarError, OSError, RuntimeError, ValueError) as e:
             raise DatasetError(f"{self.archive}: not a readable tar.gz archive ({e})") from None
-        with tf:
+
+        def wanted(name: str) -> bool:
+            base = name.rsplit("/", 1)[-1]
+            return (base.endswith((".aedat", "_labels.csv")) or base == "gesture_mapping.csv"
+                    or (base.startswith("trials_to_") and base.endswith(".txt")))
+
+        with stream:
             try:
-                for member in tf:
-                    if not member.isfile():
+                for member, data in iter_tar(stream, wanted):
+                    if data is None:
                         continue
-                    base = member.name.rsplit("/", 1)[-1]
-                    where = f"{self.archive}:{member.name}"
+                    base = member.rsplit("/", 1)[-1]
+                    where = f"{self.archive}:{member}"
                     if base.startswith("trials_to_") and base.endswith(".txt"):
                         split = base[len("trials_to_"):-4]
-                        text = tf.extractfile(member).read().decode()
-                        self._trials[split] = self._parse_trials(text, where)
+                        self._trials[split] = self._parse_trials(data.decode(), where)
                     elif base == "gesture_mapping.csv":
-                        self._classes = parse_gesture_mapping(
-                            tf.extractfile(member).read().decode(), where)
+                        self._classes = parse_gesture_mapping(data.decode(), where)
                     elif base.endswith("_labels.csv"):
                         rec = base[: -len("_labels.csv")] + ".aedat"
-                        text = tf.extractfile(member).read().decode()
+                        text = data.decode()
                         if rec in pending_rec:
-                            data = pending_rec.pop(rec)
+                            rdata = pending_rec.pop(rec)
                             self._seen.add(rec)
-                            yield Job(rec, _process_recording_bytes, (rec, data, text, where),
-                                      len(data))
+                            yield Job(rec, _process_recording_bytes, (rec, rdata, text, where),
+                                      len(rdata))
                         else:
                             pending_csv[rec] = (text, where)
                     elif base.endswith(".aedat"):
-                        data = tf.extractfile(member).read()
                         if base in pending_csv:
                             text, cw = pending_csv.pop(base)
                             self._seen.add(base)
@@ -263,7 +267,8 @@ class DVS128GestureRaw(RawDataset):
                                       len(data))
                         else:
                             pending_rec[base] = data
-            except (tarfile.TarError, EOFError, OSError, __import__("zlib").error) as e:
+            except (tarfile.TarError, EOFError, OSError, RuntimeError, ValueError,
+                    UnicodeDecodeError, __import__("zlib").error) as e:
                 raise DatasetError(f"{self.archive}: archive is truncated or corrupt ({e})") \
                     from None
         self._pending_rec = pending_rec
