@@ -115,8 +115,8 @@ def extract(ds: RawDataset, workers: Optional[int] = None, force: bool = False,
             resumable: Optional[bool] = None, scheduler=None) -> ExtractSummary:
     """Decode, split and store ``ds``; reuse current stores unless ``force``.
 
-    ``workers``: processes for decoding (default: all cores for large datasets, in-process for
-    small ones; 1 = in this process). ``resumable``: keep each finished job's samples as a
+    ``workers``: processes for decoding (default: all cores for large datasets whose decoding
+    is worth a pool, else in-process; 1 = in this process). ``resumable``: keep each finished job's samples as a
     shard under ``<root>/events/.partial-<id>/`` so a rerun after an interruption decodes only
     what is missing (default: on when the raw data exceeds 256 MB); shards are removed once
     the stores are committed. Concurrent runs on one root serialise on a lock: the second
@@ -157,7 +157,8 @@ def _extract_locked(ds, workers, force, progress, warn, resumable,
         pass
     if workers is None:
         # small datasets decode faster in this process than a pool can start
-        workers = 1 if summary.raw_bytes < POOL_MIN_BYTES else (os.cpu_count() or 1)
+        workers = 1 if (summary.raw_bytes < POOL_MIN_BYTES or not ds.parallel_decode) \
+            else (os.cpu_count() or 1)
     if resumable is None:
         resumable = summary.raw_bytes >= RESUME_MIN_BYTES
     if scheduler is not None:

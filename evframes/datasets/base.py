@@ -67,6 +67,9 @@ class RawDataset:
     sensor_size: Tuple[int, int] = (0, 0)  # (W, H) pixels
     splits: Tuple[str, ...] = ("train", "test")
     meta_columns: Dict[str, type] = {}
+    #: whether a process pool speeds extraction up (False when decoding is cheap next to
+    #: reading the source, so moving data between processes costs more than it saves)
+    parallel_decode: bool = True
 
     def __init__(self, root):
         self.root = Path(root)
