@@ -109,6 +109,7 @@ def test_concurrent_integrate_runs(folder_root, tmp_path):
         _same(_arrays(frames_store_path(root, s, split)), _arrays(frames_store_path(ref, s, split)))
 
 
+@pytest.mark.filterwarnings("ignore:This DataLoader will create 4 worker processes")
 def test_four_workers_and_concurrent_info(folder_root):
     import torch
     from evframes.datasets import DVS128Gesture
