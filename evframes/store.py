@@ -366,6 +366,7 @@ class EventsStoreWriter(AtomicH5):
         man["n_samples"] = self.n_samples
         man["n_events"] = self._n_events
         man["created"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        man["build_id"] = uuid.uuid4().hex  # frames stores name the exact build they came from
         return super().commit(man)
 
 
