@@ -47,11 +47,12 @@ _FAULT_DELAY = float(os.environ.get("EVFRAMES_FAULT_DELAY", "0") or 0)  # kill t
 
 
 def compression_kwargs() -> dict:
-    """HDF5 filter for frames: Blosc2 zstd + bit shuffle (small counts compress to a few bits)
+    """HDF5 filter for frames: Blosc2 zstd level 1 (level 5 is 1.3% smaller, 4x slower to
+    write) + bit shuffle (small counts compress to a few bits)
     when hdf5plugin is available, else gzip level 4 with byte shuffle."""
     try:
         import hdf5plugin
-        return dict(hdf5plugin.Blosc2(cname="zstd", clevel=5,
+        return dict(hdf5plugin.Blosc2(cname="zstd", clevel=1,
                                       filters=hdf5plugin.Blosc2.BITSHUFFLE))
     except Exception:  # pragma: no cover - hdf5plugin is a dependency
         return {"compression": "gzip", "compression_opts": 4, "shuffle": True}

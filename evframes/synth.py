@@ -303,23 +303,14 @@ def saccade_events(img: np.ndarray, H: int, W: int, rng: np.random.Generator,
                        np.concatenate(ps)[order])
 
 
-def _atis_bytes(ev: Events) -> bytes:
-    from .formats import write_atis_bin
-    with tempfile.NamedTemporaryFile(suffix=".bin", delete=False) as fh:
+def _encoded_bytes(ev: Events, fmt: str) -> bytes:
+    """One recording in a raw format ('atis' or 'aedat2'), as the bytes of an archive member."""
+    from .formats import write_aedat2, write_atis_bin
+    writer, suffix = {"atis": (write_atis_bin, ".bin"), "aedat2": (write_aedat2, ".aedat")}[fmt]
+    with tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as fh:
         path = fh.name
     try:
-        write_atis_bin(path, ev)
-        return Path(path).read_bytes()
-    finally:
-        os.unlink(path)
-
-
-def _aedat2_bytes(ev: Events) -> bytes:
-    from .formats import write_aedat2
-    with tempfile.NamedTemporaryFile(suffix=".aedat", delete=False) as fh:
-        path = fh.name
-    try:
-        write_aedat2(path, ev)
+        writer(path, ev)
         return Path(path).read_bytes()
     finally:
         os.unlink(path)
@@ -352,7 +343,7 @@ def fake_nmnist(out, per_class_train: int = 50, per_class_test: int = 10, seed: 
                 k += 1
                 ev = saccade_events(img, 34, 34, rng, t0=int(rng.integers(0, 2000)))
                 total += len(ev)
-                members.append((f"{split}/{d}/{k:05d}.bin", _atis_bytes(ev)))
+                members.append((f"{split}/{d}/{k:05d}.bin", _encoded_bytes(ev, "atis")))
         counts[split.lower()] = len(members)
         if archive:
             _write_zip(out / f"{split}.zip", members)
@@ -386,7 +377,7 @@ def fake_cifar10dvs(out, per_class: int = 20, seed: int = 0, archive: bool = Tru
             ev = saccade_events(img, 128, 128, rng, amplitude=4, step_us=10_000)
             raw = orient_events(ev, "spikingjelly")
             total += len(raw)
-            members.append((f"{c}/cifar10_{c}_{i}.aedat", _aedat2_bytes(raw)))
+            members.append((f"{c}/cifar10_{c}_{i}.aedat", _encoded_bytes(raw, "aedat2")))
         if archive:
             _write_zip(out / f"{c}.zip", members)
         else:
