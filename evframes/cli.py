@@ -456,6 +456,8 @@ def demo(out, quick):
     click.echo(f"      batch x {tuple(xb.shape)} {xb.dtype}, y {tuple(yb.shape)}; "
                f"{n} samples in {dt:.2f} s = {n / dt:.0f} samples/s")
     click.echo(f"demo finished in {time.perf_counter() - t0:.1f} s; outputs in {out}/")
+    click.echo("(a first run includes compiling the Numba kernels, cached for later runs; "
+               "benchmarks/README.md has the steady-state speeds)")
 
 
 @main.command()
