@@ -316,6 +316,18 @@ def _encoded_bytes(ev: Events, fmt: str) -> bytes:
         os.unlink(path)
 
 
+def _write_members(out: Path, zip_name, members) -> None:
+    """Write ``[(relative name, bytes)]`` into ``out/zip_name`` (atomic), or as files under
+    ``out`` when ``zip_name`` is None (the extracted layout)."""
+    if zip_name is not None:
+        _write_zip(out / zip_name, members)
+        return
+    for name, data in members:
+        p = out / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+
+
 def _write_zip(target: Path, members):
     part = target.with_name(target.name + ".part")
     with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
@@ -345,13 +357,7 @@ def fake_nmnist(out, per_class_train: int = 50, per_class_test: int = 10, seed: 
                 total += len(ev)
                 members.append((f"{split}/{d}/{k:05d}.bin", _encoded_bytes(ev, "atis")))
         counts[split.lower()] = len(members)
-        if archive:
-            _write_zip(out / f"{split}.zip", members)
-        else:
-            for name, data in members:
-                p = out / name
-                p.parent.mkdir(parents=True, exist_ok=True)
-                p.write_bytes(data)
+        _write_members(out, f"{split}.zip" if archive else None, members)
     return {"dataset": "nmnist", "path": str(out), "samples": counts, "events": total}
 
 
@@ -378,12 +384,6 @@ def fake_cifar10dvs(out, per_class: int = 20, seed: int = 0, archive: bool = Tru
             raw = orient_events(ev, "spikingjelly")
             total += len(raw)
             members.append((f"{c}/cifar10_{c}_{i}.aedat", _encoded_bytes(raw, "aedat2")))
-        if archive:
-            _write_zip(out / f"{c}.zip", members)
-        else:
-            for name, data in members:
-                p = out / name
-                p.parent.mkdir(parents=True, exist_ok=True)
-                p.write_bytes(data)
+        _write_members(out, f"{c}.zip" if archive else None, members)
     return {"dataset": "cifar10dvs", "path": str(out), "samples": 10 * per_class,
             "events": total}
