@@ -205,6 +205,24 @@ def warn_truncated(name: str, offset: int, what: str, kept: int) -> None:
                   TruncatedFileWarning, stacklevel=4)
 
 
+def complete_records(name: str, base: int, body: int, record_bytes: int, on_truncated: str,
+                     what: str) -> int:
+    """Number of whole ``record_bytes`` records in ``body`` bytes starting at byte ``base``.
+
+    A partial last record raises FormatError (``on_truncated='error'``) or warns and is left
+    out (``'warn'``); ``what`` describes the region for the message."""
+    n = body // record_bytes
+    if n * record_bytes != body:
+        cut = base + n * record_bytes
+        msg = (f"{what} is not a multiple of {record_bytes} bytes; the last record starting "
+               f"here has only {body - n * record_bytes} bytes")
+        if on_truncated == "error":
+            raise FormatError(name, cut, msg + " (pass on_truncated='warn' to keep the "
+                                               f"{n} complete events)")
+        warn_truncated(name, cut, msg, n)
+    return n
+
+
 def check_on_truncated(value: str) -> str:
     if value not in ("warn", "error"):
         raise ValueError(f"on_truncated must be 'warn' or 'error', got {value!r}")

@@ -48,9 +48,9 @@ from numba import njit
 
 from ..errors import FormatError
 from ..events import Events, as_events, empty_events
-from ._common import (FileBuffer, alloc_events, as_uint8, check_on_truncated, display_name,
-                      finish_events, hash_header_end, header_first_line, run_chunked,
-                      u32_words, warn_truncated)
+from ._common import (FileBuffer, alloc_events, as_uint8, check_on_truncated, complete_records,
+                      display_name, finish_events, hash_header_end, header_first_line,
+                      run_chunked, u32_words)
 
 __all__ = ["read_aedat2", "decode_aedat2_bytes", "write_aedat2", "MAGIC", "DVS128_SPECIAL_MASK"]
 
@@ -170,15 +170,8 @@ def decode_aedat2_bytes(data, name="<buffer>", *, layout: str = "dvs128",
     buf = as_uint8(data)
     base = _parse_header(buf, name)
     body = int(buf.shape[0]) - base
-    n = body // RECORD_BYTES
-    if n * RECORD_BYTES != body:
-        cut = base + n * RECORD_BYTES
-        msg = (f"event data ({body} bytes from byte {base}) is not a multiple of {RECORD_BYTES} "
-               f"bytes; the last record starting here has only {body - n * RECORD_BYTES} bytes")
-        if on_truncated == "error":
-            raise FormatError(name, cut, msg + " (pass on_truncated='warn' to keep the "
-                                               f"{n} complete events)")
-        warn_truncated(name, cut, msg, n)
+    n = complete_records(name, base, body, RECORD_BYTES, on_truncated,
+                         f"event data ({body} bytes from byte {base})")
     if n == 0:
         return empty_events()
     w = u32_words(buf, base, 2 * n)

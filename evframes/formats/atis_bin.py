@@ -39,10 +39,9 @@ import os
 import numpy as np
 from numba import njit
 
-from ..errors import FormatError
 from ..events import Events, as_events, empty_events
-from ._common import (FileBuffer, alloc_events, as_uint8, check_on_truncated, display_name,
-                      finish_events, run_chunked, warn_truncated)
+from ._common import (FileBuffer, alloc_events, as_uint8, check_on_truncated, complete_records,
+                      display_name, finish_events, run_chunked)
 
 __all__ = ["read_atis_bin", "decode_atis_bytes", "write_atis_bin", "OVERFLOW_Y",
            "OVERFLOW_INCREMENT_US", "TIMESTAMP_BITS"]
@@ -140,15 +139,7 @@ def decode_atis_bytes(data, name="<buffer>", *, on_truncated: str = "error",
     name = display_name(name)
     buf = as_uint8(data)
     size = int(buf.shape[0])
-    n = size // RECORD_BYTES
-    if n * RECORD_BYTES != size:
-        cut = n * RECORD_BYTES
-        msg = (f"file length {size} is not a multiple of {RECORD_BYTES} bytes; the last record "
-               f"starting here has only {size - cut} bytes")
-        if on_truncated == "error":
-            raise FormatError(name, cut, msg + " (pass on_truncated='warn' to keep the "
-                                               f"{n} complete events)")
-        warn_truncated(name, cut, msg, n)
+    n = complete_records(name, 0, size, RECORD_BYTES, on_truncated, f"file length {size}")
     if n == 0:
         return empty_events()
     t, x, y, p = alloc_events(n)
