@@ -34,3 +34,17 @@ def dvs_extracted(tmp_path_factory, dvs_archive_root):
     shutil.copy(dvs_archive_root / "DvsGesture.tar.gz", root / "DvsGesture.tar.gz")
     extract(open_raw("dvs128", root), workers=1, progress=False, warn=False)
     return root
+
+
+def store_arrays(path):
+    """Every dataset of an HDF5 store, read into memory."""
+    import h5py
+    with h5py.File(path, "r") as f:
+        return {k: f[k][...] for k in f.keys() if isinstance(f[k], h5py.Dataset)}
+
+
+def assert_same_arrays(a, b):
+    import numpy as np
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)

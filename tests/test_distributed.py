@@ -5,31 +5,19 @@ import signal
 import threading
 import time
 
-import h5py
-import numpy as np
 import pytest
 
 distributed = pytest.importorskip("distributed", reason="dask[distributed] not installed "
                                                         "(pip install 'evframes[dask]')")
 from click.testing import CliRunner  # noqa: E402
 
+from conftest import assert_same_arrays, store_arrays
 from evframes import synth  # noqa: E402
 from evframes.cli import main  # noqa: E402
 from evframes.datasets import open_raw  # noqa: E402
 from evframes.extract import extract  # noqa: E402
 from evframes.frames import build_frames, frames_store_path, setting_from_options  # noqa: E402
 from evframes.store import events_store_path  # noqa: E402
-
-
-def _arrays(path):
-    with h5py.File(path, "r") as f:
-        return {k: f[k][...] for k in f.keys() if isinstance(f[k], h5py.Dataset)}
-
-
-def _same(a, b):
-    assert a.keys() == b.keys()
-    for k in a:
-        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +55,8 @@ def test_dask_extract_and_integrate_equal_local(cluster, roots, tmp_path):
     assert r.exit_code == 0, r.output
     s = setting_from_options("number", 8)
     for split in ("train", "test"):
-        _same(_arrays(events_store_path(root, split)), _arrays(events_store_path(ref, split)))
-        _same(_arrays(frames_store_path(root, s, split)), _arrays(frames_store_path(ref, s, split)))
+        assert_same_arrays(store_arrays(events_store_path(root, split)), store_arrays(events_store_path(ref, split)))
+        assert_same_arrays(store_arrays(frames_store_path(root, s, split)), store_arrays(frames_store_path(ref, s, split)))
     assert not list((root / "events").glob(".partial-*"))
 
 
@@ -103,7 +91,7 @@ def test_killed_worker_is_retried(cluster, roots, tmp_path):
     assert killed and killed[0][1] >= 1  # a worker died with a task of ours in hand
     assert s.samples == {"train": 60, "test": 12}
     for split in ("train", "test"):
-        _same(_arrays(events_store_path(root, split)), _arrays(events_store_path(ref, split)))
+        assert_same_arrays(store_arrays(events_store_path(root, split)), store_arrays(events_store_path(ref, split)))
 
 
 def test_unreachable_scheduler_is_a_clear_error(roots, tmp_path):

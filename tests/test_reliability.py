@@ -12,11 +12,11 @@ import time
 from pathlib import Path
 
 import h5py
-import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from evframes import StoreError, synth
+from conftest import assert_same_arrays, store_arrays
+from evframes import synth
 from evframes.cli import main
 from evframes.datasets import open_raw
 from evframes.extract import extract
@@ -24,17 +24,6 @@ from evframes.frames import build_frames, frames_store_path, setting_from_option
 from evframes.store import events_store_path, verify_store
 
 KEYS = ("t", "x", "y", "p", "offsets", "labels")
-
-
-def _arrays(path):
-    with h5py.File(path, "r") as f:
-        return {k: f[k][...] for k in f.keys() if isinstance(f[k], h5py.Dataset)}
-
-
-def _same(a, b):
-    assert a.keys() == b.keys()
-    for k in a:
-        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
 
 
 def _leftovers(root):
@@ -87,9 +76,9 @@ def test_extract_and_integrate_survive_sigkill(folder_root, tmp_path):
         assert r.returncode == 0, err.decode()
     assert kills >= 4  # most rounds really interrupted a run
     for split in ("train", "test"):
-        _same(_arrays(events_store_path(root, split)), _arrays(events_store_path(ref, split)))
+        assert_same_arrays(store_arrays(events_store_path(root, split)), store_arrays(events_store_path(ref, split)))
         s = setting_from_options("number", 10)
-        _same(_arrays(frames_store_path(root, s, split)), _arrays(frames_store_path(ref, s, split)))
+        assert_same_arrays(store_arrays(frames_store_path(root, s, split)), store_arrays(frames_store_path(ref, s, split)))
     assert _leftovers(root) == []
 
 
@@ -106,7 +95,7 @@ def test_concurrent_integrate_runs(folder_root, tmp_path):
     assert text.count("reused") == 2 and text.count("built in") == 2  # one built, one reused
     s = setting_from_options("number", 10)
     for split in ("train", "test"):
-        _same(_arrays(frames_store_path(root, s, split)), _arrays(frames_store_path(ref, s, split)))
+        assert_same_arrays(store_arrays(frames_store_path(root, s, split)), store_arrays(frames_store_path(ref, s, split)))
 
 
 @pytest.mark.filterwarnings("ignore:This DataLoader will create 4 worker processes")
