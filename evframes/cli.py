@@ -88,10 +88,14 @@ def _root(dataset, root):
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Run the decoding on a Dask cluster (tcp://host:8786); the root must be on "
                    "a filesystem the workers share. Needs evframes[dask].")
+@click.option("--keep-truncated", is_flag=True,
+              help="Keep the complete part of a recording that ends inside a record or "
+                   "packet, dropping (and listing) the samples it leaves without events "
+                   "[default: such a recording is an error].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @_friendly
 def extract(dataset, root, workers, force, train_ratio, orientation, resumable, scheduler,
-            quiet):
+            keep_truncated, quiet):
     """Decode and split a raw dataset into one HDF5 events store per split."""
     from .datasets import open_raw
     from .extract import extract as run_extract
@@ -101,7 +105,8 @@ def extract(dataset, root, workers, force, train_ratio, orientation, resumable, 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         summary = run_extract(ds, workers=workers, force=force, progress=not quiet, warn=False,
-                              resumable=resumable, scheduler=scheduler)
+                              resumable=resumable, scheduler=scheduler,
+                              on_truncated="keep" if keep_truncated else "error")
     _show_warnings(summary.warnings)
     for line in summary.lines():
         click.echo(line)
@@ -392,7 +397,8 @@ def verify(root):
                 click.echo(f"  BAD  {rel}: " + "; ".join(problems))
             else:
                 n_ok += 1
-                click.echo(f"  ok   {rel}")
+                from .datasets.truncation import store_note
+                click.echo(f"  ok   {rel}{store_note(read_manifest(path))}")
     click.echo(f"{n_ok} store(s) ok, {n_bad} with problems")
     if n_bad:
         sys.exit(1)

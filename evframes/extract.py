@@ -22,6 +22,8 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from .datasets.base import JobResult, RawDataset, run_job
+from .datasets.truncation import TruncationLog, check_policy, reuse_refusal
+from .extract_dask import _run_dask, dask_client  # noqa: F401  (dask_client: frames.py)
 from .events import KEYS, Events
 from .errors import StoreError
 from .store import (EVENTS_DIR, FORMAT_VERSION, TMP_MARK, _json_default, io_failure, EventsStoreWriter, events_store_path, remove_stale_temporaries,
@@ -51,6 +53,18 @@ class ExtractSummary:
     warnings: List[str] = field(default_factory=list)
     rebuilt_because: Optional[str] = None
     resumed_jobs: int = 0
+    #: truncated recordings kept in part and samples dropped (``on_truncated="keep"``)
+    truncation: TruncationLog = field(default_factory=lambda: TruncationLog("error", ()))
+
+    @property
+    def dropped(self) -> Dict[str, List[dict]]:
+        """``{split: [dropped sample, ...]}``, as in the manifests' ``dropped_samples``."""
+        return self.truncation.dropped
+
+    @property
+    def truncated(self) -> List[dict]:
+        """Truncated recordings whose complete part was kept (each with its ``split``)."""
+        return self.truncation.all_truncated()
 
     @property
     def total_events(self) -> int:
@@ -72,6 +86,7 @@ class ExtractSummary:
             pc = self.per_class.get(split, {})
             if pc:
                 out.append("         per class: " + ", ".join(f"{k} {v}" for k, v in pc.items()))
+        out.extend(self.truncation.lines())
         if not self.reused and self.seconds > 0:
             out.append(f"  {self.total_events / 1e6:.2f} M events in {self.seconds:.2f} s = "
                        f"{self.total_events / 1e6 / self.seconds:.1f} M events/s"
@@ -102,6 +117,7 @@ def _fill_counts(summary: ExtractSummary, ds: RawDataset):
     for split in ds.splits:
         path = events_store_path(ds.root, split)
         man = read_manifest(path)
+        summary.truncation.load(split, man)
         summary.samples[split] = int(man["n_samples"])
         summary.events[split] = int(man["n_events"])
         summary.bytes_on_disk[split] = path.stat().st_size
@@ -112,7 +128,8 @@ def _fill_counts(summary: ExtractSummary, ds: RawDataset):
 
 def extract(ds: RawDataset, workers: Optional[int] = None, force: bool = False,
             progress: bool = True, warn: bool = True,
-            resumable: Optional[bool] = None, scheduler=None) -> ExtractSummary:
+            resumable: Optional[bool] = None, scheduler=None,
+            on_truncated: str = "error") -> ExtractSummary:
     """Decode, split and store ``ds``; reuse current stores unless ``force``.
 
     ``workers``: processes for decoding (default: all cores for large datasets whose decoding
@@ -127,10 +144,19 @@ def extract(ds: RawDataset, workers: Optional[int] = None, force: bool = False,
     ``events/.partial-*`` folder (the root must be on a filesystem the workers share); this
     process merges them into the stores in the usual order. Tasks of a lost worker are retried
     by Dask, and the result is identical to a local run. Needs ``pip install evframes[dask]``.
+
+    ``on_truncated``: a recording that ends inside a record or packet fails the extraction
+    with :class:`~evframes.FormatError` naming the file and byte offset, and no store is
+    committed (``"error"``, default); ``"keep"`` keeps its complete part and drops (never
+    stores) the samples the cut left without events, listing them in the summary
+    (``dropped``) and the manifest (``dropped_samples``). See
+    :mod:`evframes.datasets.truncation`.
     """
+    check_policy(on_truncated)
     events_dir = Path(ds.root) / EVENTS_DIR
     with store_lock(events_dir / "extract", what="events store"):
-        return _extract_locked(ds, workers, force, progress, warn, resumable, scheduler)
+        return _extract_locked(ds, workers, force, progress, warn, resumable, scheduler,
+                               on_truncated)
 
 
 def _partial_dir(ds: RawDataset) -> Path:
@@ -142,10 +168,16 @@ def _partial_dir(ds: RawDataset) -> Path:
 
 
 def _extract_locked(ds, workers, force, progress, warn, resumable,
-                    scheduler=None) -> ExtractSummary:
-    summary = ExtractSummary(dataset=ds.name, root=ds.root)
+                    scheduler=None, on_truncated="error") -> ExtractSummary:
+    from .store import read_manifest
+    summary = ExtractSummary(dataset=ds.name, root=ds.root,
+                             truncation=TruncationLog(on_truncated, ds.splits))
     reason = stores_status(ds)
     if reason is None and not force:
+        refused = reuse_refusal({s: read_manifest(events_store_path(ds.root, s))
+                                 for s in ds.splits}, on_truncated)
+        if refused is not None:
+            raise refused
         summary.reused = True
         _fill_counts(summary, ds)
         return summary
@@ -188,6 +220,7 @@ def _extract_locked(ds, workers, force, progress, warn, resumable,
             for split, w in writers.items():
                 man = expected_manifest(ds, split)
                 man["classes"] = ds.classes
+                man.update(summary.truncation.manifest(split))
                 w.commit(man)
         except (OSError, RuntimeError) as e:  # disk full, read-only, I/O error
             why = io_failure(e)
@@ -236,7 +269,8 @@ class _Shards:
                 info = json.loads(str(z["info"]))
                 res = JobResult(name=name, events=ev, offsets=z["offsets"],
                                 labels=info["labels"], metas=info["metas"],
-                                warnings=info["warnings"])
+                                warnings=info["warnings"],
+                                truncated=info.get("truncated", []))
         except Exception:  # a damaged shard is simply redone
             p.unlink(missing_ok=True)
             return None
@@ -246,8 +280,8 @@ class _Shards:
     def save(self, res: JobResult) -> None:
         p = self._path(res.name)
         tmp = p.with_name(f"{p.name}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:6]}")
-        info = json.dumps({"labels": res.labels, "metas": res.metas, "warnings": res.warnings},
-                          default=_json_default)
+        info = json.dumps({"labels": res.labels, "metas": res.metas, "warnings": res.warnings,
+                           "truncated": res.truncated}, default=_json_default)
         with open(tmp, "wb") as fh:
             np.savez(fh, offsets=res.offsets, info=np.array(info),
                      **{k: res.events[k] for k in KEYS})
@@ -280,7 +314,7 @@ def _run(ds: RawDataset, writers, workers: int, progress: bool, summary: Extract
         h = held[split]
         while next_idx[split] in h or (force_all and h):
             k = next_idx[split] if next_idx[split] in h else min(h)
-            res = h.pop(k)
+            res = summary.truncation.admit(h.pop(k), split, ds.classes)
             writers[split].append_many(res.events, res.offsets, res.labels, res.metas)
             summary.warnings.extend(res.warnings)
             bars[split].update(1)
@@ -378,53 +412,3 @@ def _run_pool(jobs, workers: int, place):
             for fut in inflight:
                 fut.cancel()
             raise
-
-
-def _job_to_shard(job, folder: str) -> str:
-    """Run on a Dask worker: do the job, write its shard, return the job's name."""
-    delay = float(os.environ.get("EVFRAMES_TASK_DELAY", "0") or 0)  # worker-kill tests only
-    if delay:
-        time.sleep(delay)
-    res = run_job(job)
-    _Shards(Path(folder), clean=False).save(res)
-    return res.name
-
-
-def dask_client(scheduler):
-    """A ``distributed.Client`` for an address, or the Client itself."""
-    try:
-        from distributed import Client
-    except ImportError:
-        raise RuntimeError("--scheduler needs dask.distributed: pip install 'evframes[dask]'") \
-            from None
-    if isinstance(scheduler, Client):
-        return scheduler, False
-    try:
-        return Client(scheduler, timeout="20s"), True
-    except (OSError, TimeoutError) as e:
-        raise StoreError(f"cannot reach the Dask scheduler {scheduler}: {e}") from None
-
-
-def _run_dask(jobs, scheduler, folder: str, done):
-    """Map jobs over a Dask cluster with a bounded number in flight; ``done(name)`` per result
-    as they complete (any order; the caller's reorder buffer restores the store order)."""
-    from distributed import as_completed
-    client, own = dask_client(scheduler)
-    try:
-        n_threads = max(1, sum(client.nthreads().values()))
-        window = 2 * n_threads
-        run_id = uuid.uuid4().hex[:8]
-        ac = as_completed()
-        inflight = 0
-        for job in jobs:
-            ac.add(client.submit(_job_to_shard, job, folder, retries=2, pure=False,
-                                 key=f"evframes-extract-{run_id}-{job.name}"))
-            inflight += 1
-            while inflight >= window:
-                done(next(ac).result())
-                inflight -= 1
-        for fut in ac:
-            done(fut.result())
-    finally:
-        if own:
-            client.close()

@@ -32,8 +32,13 @@ extreme_packet     AEDAT 3.1 packets with extreme fields (eventCapacity 2^32-1, 
 huge_header        ~1 MB of '#' header lines (AEDAT 2.0 / 3.1 magic), no END line, long lines
 empty              an empty file
 header_only        a file that is only a header (complete or cut)
-valid              an unmodified real/synthetic file (must decode)
+valid              an unmodified real/synthetic file (must decode; a real file of a format
+                   evframes does not read, Prophesee EVT 2.0/3.0/DAT or AEDAT 4, must be refused)
 =================  ==============================================================================
+
+Two more invariants say that what decodes is not garbage: an unmodified foreign-format file must
+end in FormatError in every reader, and the ATIS reader with its default options (overflow
+markers and 23-bit wraps applied) must return non-decreasing timestamps.
 
 The campaign runs in a child process (each input in that child's main thread), so a segfault is
 detected by the parent, which regenerates the input (inputs are a pure function of seed and
@@ -101,7 +106,7 @@ KWARGS = {
     "aedat2": {"keep_special": [False, True], "unwrap": [True, False],
                "on_truncated": ["error", "warn"]},
     "atis": {"on_truncated": ["error", "warn"], "overflow_events": [True, False],
-             "unwrap": [True, False]},
+             "unwrap": [True, False], "validate": [True, True, False]},
     "events": {"on_truncated": ["warn", "error"]},
 }
 NATURAL_EXT = {"aedat3": [".aedat"], "aedat2": [".aedat"], "atis": [".bin", ".bs2"],
@@ -187,6 +192,10 @@ def atis_bytes(rows):
     return bytes(out)
 
 
+#: labels of the corpus's real files in formats evframes does not read (filled by build_corpus)
+FOREIGN_SOURCES: set = set()
+
+
 def build_corpus() -> List[Source]:
     """The seed files mutated by the campaign (deterministic: same bytes in parent and child)."""
     rng = np.random.default_rng(12345)
@@ -212,12 +221,15 @@ def build_corpus() -> List[Source]:
                           rec=8))
         out.append(Source("real-head:" + a2.name, "aedat2", data[:hdr + 8 * 3000], ".aedat", 3.0,
                           header_end=hdr, rec=8))
-    for rel, w in [("aedat4/aestream_davis346.aedat4", 0.2),
-                   ("prophesee/expelliarmus_evt3_sample_small.raw", 0.2),
-                   ("prophesee/expelliarmus_dat_sample_small.dat", 0.2)]:
+    for rel, w, limit in [("aedat4/aestream_davis346.aedat4", 0.2, None),
+                          ("prophesee/expelliarmus_evt3_sample_small.raw", 0.2, None),
+                          ("prophesee/expelliarmus_dat_sample_small.dat", 0.2, None),
+                          ("prophesee/faery_evt2.raw", 0.2, 1 << 16)]:
         path = REAL / rel
         if path.is_file():
-            out.append(Source("real:" + path.name, "foreign", path.read_bytes(), path.suffix, w))
+            data = path.read_bytes()[:limit]
+            out.append(Source("real:" + path.name, "foreign", data, path.suffix, w))
+            FOREIGN_SOURCES.add("real:" + path.name)
 
     # --- synthetic AEDAT 3.1 (no real file available): plain, mixed packet types / slack /
     # invalid events / odd-size payloads (byte-wise path), and a > 1 MB one (mmap path)
@@ -691,6 +703,21 @@ def check_events(ev, data_len, fmt) -> Optional[str]:
     return None
 
 
+def check_not_garbage(case: Case, ev, fmt: str) -> Optional[str]:
+    """None unless decoded events are garbage: an unmodified foreign-format file that decoded,
+    or ATIS events (default overflow / unwrap options) whose time goes backwards."""
+    if case.kind == "valid" and case.source in FOREIGN_SOURCES:
+        return f"{case.source} (a format evframes does not read) decoded to {len(ev)} events"
+    if fmt == "atis" and case.kwargs.get("overflow_events", True) and \
+            case.kwargs.get("unwrap", True) and case.kwargs.get("validate", True):
+        t = np.asarray(ev["t"])
+        bad = np.flatnonzero(np.diff(t) < 0)
+        if bad.size:
+            i = int(bad[0]) + 1
+            return f"ATIS events go backwards at event {i}: {int(t[i - 1])} -> {int(t[i])} us"
+    return None
+
+
 def _signature(res) -> tuple:
     """Comparable summary of a result: decoded arrays' hash, or the error's offset and reason."""
     if res["outcome"] == "events":
@@ -805,8 +832,10 @@ def run_once(case: Case, target: str, threads: bool, workdir: Path, measure: boo
                 res["_ev"] = ev
     if res["violation"] is None and case.kind == "valid" and res["outcome"] != "events":
         src_fmt = detect_fmt(case.data, case.ext)
-        if src_fmt == fmt and fmt != "unknown":
+        if src_fmt == fmt and fmt != "unknown" and case.source not in FOREIGN_SOURCES:
             res["violation"] = f"unmodified {fmt} file did not decode: {res.get('message')}"
+    if res["violation"] is None and ev is not None:
+        res["violation"] = check_not_garbage(case, ev, fmt)
     bound = mem_bound(size)
     if res["violation"] is None and res["alloc"] > bound:
         res["violation"] = (f"traced allocations peaked at {res['alloc'] / MB:.1f} MB for a "

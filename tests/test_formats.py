@@ -483,6 +483,8 @@ def test_read_events_dispatch(tmp_path):
     path = write(tmp_path, "g.aedat4", b"#!AER-DAT4.0\r\n" + bytes(40))
     raises_format_error(read_events, path, 0, "4.0")
     path = write(tmp_path, "h.npz", b"PK\x03\x04" + bytes(40))
+    raises_format_error(read_events, path, 0, "zip archive")
+    path = write(tmp_path, "h2.npz", b"\x01\x02" + bytes(40))
     raises_format_error(read_events, path, 0, "unknown")
     path = write(tmp_path, "i.aedat", b"\x00" * 40)
     raises_format_error(read_events, path, 0)

@@ -120,6 +120,32 @@ def test_harness_catches_in_process_violations(fz, tmp_path):
     assert "not Events" in fz.check_events(bad, 16, "atis")
 
 
+def test_garbage_checks_flag_foreign_decodes_and_backwards_atis(fz, tmp_path):
+    """Decoded garbage is a violation: a real foreign-format file (Prophesee, AEDAT 4) that
+    decodes, or ATIS events (default options) whose time goes backwards."""
+    corpus = fz.build_corpus()
+    foreign = [s for s in corpus if s.label in fz.FOREIGN_SOURCES]
+    if not foreign:
+        pytest.skip("real foreign-format files absent")
+    ok = make_events([1, 2], [0, 3], [4, 5], [0, 1])
+    back = make_events([5, 2], [0, 3], [4, 5], [0, 1])
+    for src in foreign:
+        case = fz.Case(0, "read_atis_bin", "valid", src.data, ".bin", {}, "bytes", False, False,
+                       src.label)
+        assert "decoded to 2 events" in fz.check_not_garbage(case, ok, "atis")
+        for target in ("read_atis_bin", "decode_atis_bytes", "read_events"):
+            res = fz.run_once(fz.Case(0, target, "valid", src.data, ".bin", {}, "bytes", False,
+                                      False, src.label), target, False, tmp_path,
+                              measure=False)
+            assert res["outcome"] == "format_error" and res["violation"] is None, res
+    case = fz.Case(0, "decode_atis_bytes", "bitflip", b"", ".bin", {}, "bytes", False, False)
+    assert "backwards at event 1" in fz.check_not_garbage(case, back, "atis")
+    assert fz.check_not_garbage(case, ok, "atis") is None
+    raw = fz.Case(0, "decode_atis_bytes", "bitflip", b"", ".bin", {"unwrap": False}, "bytes",
+                  False, False)
+    assert fz.check_not_garbage(raw, back, "atis") is None      # raw timestamps may wrap
+
+
 def test_truncation_prefix_check_detects_a_wrong_decode(fz, tmp_path):
     """check_truncation flags events that are not a prefix of the uncut file's."""
     corpus = fz.build_corpus()

@@ -17,8 +17,9 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Seque
 
 import numpy as np
 
-from ..errors import DatasetError
+from ..errors import DatasetError, FormatError
 from ..events import KEYS, Events, concat_events
+from .truncation import other_warnings, truncation
 
 
 @dataclass
@@ -32,13 +33,22 @@ class Job:
 
 @dataclass
 class JobResult:
-    """Samples decoded from one job, as flat events plus local offsets ``[k + 1]``."""
+    """Samples decoded from one job, as flat events plus local offsets ``[k + 1]``.
+
+    ``truncated``: one dict per recording of the job that ends inside a record or packet
+    (``recording``: the name stored in the samples' ``source``, ``path``: the file or archive
+    member, ``offset``: byte of the incomplete record, ``reason``, ``events_kept``, and
+    ``samples``: local indices of the samples the cut may have shortened). Jobs always decode
+    the complete part; extraction decides what a truncation means (error, or keep and drop the
+    samples it left without events).
+    """
     name: str
     events: Events
     offsets: np.ndarray
     labels: List[int]
     metas: List[Dict[str, Any]]
     warnings: List[str] = field(default_factory=list)
+    truncated: List[Dict[str, Any]] = field(default_factory=list)
 
     @property
     def n_samples(self) -> int:
@@ -46,18 +56,31 @@ class JobResult:
 
 
 def pack_samples(name: str, samples: Sequence[Tuple[Mapping, int, Dict[str, Any]]],
-                 warnings: Sequence[str] = ()) -> JobResult:
+                 warnings: Sequence[str] = (),
+                 truncated: Sequence[Dict[str, Any]] = ()) -> JobResult:
     """Concatenate ``[(events, label, meta), ...]`` into one :class:`JobResult`."""
     lens = [len(s[0]["t"]) for s in samples]
     offsets = np.zeros(len(samples) + 1, dtype=np.int64)
     np.cumsum(lens, out=offsets[1:])
     return JobResult(name=name, events=concat_events([s[0] for s in samples]), offsets=offsets,
                      labels=[int(s[1]) for s in samples], metas=[s[2] for s in samples],
-                     warnings=list(warnings))
+                     warnings=list(warnings), truncated=list(truncated))
+
+
+class PortableFormatError(FormatError):
+    """A :class:`FormatError` that survives pickling (raised in a pool or Dask worker)."""
+
+    def __reduce__(self):
+        return (PortableFormatError, (self.path, self.offset, self.reason))
 
 
 def run_job(job: Job) -> JobResult:
-    return job.func(*job.args)
+    try:
+        return job.func(*job.args)
+    except FormatError as e:
+        if isinstance(e, PortableFormatError):
+            raise
+        raise PortableFormatError(e.path, e.offset, e.reason) from None
 
 
 class RawDataset:
@@ -184,34 +207,39 @@ def decode_members(source: str, names: Sequence[str], labels: Sequence[int], is_
     """Decode one file per sample from a zip archive or a folder (a job of N-MNIST,
     CIFAR10-DVS, ...). ``fmt`` is 'atis' or 'aedat2'. Events off the sensor are dropped and
     empty samples kept, both with a warning naming the member; reader warnings are collected.
+    A member cut inside a record keeps its complete records and is listed in
+    ``JobResult.truncated`` (extraction then fails or drops it if it holds no events).
     ``transform(events) -> events`` runs last (e.g. an orientation convention)."""
     import warnings as _w
     import zipfile
     from .. import formats
     decode = {"atis": formats.decode_atis_bytes, "aedat2": formats.decode_aedat2_bytes}[fmt]
     read = {"atis": formats.read_atis_bin, "aedat2": formats.read_aedat2}[fmt]
-    samples, warnings = [], []
+    samples, warnings, truncated = [], [], []
     zf = zipfile.ZipFile(source) if is_zip else None
     try:
         with _w.catch_warnings(record=True) as caught:
             _w.simplefilter("always")
-            for name, label in zip(names, labels):
+            for i, (name, label) in enumerate(zip(names, labels)):
+                seen = len(caught)
                 if zf is not None:
                     where = f"{source}:{name}"
-                    ev = decode(zf.read(name), name=where)
+                    ev = decode(zf.read(name), name=where, on_truncated="warn")
                 else:
                     where = str(Path(source) / name)
-                    ev = read(where)
+                    ev = read(where, on_truncated="warn")
+                cut = truncation(caught[seen:], name, [i])
+                truncated.extend(cut)
                 ev = drop_off_sensor(ev, sensor_size, where, warnings)
                 if transform is not None:
                     ev = transform(ev)
-                if len(ev["t"]) == 0:
+                if len(ev["t"]) == 0 and not cut:
                     warnings.append(f"{where}: sample holds no events; kept as an empty sample")
                 samples.append((ev, label, {"source": name}))
-        warnings.extend(str(c.message) for c in caught)
+        warnings.extend(other_warnings(caught))
     except (zipfile.BadZipFile, OSError) as e:
         raise DatasetError(f"{source}: cannot read archive member ({e})") from None
     finally:
         if zf is not None:
             zf.close()
-    return pack_samples(job_name, samples, warnings)
+    return pack_samples(job_name, samples, warnings, truncated)

@@ -19,6 +19,10 @@ Note: SpikingJelly stores samples in class folders '0'..'10' that torchvision so
 ('0', '1', '10', '2', ...), which scrambles its integer labels; evframes labels are always
 ``class - 1`` with the names below.
 
+A recording cut inside a packet fails the extraction by default, or keeps its complete part
+with ``on_truncated="keep"`` (rows past the cut are dropped and listed): see
+:mod:`evframes.datasets.truncation`.
+
 Samples are stored in trials-list order, then labels-CSV row order. Per-sample metadata:
 ``source`` (recording file name), ``user``, ``lighting``, ``row`` (0-based CSV row),
 ``start``, ``end`` (us).
@@ -35,6 +39,7 @@ import numpy as np
 from ..errors import DatasetError
 from ..events import Events
 from .base import Job, JobResult, RawDataset, drop_off_sensor, ensure_sorted, pack_samples
+from .truncation import other_warnings, truncation
 from .tarstream import iter_tar, open_gzip
 
 ARCHIVE = "DvsGesture.tar.gz"
@@ -97,27 +102,40 @@ def parse_gesture_mapping(text: str, where: str) -> List[str]:
     return [names[i] for i in range(1, len(names) + 1)]
 
 
-def split_recording(events: Events, rows, recording: str, warnings: List[str]):
+def split_recording(events: Events, rows, recording: str, warnings: List[str],
+                    truncated: bool = False):
     """Cut one recording's events into samples: ``[(events, label, meta), ...]``.
 
-    A row's sample holds events with ``start <= t < end``; label ``class - 1``.
+    A row's sample holds events with ``start <= t < end``; label ``class - 1``. For a
+    ``truncated`` recording (the file ends inside a packet; ``events`` is its complete part)
+    also returns the indices of the rows the cut may have shortened: those whose window ends
+    after the last complete event. Such a row that kept events is kept with a warning; one
+    left without events is not warned about here (extraction fails, or drops and lists it).
+    Returns ``(samples, affected)``.
     """
     events = ensure_sorted(events, recording, warnings)
+    t_last = int(events["t"][-1]) if truncated and len(events["t"]) else -1
     events = drop_off_sensor(events, SENSOR_SIZE, recording, warnings)
     t = events["t"]
     m = _REC_RE.match(recording)
     user, lighting = (int(m.group(1)), m.group(2)) if m else (-1, "")
-    samples = []
+    samples, affected = [], []
     for r, (c, s, e) in enumerate(rows):
         i0 = int(np.searchsorted(t, s, side="left"))
         i1 = int(np.searchsorted(t, e, side="left"))
-        if i1 <= i0:
+        cut = truncated and e > t_last
+        if cut:
+            affected.append(r)
+            if i1 > i0:
+                warnings.append(f"{recording}: labels row {r + 2} (class {c}, {s}..{e} us) cut "
+                                f"short by the truncation: kept its events up to {t_last} us")
+        elif i1 <= i0:
             warnings.append(f"{recording}: labels row {r + 2} (class {c}, {s}..{e} us) holds no "
                             f"events; kept as an empty sample")
         samples.append((events.slice(i0, i1), c - 1,
                         {"source": recording, "user": user, "lighting": lighting, "row": r,
                          "start": s, "end": e}))
-    return samples
+    return samples, affected
 
 
 def _process_recording_file(aedat_path: str, csv_path: str) -> JobResult:
@@ -128,27 +146,29 @@ def _process_recording_file(aedat_path: str, csv_path: str) -> JobResult:
     except OSError as e:
         raise DatasetError(f"{csv_path}: cannot read labels CSV ({e.strerror})") from None
     rows = parse_labels_csv(text, csv_path)
-    warnings: List[str] = []
-    ev = _read_with_warnings(read_aedat3, aedat_path, warnings)
-    return pack_samples(name, split_recording(ev, rows, name, warnings), warnings)
+    return _split(name, lambda: read_aedat3(aedat_path, on_truncated="warn"), rows)
 
 
 def _process_recording_bytes(name: str, data: bytes, csv_text: str, csv_where: str) -> JobResult:
     from ..formats import decode_aedat3_bytes
     rows = parse_labels_csv(csv_text, csv_where)
-    warnings: List[str] = []
-    ev = _read_with_warnings(lambda d: decode_aedat3_bytes(d, name=f"{ARCHIVE}:{name}"), data,
-                             warnings)
-    return pack_samples(name, split_recording(ev, rows, name, warnings), warnings)
+    return _split(name, lambda: decode_aedat3_bytes(data, name=f"{ARCHIVE}:{name}",
+                                                    on_truncated="warn"), rows)
 
 
-def _read_with_warnings(fn, arg, warnings: List[str]):
+def _split(name: str, decode, rows) -> JobResult:
+    """Decode one recording (reader warnings collected; a truncation recorded, not raised)
+    and cut it into its labelled samples."""
     import warnings as _w
     with _w.catch_warnings(record=True) as caught:
         _w.simplefilter("always")
-        ev = fn(arg)
-    warnings.extend(str(c.message) for c in caught)
-    return ev
+        ev = decode()
+    warnings = other_warnings(caught)
+    truncated = truncation(caught, name, [])
+    samples, affected = split_recording(ev, rows, name, warnings, truncated=bool(truncated))
+    for entry in truncated:
+        entry["samples"] = affected
+    return pack_samples(name, samples, warnings, truncated)
 
 
 class DVS128GestureRaw(RawDataset):

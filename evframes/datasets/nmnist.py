@@ -8,7 +8,10 @@ Raw layout under ``root`` (archives are read in place, members straight from the
 Each ``.bin`` is one sample in the ATIS 40-bit format (34 x 34 pixels, microseconds); its label
 is the digit folder (0..9). Samples are stored in digit order, then by file name in natural
 order (``2.bin`` before ``10.bin``). Metadata: ``source`` (path inside the archive or folder).
-The real dataset has 60000 train and 10000 test samples.
+The real dataset has 60000 train and 10000 test samples. A file cut inside a record (length
+not a multiple of 5) fails the extraction, or with ``on_truncated="keep"`` keeps its complete
+records (and is dropped if none remain): see :mod:`evframes.datasets.truncation`. A file the
+ATIS reader finds implausible (another format, time going backwards) fails it in any case.
 """
 from __future__ import annotations
 

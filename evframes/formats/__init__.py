@@ -17,7 +17,12 @@ last record/packet can be decoded with a :class:`TruncatedFileWarning` (see each
 case is an error by default and why).
 
 :func:`read_events` picks the decoder from the header (``#!AER-DAT3.x``, ``#!AER-DAT2.x``) or,
-for header-less files, the extension (``.bin``, ``.bs2``).
+for header-less files, the extension (``.bin``, ``.bs2``). Files of other formats are refused
+with a :class:`FormatError` that names them when their header is recognisable (AEDAT 4,
+Prophesee EVT 2.0 / 2.1 / 3.0 RAW and DAT, HDF5, zip, ...) and lists the supported formats;
+every reader refuses them the same way, and the header-less ATIS reader also refuses files whose
+time goes backwards (bytes of another format do that within a few records), never returning
+garbage events.
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ import os
 from ..errors import FormatError
 from ..events import Events
 from ._common import FileBuffer, TruncatedFileWarning, as_uint8, display_name
+from ._sniff import SNIFF_BYTES, SUPPORTED, foreign_format
 from .aedat2 import decode_aedat2_bytes, read_aedat2, write_aedat2
 from .aedat3 import decode_aedat3_bytes, read_aedat3, write_aedat3
 from .atis_bin import decode_atis_bytes, read_atis_bin, write_atis_bin
@@ -44,22 +50,25 @@ ATIS_EXTENSIONS = (".bin", ".bs2")
 def detect_format(head: bytes, name: str) -> str:
     """``"aedat3"``, ``"aedat2"`` or ``"atis"`` from a file's first bytes and its name.
 
-    Raises FormatError naming the file when neither the header nor the extension is known.
+    A header decides first (so a Prophesee file named ``.bin`` is still refused); the
+    extension only chooses among the header-less formats. Raises FormatError naming the file,
+    what it is when recognisable (AEDAT 4, Prophesee EVT 2.0 / 2.1 / 3.0 RAW and DAT, HDF5,
+    zip, ...) and the supported formats, when it is not one evframes reads.
     """
     if head.startswith(b"#!AER-DAT3."):
         return "aedat3"
     if head.startswith(b"#!AER-DAT2."):
         return "aedat2"
-    if head.startswith(b"#!AER-DAT"):
-        version = head.split(b"\n", 1)[0].rstrip(b"\r")[9:20].decode("latin-1")
-        raise FormatError(name, 0, f"AEDAT version {version!r} is not supported here (AEDAT 2.x "
-                                   "and 3.x are)")
+    what = foreign_format(head)
+    if what is not None:
+        raise FormatError(name, 0, f"unsupported event file format: this is {what}, which "
+                                   f"evframes does not read ({SUPPORTED})")
     ext = os.path.splitext(str(name))[1].lower()
     if ext in ATIS_EXTENSIONS:
         return "atis"
     raise FormatError(name, 0, "unknown event file format: no '#!AER-DAT2.x'/'#!AER-DAT3.x' "
                                f"header and extension {ext or '(none)'!r} is not one of "
-                               f"{', '.join(ATIS_EXTENSIONS)}")
+                               f"{', '.join(ATIS_EXTENSIONS)} ({SUPPORTED})")
 
 
 _DECODERS = {"aedat3": decode_aedat3_bytes, "aedat2": decode_aedat2_bytes,
@@ -72,7 +81,7 @@ def decode_events_bytes(data, name: str = "<buffer>", **kwargs) -> Events:
     ``name`` supplies the extension for header-less formats; ``kwargs`` go to the decoder.
     """
     buf = as_uint8(data)
-    fmt = detect_format(bytes(buf[:16]), display_name(name))
+    fmt = detect_format(bytes(buf[:SNIFF_BYTES]), display_name(name))
     return _DECODERS[fmt](buf, name=name, **kwargs)
 
 
@@ -82,5 +91,5 @@ def read_events(path, **kwargs) -> Events:
     Keyword arguments are passed to the chosen reader (e.g. ``on_truncated="warn"``).
     """
     with FileBuffer(path) as buf:
-        fmt = detect_format(bytes(buf[:16]), display_name(path))
+        fmt = detect_format(bytes(buf[:SNIFF_BYTES]), display_name(path))
         return _DECODERS[fmt](buf, name=path, **kwargs)

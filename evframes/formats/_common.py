@@ -30,8 +30,14 @@ class TruncatedFileWarning(UserWarning):
     """A file ends in the middle of a record or packet.
 
     The complete events before that point are returned; the message names the file and the byte
-    offset where the incomplete record starts.
+    offset where the incomplete record starts. The same facts are attributes, for callers that
+    act on them (extraction does): ``path``, ``offset``, ``reason``, ``kept`` (events returned).
     """
+
+    def __init__(self, message: str = "", path: Optional[str] = None,
+                 offset: Optional[int] = None, reason: str = "", kept: int = 0):
+        super().__init__(message)
+        self.path, self.offset, self.reason, self.kept = path, offset, reason, kept
 
 
 def display_name(path) -> str:
@@ -201,8 +207,8 @@ def u32_words(buf: np.ndarray, offset: int, count: int) -> np.ndarray:
 
 
 def warn_truncated(name: str, offset: int, what: str, kept: int) -> None:
-    warnings.warn(f"{name} at byte {offset}: {what}; kept the {kept} complete events before it",
-                  TruncatedFileWarning, stacklevel=4)
+    msg = f"{name} at byte {offset}: {what}; kept the {kept} complete events before it"
+    warnings.warn(TruncatedFileWarning(msg, name, int(offset), what, int(kept)), stacklevel=4)
 
 
 def complete_records(name: str, base: int, body: int, record_bytes: int, on_truncated: str,

@@ -51,6 +51,7 @@ from ..events import Events, as_events, empty_events
 from ._common import (FileBuffer, alloc_events, as_uint8, check_on_truncated, complete_records,
                       display_name, finish_events, hash_header_end, header_first_line,
                       run_chunked, u32_words)
+from ._sniff import SNIFF_BYTES, bad_magic
 
 __all__ = ["read_aedat2", "decode_aedat2_bytes", "write_aedat2", "MAGIC", "DVS128_SPECIAL_MASK"]
 
@@ -126,11 +127,9 @@ def _decode_slow(w, n, t, x, y, p, xs, xm, ys, ym, ps, pm, smask, unwrap):
 def _parse_header(buf: np.ndarray, name: str) -> int:
     if buf.shape[0] == 0:
         raise FormatError(name, 0, "empty file, expected an '#!AER-DAT2.0' header line")
-    first = header_first_line(buf)
-    if not first.startswith(MAGIC):
-        shown = first[:40].decode("latin-1")
-        raise FormatError(name, 0, f"not an AEDAT 2.0 file: first line {shown!r} does not start "
-                                   "with '#!AER-DAT2.'")
+    if not header_first_line(buf).startswith(MAGIC):
+        raise FormatError(name, 0, bad_magic("AEDAT 2.0", "#!AER-DAT2.",
+                                             bytes(buf[:SNIFF_BYTES])))
     return hash_header_end(buf, name)
 
 

@@ -58,6 +58,7 @@ from . import _common
 from ._common import (FileBuffer, _num_threads, alloc_events, as_uint8, check_on_truncated,
                       display_name, end_header_end, finish_events, header_first_line,
                       run_chunked, u32_words, warn_truncated)
+from ._sniff import SNIFF_BYTES, bad_magic
 
 __all__ = ["read_aedat3", "decode_aedat3_bytes", "write_aedat3", "MAGIC", "MAX_PACKET_BYTES",
            "POLARITY_EVENT"]
@@ -219,11 +220,9 @@ def _decode_valid(buf, npk, pk_src, pk_n, pk_ovf, t, x, y, p):
 def _parse_header(buf: np.ndarray, name: str) -> int:
     if buf.shape[0] == 0:
         raise FormatError(name, 0, "empty file, expected an '#!AER-DAT3.1' header line")
-    first = header_first_line(buf)
-    if not first.startswith(MAGIC):
-        shown = first[:40].decode("latin-1")
-        raise FormatError(name, 0, f"not an AEDAT 3.x file: first line {shown!r} does not start "
-                                   "with '#!AER-DAT3.'")
+    if not header_first_line(buf).startswith(MAGIC):
+        raise FormatError(name, 0, bad_magic("AEDAT 3.x", "#!AER-DAT3.",
+                                             bytes(buf[:SNIFF_BYTES])))
     return end_header_end(buf, name)
 
 

@@ -27,6 +27,14 @@ Conventions (decided here, documented in the README)
   with no framing, a stray byte count more often means a wrong file or format than a cut-off
   download. ``on_truncated="warn"`` keeps the complete records and emits
   :class:`TruncatedFileWarning` instead.
+* **Plausibility (the format has no header to check).** A file is refused with
+  :class:`FormatError` (listing the supported formats) when its first bytes are another
+  format's header (Prophesee ``%`` lines, ``#!AER-DAT``, HDF5, ...), or when time goes
+  backwards: a record whose timestamp, after the overflow markers and 23-bit wraps above, is
+  below the previous event's (byte offset of that record). Recordings are time-ordered (every
+  real N-MNIST / N-Caltech101 file is), while other bytes read as 5-byte records give random
+  timestamps, which fail this within a few records (the real Prophesee EVT 3.0 sample, its
+  header cut off, fails at record 5). ``validate=False`` decodes anything, as SpikingJelly does.
 
 Speed: one pass of a numba kernel that releases the GIL; files above ~1 M events are split over
 a few threads. Overflow records and wraps are detected in that pass; only files that contain one
@@ -39,9 +47,11 @@ import os
 import numpy as np
 from numba import njit
 
+from ..errors import FormatError
 from ..events import Events, as_events, empty_events
 from ._common import (FileBuffer, alloc_events, as_uint8, check_on_truncated, complete_records,
                       display_name, finish_events, run_chunked)
+from ._sniff import SNIFF_BYTES, SUPPORTED, foreign_format, refusal
 
 __all__ = ["read_atis_bin", "decode_atis_bytes", "write_atis_bin", "OVERFLOW_Y",
            "OVERFLOW_INCREMENT_US", "TIMESTAMP_BITS"]
@@ -55,10 +65,11 @@ _HALF = 1 << (TIMESTAMP_BITS - 1)
 
 @njit(cache=True, nogil=True)
 def _decode_fast(lo, hi, buf, t, x, y, p):
-    """Decode records [lo, hi) in place; return how many need the slow path.
+    """Decode records [lo, hi) in place; return how many need a second look.
 
-    A record needs it when it is an overflow marker (y == 240) or its timestamp is more than
-    2**22 below the previous record's (a wrap).
+    A record needs it when it is an overflow marker (y == 240), its timestamp is more than
+    2**22 below the previous record's (a wrap), or it is below the previous one by less (time
+    going backwards: impossible in a recording unless an overflow marker came before).
     """
     special = 0
     if lo >= hi:
@@ -81,9 +92,34 @@ def _decode_fast(lo, hi, buf, t, x, y, p):
         yy[i] = v
         pp[i] = b2 >> 7
         tt[i] = ts
-        special += (v == OVERFLOW_Y) | (ts < prev - _HALF)
+        special += (v == OVERFLOW_Y) | (ts < prev)
         prev = ts
     return special
+
+
+@njit(cache=True, nogil=True)
+def _first_backwards(buf, n):
+    """(index, previous t, t) of the first record whose time, with overflow markers and 23-bit
+    wraps applied as the decoder applies them, is below the previous event's; (-1, 0, 0)."""
+    wraps = 0
+    n_overflow = 0
+    prev = np.int64(-1)
+    prev_t = np.int64(-1)
+    for i in range(n):
+        j = RECORD_BYTES * i
+        ts = (((np.int64(buf[j + 2]) & 0x7F) << 16) | (np.int64(buf[j + 3]) << 8)
+              | np.int64(buf[j + 4]))
+        if buf[j + 1] == OVERFLOW_Y:
+            n_overflow += 1
+            continue
+        if prev >= 0 and ts < prev - _HALF:
+            wraps += 1
+        prev = ts
+        tt = ts + (np.int64(wraps) << TIMESTAMP_BITS) + n_overflow * OVERFLOW_INCREMENT_US
+        if tt < prev_t:
+            return i, prev_t, tt
+        prev_t = tt
+    return -1, np.int64(0), np.int64(0)
 
 
 @njit(cache=True, nogil=True)
@@ -113,7 +149,8 @@ def _decode_slow(buf, n, t, x, y, p, unwrap, overflow):
 
 
 def decode_atis_bytes(data, name="<buffer>", *, on_truncated: str = "error",
-                      overflow_events: bool = True, unwrap: bool = True) -> Events:
+                      overflow_events: bool = True, unwrap: bool = True,
+                      validate: bool = True) -> Events:
     """Decode a 40-bit ATIS event file held in memory.
 
     Parameters
@@ -128,6 +165,9 @@ def decode_atis_bytes(data, name="<buffer>", *, on_truncated: str = "error",
         Treat ``y == 240`` records as timestamp-overflow markers (Tonic convention).
     unwrap : bool
         Undo wrap-arounds of the 23-bit timestamp.
+    validate : bool
+        Refuse a file whose time goes backwards (see module docstring). ``False`` decodes
+        any bytes as records, as SpikingJelly does.
 
     Returns
     -------
@@ -138,20 +178,37 @@ def decode_atis_bytes(data, name="<buffer>", *, on_truncated: str = "error",
     check_on_truncated(on_truncated)
     name = display_name(name)
     buf = as_uint8(data)
+    what = foreign_format(bytes(buf[:SNIFF_BYTES]))
+    if what is not None:
+        raise FormatError(name, 0, refusal("an ATIS 40-bit .bin recording", what))
     size = int(buf.shape[0])
-    n = complete_records(name, 0, size, RECORD_BYTES, on_truncated, f"file length {size}")
+    n = size // RECORD_BYTES
+    ev = _decode(buf, n, name, bool(overflow_events), bool(unwrap), bool(validate))
+    if n * RECORD_BYTES != size:   # checked after the records: a wrong format is named first
+        complete_records(name, 0, size, RECORD_BYTES, on_truncated, f"file length {size}")
+    return ev
+
+
+def _decode(buf, n, name, overflow_events, unwrap, validate) -> Events:
     if n == 0:
         return empty_events()
     t, x, y, p = alloc_events(n)
     special = sum(run_chunked(_decode_fast, n, (buf, t, x, y, p)))
+    if special and validate:
+        i, t0, t1 = (int(v) for v in _first_backwards(buf, n))
+        if i >= 0:
+            raise FormatError(name, RECORD_BYTES * i, (
+                f"time goes backwards at record {i} ({t0} us -> {t1} us, after applying "
+                "overflow markers and 23-bit wraps): not an ATIS 40-bit .bin recording, or a "
+                f"corrupt one ({SUPPORTED}; pass validate=False to decode it anyway)"))
     if special and (overflow_events or unwrap):
-        k = _decode_slow(buf, n, t, x, y, p, bool(unwrap), bool(overflow_events))
+        k = _decode_slow(buf, n, t, x, y, p, unwrap, overflow_events)
         return finish_events(t, x, y, p, k)
     return finish_events(t, x, y, p)
 
 
 def read_atis_bin(path, *, on_truncated: str = "error", overflow_events: bool = True,
-                  unwrap: bool = True) -> Events:
+                  unwrap: bool = True, validate: bool = True) -> Events:
     """Read an N-MNIST / N-Caltech101 ``.bin`` (or ``.bs2``) file. See :func:`decode_atis_bytes`.
 
     The file is read once (memory-mapped when large). Raises :class:`FormatError` naming the file
@@ -159,7 +216,8 @@ def read_atis_bin(path, *, on_truncated: str = "error", overflow_events: bool = 
     """
     with FileBuffer(path) as buf:
         return decode_atis_bytes(buf, name=path, on_truncated=on_truncated,
-                                 overflow_events=overflow_events, unwrap=unwrap)
+                                 overflow_events=overflow_events, unwrap=unwrap,
+                                 validate=validate)
 
 
 def write_atis_bin(path, events) -> None:
