@@ -160,3 +160,16 @@ def test_activation_estimate():
     assert mem["optimizer_bytes"] == 2 * mem["gradient_bytes"] == 2 * 4 * n_par
     assert mem["input_bytes"] == T * N * 2 * 128 * 128 * 4
     assert mem["total_bytes"] == sum(v for k, v in mem.items() if k != "total_bytes")
+
+
+def test_activation_estimate_cupy_saves_float32_h(monkeypatch):
+    """backend='cupy' keeps h in float32 for the backward, also under fp16/bf16 (so its
+    spikes are the forward's): 4 bytes per neuron-step in the estimate."""
+    from evframes.train import _lif_cupy
+    monkeypatch.setattr(_lif_cupy, "_cupy", object())  # construction only, nothing runs
+    net = DVSGestureNet(channels=8, input_size=32, backend="cupy")
+    T, N = 4, 2
+    for dtype in (torch.float16, torch.bfloat16, torch.float32):
+        _, parts = estimate_activation_bytes(net, T, N, (2, 32, 32), dtype=dtype,
+                                             breakdown=True)
+        assert parts["features.1"] == T * N * 8 * 32 * 32 * 4, dtype

@@ -97,3 +97,50 @@ def test_ddp_two_cpu_ranks_with_gloo(gesture_root, tmp_path):
     assert r.stdout.count("epoch 0:") == 1  # only rank 0 logs
     ck = torch.load(out / "checkpoint_latest.pth", weights_only=False)
     assert ck["world_size"] == 2 and ck["epoch"] == 2
+
+
+class _Stop(Exception):
+    pass
+
+
+@pytest.fixture
+def fake_gpus(monkeypatch):
+    """torch.cuda pretending to have 2 GPUs; records set_device calls."""
+    calls = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    monkeypatch.setattr(torch.cuda, "set_device",
+                        lambda d: calls.append(("set_device", torch.device(d))))
+    return calls
+
+
+def test_ddp_rank_sets_its_cuda_device_first(fake_gpus, monkeypatch, tmp_path):
+    """Rank 1 of 2 with --device cuda: cuda:1 becomes the current device before the process
+    group (then the model and the kernels) is created."""
+    from evframes.train import loop
+    for k, v in (("WORLD_SIZE", "2"), ("RANK", "1"), ("LOCAL_RANK", "1")):
+        monkeypatch.setenv(k, v)
+
+    def dist_init(self, cfg, device):
+        fake_gpus.append(("process group", device))
+        raise _Stop
+
+    monkeypatch.setattr(loop._Dist, "__init__", dist_init)
+    with pytest.raises(_Stop):
+        train(TrainConfig(device="cuda", out_dir=str(tmp_path)), log=lambda *a: None)
+    cuda1 = torch.device("cuda", 1)
+    assert fake_gpus == [("set_device", cuda1), ("process group", cuda1)]
+
+
+def test_select_device_rules(fake_gpus, monkeypatch):
+    from evframes.train.loop import select_device
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    assert select_device(TrainConfig(device="cpu")) == torch.device("cpu")
+    assert select_device(TrainConfig(device="cuda")) == torch.device("cuda", 0)
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert select_device(TrainConfig(device="cuda", ddp=True)) == torch.device("cuda", 1)
+    assert select_device(TrainConfig(device="cuda:0", ddp=True)) == torch.device("cuda", 0)
+    assert [d for _, d in fake_gpus] == [torch.device("cuda", i) for i in (0, 1, 0)]
+    with pytest.raises(ValueError, match="2 CUDA device"):
+        select_device(TrainConfig(device="cuda:2"))

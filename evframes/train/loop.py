@@ -17,14 +17,15 @@ Several processes: launch with ``torchrun --nproc_per_node=K -m evframes.train .
 ``--ddp`` under any launcher that sets RANK / WORLD_SIZE / MASTER_ADDR). Each rank trains a
 DistributedDataParallel replica on its DistributedSampler shard (``gloo`` on CPU, ``nccl`` on
 CUDA); test metrics are summed over ranks; only rank 0 logs and writes checkpoints, metrics and
-curves. ``--resume`` works the same, every rank loading the checkpoint. At the end the ranks
-compare a checksum of their parameters and rank 0 logs whether they are identical.
+curves. Each rank sets its CUDA device (``cuda:LOCAL_RANK``) before it creates the process
+group, the model or the LIF kernels. ``--resume`` works the same, every rank loading the
+checkpoint. At the end the ranks compare a checksum of their parameters and rank 0 logs
+whether they are identical.
 """
 from __future__ import annotations
 
 import csv
 import json
-import math
 import random
 import sys
 import time
@@ -35,6 +36,8 @@ from typing import List, Optional
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from .plots import save_spike_maps, write_curves  # noqa: F401  (public names of loop)
 
 DEFAULT_MODEL = {"dvs128": "dvsgesture", "cifar10dvs": "dvsgesture", "nmnist": "csnn"}
 
@@ -131,6 +134,31 @@ class _Dist:
             if dist.is_initialized():
                 dist.barrier()
                 dist.destroy_process_group()
+
+
+def select_device(cfg: TrainConfig) -> torch.device:
+    """This process's device.  For CUDA it is made the current device
+    (``torch.cuda.set_device``) before anything is built on it: NCCL, the model and the
+    cupy LIF kernels then all land on this rank's GPU, not on GPU 0.  A bare ``cuda``
+    means ``cuda:LOCAL_RANK`` when several processes train (torchrun / ``--ddp``), the
+    current device otherwise; an explicit ``cuda:K`` is kept."""
+    import os
+    device = torch.device(cfg.device)
+    if device.type != "cuda":
+        return device
+    if not torch.cuda.is_available():
+        raise ValueError(f"--device {cfg.device}: CUDA is not available on this machine")
+    if device.index is None:
+        several = cfg.ddp or int(os.environ.get("WORLD_SIZE", "1")) > 1
+        index = int(os.environ.get("LOCAL_RANK", "0")) if several \
+            else torch.cuda.current_device()
+        device = torch.device("cuda", index)
+    count = torch.cuda.device_count()
+    if device.index >= count:
+        raise ValueError(f"--device {cfg.device}: cuda:{device.index} requested, "
+                         f"{count} CUDA device(s) visible")
+    torch.cuda.set_device(device)
+    return device
 
 
 def build_datasets(cfg: TrainConfig):
@@ -240,70 +268,10 @@ def run_epoch(net, loader, cfg, device, n_classes, optimizer=None, scaler=None, 
     return (tot_loss / n if n else float("nan")), (tot_correct / n if n else float("nan")), n
 
 
-def write_curves(records: List[EpochRecord], path: Path):
-    import matplotlib
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-    ep = [r.epoch for r in records]
-    fig, ax = plt.subplots(1, 2, figsize=(9, 3.4))
-    ax[0].plot(ep, [r.train_loss for r in records], "o-", label="train")
-    ax[0].plot(ep, [r.test_loss for r in records], "s-", label="test")
-    ax[0].set_xlabel("epoch"); ax[0].set_ylabel("loss"); ax[0].legend(); ax[0].grid(alpha=.3)
-    ax[1].plot(ep, [r.train_acc for r in records], "o-", label="train")
-    ax[1].plot(ep, [r.test_acc for r in records], "s-", label="test")
-    ax[1].set_xlabel("epoch"); ax[1].set_ylabel("accuracy"); ax[1].set_ylim(0, 1)
-    ax[1].legend(); ax[1].grid(alpha=.3)
-    fig.tight_layout()
-    tmp = path.with_name(path.name + ".tmp.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    tmp.replace(path)
-
-
 def _save_atomic(obj, path: Path):
     tmp = path.with_name(path.name + ".tmp")
     torch.save(obj, tmp)
     tmp.replace(path)
-
-
-def save_spike_maps(net, dataset, cfg: TrainConfig, device, out: Path, max_channels: int = 16):
-    """PNG maps of the first spiking layer's output per time step for a few test samples:
-    ``sample<i>_t<tt>.png`` grids of up to ``max_channels`` channels."""
-    import matplotlib
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-    from .neuron import LIFNode
-    out.mkdir(parents=True, exist_ok=True)
-    first = next((m for m in net.modules() if isinstance(m, LIFNode)), None)
-    if first is None:
-        raise ValueError("the network has no LIFNode to record")
-    captured = {}
-    h = first.register_forward_hook(lambda m, i, o: captured.__setitem__("s", o.detach()))
-    written = []
-    net.eval()
-    try:
-        for i in range(min(cfg.save_spikes_samples, len(dataset))):
-            x, y = dataset[i]
-            with torch.no_grad():
-                net(x.unsqueeze(1).to(device).float())
-            s = captured["s"][:, 0].float().cpu()  # [T, C, h, w]
-            C = min(max_channels, s.shape[1])
-            cols = int(math.ceil(math.sqrt(C)))
-            rows = int(math.ceil(C / cols))
-            for t in range(s.shape[0]):
-                fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.3, rows * 1.3 + 0.3))
-                for k, ax in enumerate(np.atleast_1d(axes).ravel()):
-                    ax.axis("off")
-                    if k < C:
-                        ax.imshow(s[t, k].numpy(), cmap="gray", vmin=0, vmax=1)
-                fig.suptitle(f"sample {i} (label {y}) t={t + 1}/{s.shape[0]}", fontsize=8)
-                p = out / f"sample{i}_t{t:02d}.png"
-                fig.savefig(p, dpi=80)
-                plt.close(fig)
-                written.append(p)
-    finally:
-        h.remove()
-    return written
 
 
 def train(cfg: TrainConfig, log=print) -> List[EpochRecord]:
@@ -312,12 +280,8 @@ def train(cfg: TrainConfig, log=print) -> List[EpochRecord]:
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
     random.seed(cfg.seed)
-    device = torch.device(cfg.device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"--device {cfg.device}: CUDA is not available on this machine")
+    device = select_device(cfg)  # before the process group, the model and the kernels
     dist = _Dist(cfg, device)
-    if dist.enabled and device.type == "cuda" and device.index is None:
-        device = torch.device("cuda", dist.local_rank)
     if not dist.main:
         log = lambda *a, **k: None  # noqa: E731  rank 0 speaks for all
     out = Path(cfg.out_dir)

@@ -244,8 +244,9 @@ def estimate_activation_bytes(model: nn.Module, T: int, N: int, input_shape: Seq
     train mode under ``torch.autograd.graph.saved_tensors_hooks``; every distinct saved
     tensor that is not a parameter/buffer (or a view of one) is counted at full size, so
     the figure is exact for the given ``T`` and ``N`` up to allocator rounding.  LIF
-    layers are counted as their configured backend saves (fused ``cpu``/``cupy``/``auto``:
-    only ``h``; ``torch``: the per-step autograd tensors).  The model itself is unchanged.
+    layers are counted as their configured backend saves (``cpu``/``auto``: the input in
+    its compute dtype; ``cupy``: ``h`` in float32, whatever the input dtype; ``torch``:
+    the per-step autograd tensors).  The model itself is unchanged.
 
     Returns the total (``int``), or ``(total, {module_name: bytes})`` with ``breakdown``.
     """

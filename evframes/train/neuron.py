@@ -30,31 +30,37 @@ Backends
 ``cpu``    fused Numba kernels (``_lif_cpu``), parallel over neurons, float32/float64
            (other dtypes are computed in float32); saves only its input for backward
            and recomputes ``h`` there, one cache-sized block of neurons at a time.
-``cupy``   CUDA kernels from ``lif_kernel.cu`` via ``cupy.RawModule``; float32/float16
-           (other dtypes in float32); zero-copy through DLPack; saves ``h``.
+``cupy``   CUDA kernels from ``lif_kernel.cu`` via ``cupy.RawModule``; float32, float16
+           and bfloat16 stored natively (other dtypes in float32), arithmetic in float32;
+           zero copy (raw device pointers, torch's current stream); saves ``h`` in
+           float32 (4 bytes per neuron-step whatever the input dtype), so the backward
+           sees exactly the spikes the forward fired.
 ``auto``   ``cupy`` for CUDA tensors when CuPy imports, ``torch`` for other CUDA tensors,
            ``cpu`` for CPU tensors.
 
+The fused backends are one registered custom op (``evframes::lif_forward`` /
+``evframes::lif_backward``, see :mod:`evframes.train._lif_op`): ``torch.compile`` keeps each
+LIF call as one node of the graph instead of tracing into Numba or CuPy.
 Meta tensors (used by :func:`evframes.train.models.estimate_activation_bytes`) run the
-torch path for ``backend='torch'`` and a shape-only stand-in of the fused path otherwise.
+torch path for ``backend='torch'`` and the op's shape-only implementation otherwise.
 The fused backends only accept the :class:`~evframes.train.surrogate.ATan` surrogate (its
 ``alpha`` is passed to the kernels).
 """
 from __future__ import annotations
 
-import math
 from typing import Callable, Optional
 
-import numpy as np
 import torch
 from torch import nn
 
+from ._lif_op import lif_fused
 from .surrogate import ATan
 
 __all__ = ["LIFNode", "BACKENDS", "lif_multistep"]
 
 BACKENDS = ("torch", "cpu", "cupy", "auto")
-_NUMBA_DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
+_CPU_DTYPES = (torch.float32, torch.float64)
+_CUPY_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 
 
 # --------------------------------------------------------------------------------------
@@ -82,82 +88,6 @@ def _lif_torch(x: torch.Tensor, decay: float, v_th: float, v_reset: Optional[flo
     return torch.stack(spikes), v
 
 
-# --------------------------------------------------------------------------------------
-# fused backends: one autograd.Function, kernels picked by device
-# --------------------------------------------------------------------------------------
-class _LIFFused(torch.autograd.Function):
-    """x2: contiguous [T, N].  Returns (spikes [T, N], v_last [N] non-differentiable).
-
-    ``kind='cpu'`` saves ``x2`` (the backward recomputes h block by block in cache);
-    ``kind='cupy'`` saves ``h``.  Meta tensors only propagate shapes (and what is saved).
-    """
-
-    @staticmethod
-    def forward(ctx, x2, kind, decay, v_th, v_reset, alpha, hard, decay_input, detach, save):
-        saved = None
-        if x2.is_meta:
-            s = torch.empty_like(x2)
-            v = torch.empty(x2.shape[1:], dtype=x2.dtype, device=x2.device)
-            saved = (x2 if kind == "cpu" else torch.empty_like(x2)) if save else None
-        elif kind == "cpu":
-            s, v = _cpu_forward(x2, decay, v_th, v_reset, hard, decay_input)
-            saved = x2 if save else None
-        else:
-            from . import _lif_cupy
-            from .cuda_check import mode_bits
-            s, saved, v = _lif_cupy.forward(x2, decay, v_th, v_reset,
-                                            mode_bits(hard, detach, decay_input), save)
-        ctx.mark_non_differentiable(v)
-        if saved is not None:
-            ctx.save_for_backward(saved)
-        ctx.params = (kind, decay, v_th, v_reset, alpha, hard, decay_input, detach)
-        return s, v
-
-    @staticmethod
-    def backward(ctx, grad_s, grad_v):
-        kind, decay, v_th, v_reset, alpha, hard, decay_input, detach = ctx.params
-        (saved,) = ctx.saved_tensors
-        if grad_s is None:
-            grad_s = torch.zeros_like(saved)
-        grad_s = grad_s.to(saved.dtype).contiguous()
-        if kind == "cpu":
-            gx = _cpu_backward(saved, grad_s, decay, v_th, v_reset, alpha, hard,
-                               decay_input, detach)
-        else:
-            from . import _lif_cupy
-            from .cuda_check import mode_bits
-            gx = _lif_cupy.backward(grad_s, saved, decay, v_th, v_reset, alpha,
-                                    mode_bits(hard, detach, decay_input))
-        return gx, None, None, None, None, None, None, None, None, None
-
-
-def _cpu_forward(x2, decay, v_th, v_reset, hard, decay_input):
-    from ._lif_cpu import block_size, lif_forward
-    T, N = x2.shape
-    f = _NUMBA_DTYPES[x2.dtype]
-    s = torch.empty_like(x2)
-    v = torch.empty(N, dtype=x2.dtype)
-    if T == 0:
-        v.fill_(v_reset)
-    elif N:
-        lif_forward(x2.detach().numpy(), s.numpy(), v.numpy(), f(decay), f(v_th), f(v_reset),
-                    block_size(T, x2.element_size()), bool(hard), bool(decay_input))
-    return s, v
-
-
-def _cpu_backward(x2, grad_s, decay, v_th, v_reset, alpha, hard, decay_input, detach):
-    from ._lif_cpu import block_size, lif_backward
-    T, N = x2.shape
-    f = _NUMBA_DTYPES[x2.dtype]
-    gx = torch.empty_like(x2)
-    if T and N:
-        lif_backward(x2.detach().numpy(), grad_s.numpy(), gx.numpy(), f(decay), f(v_th),
-                     f(v_reset), f(alpha / 2), f(math.pi / 2 * alpha),
-                     block_size(T, x2.element_size()), bool(hard), bool(decay_input),
-                     bool(detach))
-    return gx
-
-
 def lif_multistep(x: torch.Tensor, tau: float = 2.0, v_threshold: float = 1.0,
                   v_reset: Optional[float] = 0.0, decay_input: bool = True,
                   detach_reset: bool = True, surrogate: Optional[Callable] = None,
@@ -178,27 +108,37 @@ def lif_multistep(x: torch.Tensor, tau: float = 2.0, v_threshold: float = 1.0,
         if x.device.type != "cpu" and not meta:
             raise RuntimeError(f"LIFNode backend='cpu' got a tensor on {x.device}; "
                                "use backend='cupy', 'torch' or 'auto'")
-        compute = x.dtype if x.dtype in _NUMBA_DTYPES else torch.float32
+        compute = x.dtype if x.dtype in _CPU_DTYPES else torch.float32
     elif backend == "cupy":
-        if meta:
-            pass
-        elif x.device.type != "cuda":
-            raise RuntimeError(f"LIFNode backend='cupy' needs CUDA tensors, got {x.device}; "
-                               "use backend='cpu' or 'auto' for CPU tensors")
-        else:
-            from ._lif_cupy import cupy_module
-            cupy_module()  # clear RuntimeError when CuPy is missing
-        compute = x.dtype if x.dtype in (torch.float32, torch.float16) else torch.float32
+        if not meta:
+            _require_cuda(x)
+        compute = x.dtype if x.dtype in _CUPY_DTYPES else torch.float32
     else:
         raise ValueError(f"unknown LIF backend {backend!r}; expected one of {BACKENDS}")
     shape = x.shape
     x2 = x.to(compute).contiguous().view(shape[0], -1)
     hard = v_reset is not None
-    s, v = _LIFFused.apply(x2, backend, decay, float(v_threshold),
-                           float(v_reset) if hard else 0.0, surrogate.alpha, hard,
-                           bool(decay_input), bool(detach_reset),
-                           torch.is_grad_enabled() and x2.requires_grad)
+    s, v = lif_fused(x2, backend, decay, float(v_threshold),
+                     float(v_reset) if hard else 0.0, surrogate.alpha, hard,
+                     bool(decay_input), bool(detach_reset),
+                     torch.is_grad_enabled() and x2.requires_grad)
     return s.view(shape).to(x.dtype), v.view(shape[1:]).to(x.dtype)
+
+
+def _require_cuda(x: torch.Tensor) -> None:
+    """backend='cupy' runs on CUDA tensors only, and needs CuPy (clear errors otherwise)."""
+    if x.device.type != "cuda":
+        raise RuntimeError(f"LIFNode backend='cupy' needs CUDA tensors, got {x.device}; "
+                           "use backend='cpu' or 'auto' for CPU tensors")
+    if not _compiling():  # the import probe stays out of torch.compile's graph
+        from ._lif_cupy import cupy_module
+        cupy_module()
+
+
+def _compiling() -> bool:
+    compiler = getattr(torch, "compiler", None)
+    return bool(compiler is not None and hasattr(compiler, "is_compiling")
+                and compiler.is_compiling())
 
 
 class LIFNode(nn.Module):
