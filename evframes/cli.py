@@ -219,12 +219,16 @@ def make_setting(split_by, frames_number, duration, count, overlap, drop_incompl
 @click.option("--splits", default="train,test", show_default=True)
 @click.option("--threads", type=int, default=None, help="Numba threads [default: all cores].")
 @click.option("--force", is_flag=True, help="Rebuild even if the frames store is current.")
+@click.option("--memory-budget", default="1G", show_default=True, metavar="SIZE",
+              help="Memory the integration may hold at once (e.g. 512M, 4G); a setting one "
+                   "sample of which needs more is refused.")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Integrate on a Dask cluster (tcp://host:8786); shared filesystem needed.")
 @click.option("--quiet", "-q", is_flag=True)
 @_friendly
 def integrate(dataset, root, split_by, frames_number, duration, count, overlap, drop_incomplete,
-              function, name, downsample, splits, threads, force, scheduler, quiet):
+              function, name, downsample, splits, threads, force, memory_budget, scheduler,
+              quiet):
     """Integrate extracted events into frames [T, 2, H, W] (one HDF5 store per split)."""
     from .frames import build_frames
     root = _pick_root(dataset, root)
@@ -232,7 +236,7 @@ def integrate(dataset, root, split_by, frames_number, duration, count, overlap, 
                            function, name)
     summary = build_frames(root, setting, splits=[s for s in splits.split(",") if s],
                            downsample=downsample, force=force, progress=not quiet,
-                           n_threads=threads, scheduler=scheduler)
+                           n_threads=threads, scheduler=scheduler, memory_budget=memory_budget)
     for line in summary.lines():
         click.echo(line)
     return summary
@@ -398,7 +402,9 @@ def verify(root):
             else:
                 n_ok += 1
                 from .datasets.truncation import store_note
-                click.echo(f"  ok   {rel}{store_note(read_manifest(path))}")
+                from .frames import verify_note  # what verify cannot check (custom functions)
+                man, note = read_manifest(path), verify_note(read_manifest(path))
+                click.echo(f"  ok   {rel}{store_note(man)}" + (f" ({note})" if note else ""))
     click.echo(f"{n_ok} store(s) ok, {n_bad} with problems")
     if n_bad:
         sys.exit(1)

@@ -6,7 +6,10 @@ The setting name follows SpikingJelly's folder names (``frames_number_20_split_b
 pooled by K. Layout::
 
     /frames          [sum_i T_i, 2, H, W], compact unsigned integer counts (uint8 unless a
-                     pixel count needs more: then uint16, uint32), chunked one sample (fixed T)
+                     pixel count needs more: then uint16, uint32); a custom function's values
+                     exactly, in the narrowest dtype holding all of them (integer, signed or
+                     not, or float16/32/64; NaN and inf kept: :mod:`evframes.exact_dtype`);
+                     chunked one sample (fixed T, at most 4 MiB a chunk)
                      or 8 frames per chunk, compressed with Blosc2 (zstd, bit shuffle) from
                      hdf5plugin (``import hdf5plugin`` before reading with plain h5py), or with
                      gzip + shuffle when hdf5plugin is not installed
@@ -14,18 +17,18 @@ pooled by K. Layout::
     /labels          int64 [n_samples]
     attrs["manifest"] kind='frames', dataset, split, setting, downsample, sensor_size (W, H),
                      events_store (identity of the events store it was built from), classes,
-                     n_samples, n_frames, fixed_T
+                     n_samples, n_frames, fixed_T; function_fingerprint for a custom function
 
 Stores are written atomically. A store is reused only when its manifest matches the setting and
-the current events store; otherwise it is rebuilt, so a changed setting or a rebuilt events
-store never serves stale frames.
+the current events store (and, for a custom function, its fingerprint); otherwise it is rebuilt,
+so a changed setting, an edited function or a rebuilt events store never serves stale frames.
+Memory: batches are cut by output bytes within ``memory_budget`` (:mod:`evframes.frames_plan`).
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import zlib
 import sys
 import time
 from dataclasses import dataclass, field
@@ -35,9 +38,13 @@ from typing import Dict, List, Optional, Sequence
 import h5py
 import numpy as np
 
-from .errors import StoreError
+from .errors import CustomFunctionError, StoreError
+from .exact_dtype import dtype_of, join, summarize
+from .fingerprint import setting_fingerprint, verify_note  # noqa: F401 (verify_note: cli)
+from .frames_plan import (DEFAULT_MEMORY_BUDGET, chunk_frames, check_disk, parse_size,
+                          plan_split, write_blocks)
 from .integrate import FrameSetting, integrate_batch
-from .store import (AtomicH5, FORMAT_VERSION, dataset_crc, ensure_free_space, events_store_path,
+from .store import (AtomicH5, FORMAT_VERSION, dataset_crc, events_store_path,
                     io_failure,
                     read_manifest,
                     store_lock, store_status)
@@ -96,10 +103,16 @@ def downsampled_size(sensor_size, downsample: int):
     return (-(-W // k), -(-H // k))
 
 
-def expected_frames_manifest(root, split, setting: FrameSetting, downsample: int) -> dict:
+def expected_frames_manifest(root, split, setting: FrameSetting, downsample: int,
+                             fingerprint: Optional[str] = None) -> dict:
+    """What a current frames store's manifest holds; a custom function's store also records
+    ``function_fingerprint`` (:mod:`evframes.fingerprint`; None where none can be taken)."""
     ev_path = events_store_path(root, split)
-    return {"kind": "frames", "split": split, "setting": setting.to_dict(),
-            "downsample": int(downsample), "events_store": events_store_identity(ev_path)}
+    man = {"kind": "frames", "split": split, "setting": setting.to_dict(),
+           "downsample": int(downsample), "events_store": events_store_identity(ev_path)}
+    if setting.function is not None:
+        man["function_fingerprint"] = fingerprint
+    return man
 
 
 @dataclass
@@ -129,35 +142,61 @@ class FramesSummary:
 
 def build_frames(root, setting: FrameSetting, splits: Sequence[str] = ("train", "test"),
                  downsample: int = 1, force: bool = False, progress: bool = True,
-                 n_threads: Optional[int] = None, scheduler=None) -> FramesSummary:
+                 n_threads: Optional[int] = None, scheduler=None,
+                 memory_budget=None) -> FramesSummary:
     """Integrate every sample of each split's events store into a frames store (or reuse).
 
+    ``force``: rebuild even a current store. A custom function's store is current only while
+    the function's fingerprint (code, constants, defaults, closure, partial arguments, module
+    source: :mod:`evframes.fingerprint`) is unchanged; where none can be taken it is rebuilt.
+    ``memory_budget``: bytes (or ``"512M"``, ``"2G"``) the integration may hold at once,
+    default 1 GiB; batches are cut by output size, and a setting one sample of which does not
+    fit, or whose output cannot fit the disk, is refused before anything is created
+    (:mod:`evframes.frames_plan`).
     ``scheduler``: a Dask scheduler address or Client; batches of samples are then integrated
     on the cluster's workers (which read the events store from a shared filesystem) and written
     here in order, with the same atomicity and manifest as a local run."""
     root = Path(root)
     if int(downsample) < 1:
         raise ValueError(f"downsample must be >= 1, got {downsample}")
+    budget = parse_size(DEFAULT_MEMORY_BUDGET if memory_budget is None else memory_budget)
     summary = FramesSummary(root=root, setting=setting_dir_name(setting, downsample))
-    for split in splits:
+    from .sources import check_events_current
+    check_events_current(root, splits)  # never build on / reuse frames of a stale events store
+    digest, no_fp = setting_fingerprint(setting)
+    force = force or no_fp is not None
+    plans = {}
+    for split in splits:  # plan every split to build first: refusals create nothing
         ev_path = events_store_path(root, split)
         if not ev_path.exists():
             raise StoreError(f"{ev_path}: no events store; run `evframes extract --root {root}` "
                              f"first")
         path = frames_store_path(root, setting, split, downsample)
-        expected = expected_frames_manifest(root, split, setting, downsample)
+        expected = expected_frames_manifest(root, split, setting, downsample, digest)
+        if force or store_status(path, expected) is not None:
+            plans[split] = _plan(ev_path, setting, split, downsample, budget)
+    if plans:
+        p0 = next(iter(plans.values()))
+        check_disk(root, list(plans.values()), setting, p0.H, p0.W)
+    for split in splits:
+        ev_path = events_store_path(root, split)
+        path = frames_store_path(root, setting, split, downsample)
+        expected = expected_frames_manifest(root, split, setting, downsample, digest)
         info = {"path": str(path), "reused": False, "seconds": 0.0}
         with store_lock(path, what="frames store"):
             reason = store_status(path, expected)
             if reason is None and not force:
                 info["reused"] = True
             else:
-                if reason and reason != "missing":
+                if no_fp:
+                    info["rebuilt_because"] = f"no fingerprint of the function: {no_fp}"
+                elif reason and reason != "missing":
                     info["rebuilt_because"] = reason
+                plan = plans.get(split) or _plan(ev_path, setting, split, downsample, budget)
                 t0 = time.perf_counter()
                 try:
                     _build_split(ev_path, path, setting, split, downsample, expected, progress,
-                                 n_threads, scheduler)
+                                 n_threads, scheduler, plan)
                 except (OSError, RuntimeError) as e:  # disk full, read-only, I/O error
                     why = io_failure(e)
                     if why is None:
@@ -180,55 +219,59 @@ def build_frames(root, setting: FrameSetting, splits: Sequence[str] = ("train", 
     return summary
 
 
+def _plan(ev_path: Path, setting: FrameSetting, split: str, downsample: int, budget: int):
+    W, H = downsampled_size(read_manifest(ev_path)["sensor_size"], downsample)
+    with h5py.File(ev_path, "r") as src:
+        plan = plan_split(src["t"], src["offsets"][...], setting, H, W, downsample, budget,
+                          BATCH_EVENTS, f"{setting_dir_name(setting, downsample)}, {split}")
+    plan.H, plan.W = H, W
+    return plan
+
+
 def _build_split(ev_path: Path, path: Path, setting: FrameSetting, split: str, downsample: int,
-                 expected: dict, progress: bool, n_threads: Optional[int], scheduler=None):
+                 expected: dict, progress: bool, n_threads: Optional[int], scheduler, plan):
     from tqdm import tqdm
     ev_man = read_manifest(ev_path)
-    W0, H0 = ev_man["sensor_size"]
-    W, H = downsampled_size((W0, H0), downsample)
+    H, W = plan.H, plan.W
     with h5py.File(ev_path, "r") as src:
         offsets = src["offsets"][...]
         labels = src["labels"][...]
-        dtype = np.dtype(np.uint8)
+        values = None  # what the stored values need (exact_dtype.ValueSummary), widening
         while True:
             try:
-                _write(src, path, offsets, labels, setting, H, W, downsample, dtype, expected,
-                       ev_man, split, progress, n_threads, tqdm, scheduler)
+                _write(src, path, offsets, labels, setting, H, W, downsample, values, expected,
+                       ev_man, split, progress, n_threads, tqdm, scheduler, plan)
                 return
             except _NeedWiderDtype as e:
-                dtype = e.dtype
+                values = e.values
 
 
 class _NeedWiderDtype(Exception):
-    def __init__(self, dtype):
-        self.dtype = dtype
+    def __init__(self, values):
+        self.values = values
 
 
-def _batches(offsets: np.ndarray, max_events: int):
-    """Split sample indices into runs of about ``max_events`` events (at least one sample)."""
-    n = offsets.shape[0] - 1
-    i = 0
-    while i < n:
-        j = int(np.searchsorted(offsets, offsets[i] + max_events, side="right")) - 1
-        j = min(max(j, i + 1), n)
-        yield i, j
-        i = j
+def _read_slice(src, offsets, i, j, downsample):
+    a, b = int(offsets[i]), int(offsets[j])
+    t, x, y, p = (src[k][a:b] for k in ("t", "x", "y", "p"))
+    if downsample > 1:
+        x = x // downsample
+        y = y // downsample
+    return t, x, y, p, offsets[i:j + 1] - a
 
 
-def _integrate_slice(src, offsets, i, j, setting, H, W, downsample, n_threads=None):
-    """Frames of samples ``i..j-1`` of an open events store (or its path)."""
+def _integrate_slice(src, offsets, i, j, setting, H, W, downsample, n_threads=None, ev=None):
+    """Frames of samples ``i..j-1`` of an open events store (or its path); ``ev``: those
+    samples' arrays already read (``_read_slice``)."""
     close = False
     if not isinstance(src, h5py.File):
         src, close = h5py.File(src, "r"), True
     try:
-        a, b = int(offsets[i]), int(offsets[j])
-        t, x, y, p = (src[k][a:b] for k in ("t", "x", "y", "p"))
-        if downsample > 1:
-            x = x // downsample
-            y = y // downsample
+        t, x, y, p, off = ev if ev is not None else _read_slice(src, offsets, i, j, downsample)
         try:
-            return integrate_batch(t, x, y, p, offsets[i:j + 1] - a, setting, H, W,
-                                   n_threads=n_threads)
+            return integrate_batch(t, x, y, p, off, setting, H, W, n_threads=n_threads)
+        except CustomFunctionError as e:  # name the store and the sample's index in the split
+            raise e.shifted(i, src.filename) from e.cause
         except ValueError as e:
             raise ValueError(f"{src.filename}: {e}") from None
     finally:
@@ -236,21 +279,55 @@ def _integrate_slice(src, offsets, i, j, setting, H, W, downsample, n_threads=No
             src.close()
 
 
-def _integrated_batches(src, offsets, setting, H, W, downsample, n_threads, scheduler):
+def _function_batches(src, offsets, setting, H, W, downsample, plan):
+    """A custom function's frames, one sample at a time (what it returns has no size known in
+    advance), grouped until they reach a share of the memory budget."""
+    from .exact_dtype import concat_exact
+    target = max(1, (plan.budget - plan.reserve) // 4)
+    for i, j in plan.batches:
+        t, x, y, p, off = _read_slice(src, offsets, i, j, downsample)
+        parts, fos, i0, size = [], [0], i, 0
+        for s in range(i, j):
+            a, b = int(off[s - i]), int(off[s - i + 1])
+            try:
+                fr, _ = _integrate_slice(src, offsets, s, s + 1, setting, H, W, downsample,
+                                         ev=(t[a:b], x[a:b], y[a:b], p[a:b],
+                                             np.array([0, b - a])))
+            except CustomFunctionError:
+                raise
+            except ValueError as e:  # the result's shape: name the sample's index in the split
+                raise ValueError(str(e).replace(f"{setting.name}, sample 0:",
+                                                f"{setting.name}, sample {s}:")) from None
+            parts.append(fr)
+            fos.append(fos[-1] + fr.shape[0])
+            size += fr.nbytes
+            del fr
+            if size >= target or s == j - 1:
+                where = f"{src.filename}: custom function {setting.name}, samples {i0}..{s}"
+                box = [(i0, s + 1, concat_exact(parts, where, (0, 2, H, W)), np.array(fos))]
+                parts, fos, i0, size = [], [0], s + 1, 0
+                yield box.pop()  # nothing kept here while the consumer writes
+
+
+def _integrated_batches(src, offsets, setting, H, W, downsample, n_threads, scheduler, plan):
     """``(i, j, frames, frame_offsets)`` per batch of samples, in order; on a Dask cluster
-    when ``scheduler`` is given (workers read the events store from the shared filesystem)."""
-    batches = list(_batches(offsets, BATCH_EVENTS))
+    when ``scheduler`` is given (workers read the events store from the shared filesystem;
+    results in flight are limited to what the memory budget holds)."""
+    batches = plan.batches
     if scheduler is None:
-        for i, j in batches:
-            frames, fo = _integrate_slice(src, offsets, i, j, setting, H, W, downsample,
-                                          n_threads)
-            yield i, j, frames, fo
+        if setting.function is not None:
+            yield from _function_batches(src, offsets, setting, H, W, downsample, plan)
+            return
+        for i, j in batches:  # no reference kept here while the next batch is computed
+            yield (i, j) + tuple(_integrate_slice(src, offsets, i, j, setting, H, W, downsample,
+                                                  n_threads))
         return
     from collections import deque
     from .extract import dask_client
     client, own = dask_client(scheduler)
     try:
         window = 2 * max(1, sum(client.nthreads().values()))
+        window = max(1, min(window, plan.budget // max(1, plan.largest_batch)))
         todo, q = iter(batches), deque()
         path = str(Path(src.filename).resolve())
 
@@ -265,20 +342,22 @@ def _integrated_batches(src, offsets, setting, H, W, downsample, n_threads, sche
             pass
         while q:
             i, j, fut = q.popleft()
-            frames, fo = fut.result()
+            box = [tuple(fut.result())]
+            del fut
             submit()
-            yield i, j, frames, fo
+            yield (i, j) + box.pop()
     finally:
         if own:
             client.close()
 
 
-def _write(src, path, offsets, labels, setting, H, W, downsample, dtype, expected, ev_man,
-           split, progress, n_threads, tqdm, scheduler=None):
+def _write(src, path, offsets, labels, setting, H, W, downsample, values, expected, ev_man,
+           split, progress, n_threads, tqdm, scheduler, plan):
     n = labels.shape[0]
     fixed_T = setting.fixed_T
-    chunk_T = fixed_T if fixed_T else 8
-    limit = np.iinfo(dtype).max
+    dtype = dtype_of(values)
+    chunk_T = chunk_frames(fixed_T, H, W, dtype.itemsize)
+    counts_only = setting.function is None  # rule frames: non-negative counts
     with AtomicH5(path) as out:
         f = out.h5
         d = f.create_dataset("frames", shape=(0, 2, H, W), maxshape=(None, 2, H, W), dtype=dtype,
@@ -290,17 +369,15 @@ def _write(src, path, offsets, labels, setting, H, W, downsample, dtype, expecte
                    unit=" samples", disable=not progress, file=sys.stderr, dynamic_ncols=True)
         try:
             for i, j, frames, fo in _integrated_batches(src, offsets, setting, H, W,
-                                                        downsample, n_threads, scheduler):
-                if frames.size and frames.max() > limit:
-                    wider = {1: np.uint16, 2: np.uint32}.get(dtype.itemsize, np.uint64)
-                    raise _NeedWiderDtype(np.dtype(wider))
+                                                        downsample, n_threads, scheduler, plan):
+                what = f"custom function {setting.name}" if setting.function else setting.name
+                where = f"{src.filename}: {what}, samples {i}..{j - 1}"
+                values = join(values, summarize(frames, where, nonnegative=counts_only), where)
+                if dtype_of(values) != dtype:  # restart in a dtype holding every value so far
+                    raise _NeedWiderDtype(values)
                 k = frames.shape[0]
-                ensure_free_space(path.parent, k * 2 * H * W * dtype.itemsize, path)
-                d.resize((n_frames + k, 2, H, W))
-                if k:
-                    block = np.ascontiguousarray(frames, dtype=dtype)
-                    d[n_frames:] = block
-                    crc = zlib.crc32(block, crc)
+                crc = write_blocks(d, frames, n_frames, dtype, chunk_T, plan.reserve, crc, path)
+                del frames
                 frame_offsets[i + 1:j + 1] = fo[1:] + n_frames
                 n_frames += k
                 bar.update(j - i)
@@ -356,7 +433,12 @@ class FramesStore:
         if not 0 <= i < n:
             raise IndexError(f"sample {i} out of range for {n} samples in {self.path}")
         a, b = int(self.frame_offsets[i]), int(self.frame_offsets[i + 1])
-        return self._h5.get()["frames"][a:b]
+        try:
+            return self._h5.get()["frames"][a:b]
+        except OSError as e:  # a corrupted chunk, an I/O error
+            from .errors import one_line
+            raise StoreError(f"{self.path}: sample {i}: cannot read its frames {a}..{b}: "
+                             f"{one_line(e)}") from None
 
     def __getitem__(self, i):
         return self.frames(i), int(self.labels[i])

@@ -36,7 +36,9 @@ Rules (``N`` events, ``T`` frames, ``t0 = t[0]``, ``t1 = t[-1]``; all windows ar
     events), so every event lands in a frame; with ``False`` only complete frames are kept
     (``N < C`` then gives zero frames). ``N = 0`` gives zero frames.
 custom function ``f(events, H, W) -> frames``
-    just called; :func:`integrate_with_function` checks the result is ``[T, 2, H, W]``.
+    called with int64 copies of ``t, x, y, p`` (SpikingJelly's dtype: flat-index arithmetic such
+    as ``p * H * W + y * W + x`` cannot overflow); :func:`integrate_with_function` checks the
+    result is ``[T, 2, H, W]``. Frames stores keep its values exactly (:mod:`evframes.frames`).
 
 Differences from Tonic's ``ToFrame`` (``n_event_bins``, ``n_time_bins``, ``event_count``,
 ``time_window``): Tonic's ``n_event_bins`` gives every bin ``N // T`` events and drops the
@@ -812,15 +814,22 @@ def check_frames(frames, H: int, W: int, where: str = "frames") -> np.ndarray:
 def integrate_with_function(events: Mapping, f: Callable, H: int, W: int) -> np.ndarray:
     """Call ``f(events, H, W)`` (SpikingJelly's custom integration) and check the result.
 
-    ``events`` is passed as an :class:`~evframes.events.Events` dict; the returned array must be
-    ``[T, 2, H, W]`` (numpy or torch; returned as numpy, dtype unchanged).
+    ``f`` gets an :class:`~evframes.events.Events` dict of int64 arrays ``t, x, y, p`` (as
+    SpikingJelly hands them, so ``p * H * W + y * W + x`` is safe), copies it may modify; the
+    returned array must be ``[T, 2, H, W]`` (numpy or torch; returned as numpy, dtype
+    unchanged).
     """
     H, W = _check_hw(H, W)
-    if not isinstance(events, Events):
-        t, x, y, p = _arrays(events)
-        events = Events(t=t, x=x, y=y, p=p)
+    t, x, y, p = _arrays(events)
     name = getattr(f, "__name__", repr(f))
-    return check_frames(f(events, H, W), H, W, where=f"custom function {name}")
+    return check_frames(f(_callback_events(t, x, y, p), H, W), H, W,
+                        where=f"custom function {name}")
+
+
+def _callback_events(t, x, y, p) -> Events:
+    """What a callback is handed: int64 arrays like SpikingJelly's (``p * H * W + y * W + x``
+    cannot overflow), its own copies (in-place edits cannot reach the caller's arrays)."""
+    return Events({k: np.array(a, dtype=np.int64) for k, a in zip(KEYS, (t, x, y, p))})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -906,18 +915,19 @@ def _batch_function(t, x, y, p, offsets, setting, H, W):
     counts = np.zeros(offsets.size - 1, np.int64)
     for s in range(offsets.size - 1):
         lo, hi = int(offsets[s]), int(offsets[s + 1])
-        ev = Events(t=t[lo:hi], x=x[lo:hi], y=y[lo:hi], p=p[lo:hi])
-        fr = check_frames(setting.function(ev, H, W), H, W,
-                          where=f"custom function {setting.name}, sample {s}")
+        ev = _callback_events(t[lo:hi], x[lo:hi], y[lo:hi], p[lo:hi])
+        try:
+            res = setting.function(ev, H, W)
+        except Exception as e:  # the caller adds the store and the batch's first sample
+            from .errors import CustomFunctionError
+            raise CustomFunctionError(setting.name, s, e) from e
+        fr = check_frames(res, H, W, where=f"custom function {setting.name}, sample {s}")
         parts.append(fr)
         counts[s] = fr.shape[0]
     frame_offsets = np.zeros(offsets.size, np.int64)
     np.cumsum(counts, out=frame_offsets[1:])
-    if parts:
-        frames = np.concatenate(parts, axis=0)
-    else:
-        frames = np.zeros((0, 2, H, W), np.uint16)
-    return frames, frame_offsets
+    from .exact_dtype import concat_exact  # samples of other dtypes: one exact dtype
+    return concat_exact(parts, f"custom function {setting.name}", (0, 2, H, W)), frame_offsets
 
 
 # ---------------------------------------------------------------------------------------------

@@ -71,7 +71,12 @@ class NeuromorphicDataset(torch.utils.data.Dataset):
     shared memory; DataLoader workers then read the same pages instead of copies),
     ``frame_dtype`` (default float32; ``torch.uint8`` hands the stored counts over without
     conversion, 1.5x the DataLoader throughput, convert on the GPU), ``progress`` (tqdm bars
-    while building), ``workers`` (extraction processes).
+    while building), ``workers`` (extraction processes), ``force`` (rebuild the frames store
+    even when current), ``memory_budget`` (bytes or ``"2G"`` the frames build may hold at once,
+    default 1 GiB; see ``evframes.frames.build_frames``). A custom function's store records the
+    function's fingerprint and is rebuilt when the function changes; its values are stored
+    exactly (signed, fractional, NaN), so choose ``frame_dtype`` to hold them (float64 for
+    values float32 cannot hold).
     """
 
     raw_name: str = ""
@@ -87,7 +92,8 @@ class NeuromorphicDataset(torch.utils.data.Dataset):
                  count: Optional[int] = None, overlap: int = 0,
                  include_incomplete: bool = True, downsample: int = 1,
                  in_memory: bool = False, frame_dtype=torch.float32, progress: bool = True,
-                 workers: Optional[int] = None, **raw_options):
+                 workers: Optional[int] = None, force: bool = False, memory_budget=None,
+                 **raw_options):
         from .store import EventsDataset, events_store_path
         self.root = Path(root)
         if split is None:
@@ -122,7 +128,7 @@ class NeuromorphicDataset(torch.utils.data.Dataset):
                                                 custom_integrate_function,
                                                 custom_integrated_frames_dir_name)
             build_frames(self.root, self.setting, splits=[split], downsample=downsample,
-                         progress=progress)
+                         progress=progress, force=force, memory_budget=memory_budget)
             self._frames = FramesStore(frames_store_path(self.root, self.setting, split,
                                                          downsample))
             self.sensor_size = tuple(self._frames.manifest["sensor_size"])
