@@ -129,7 +129,8 @@ def _fill_counts(summary: ExtractSummary, ds: RawDataset):
 def extract(ds: RawDataset, workers: Optional[int] = None, force: bool = False,
             progress: bool = True, warn: bool = True,
             resumable: Optional[bool] = None, scheduler=None,
-            on_truncated: str = "error") -> ExtractSummary:
+            on_truncated: str = "error",
+            hash_sources: Optional[bool] = None) -> ExtractSummary:
     """Decode, split and store ``ds``; reuse current stores unless ``force``.
 
     ``workers``: processes for decoding (default: all cores for large datasets whose decoding
@@ -151,10 +152,18 @@ def extract(ds: RawDataset, workers: Optional[int] = None, force: bool = False,
     stores) the samples the cut left without events, listing them in the summary
     (``dropped``) and the manifest (``dropped_samples``). See
     :mod:`evframes.datasets.truncation`.
+
+    Stores are current when the raw files' content fingerprint matches (see
+    :mod:`evframes.sources`): metadata files are hashed at every check, recordings again only
+    when their size or mtime changed; ``hash_sources=True`` hashes every recording at every
+    check (also catching edits that keep size and mtime); the mode is recorded in the manifest
+    and kept by later runs (None) until a rebuild with ``hash_sources=False``.
     """
     check_policy(on_truncated)
+    if hash_sources is not None:
+        ds.hash_sources = bool(hash_sources)
     events_dir = Path(ds.root) / EVENTS_DIR
-    with store_lock(events_dir / "extract", what="events store"):
+    with store_lock(events_dir / "extract", what="events store", guards_folder=True):
         return _extract_locked(ds, workers, force, progress, warn, resumable, scheduler,
                                on_truncated)
 
@@ -179,6 +188,10 @@ def _extract_locked(ds, workers, force, progress, warn, resumable,
         if refused is not None:
             raise refused
         summary.reused = True
+        from .sources import save_hints
+        save_hints(ds)  # hashes confirmed after a copy: not read again next time
+        for old in Path(ds.root, EVENTS_DIR).glob(PARTIAL_PREFIX + "*"):  # of killed runs
+            shutil.rmtree(old, ignore_errors=True)
         _fill_counts(summary, ds)
         return summary
     if reason is not None and not reason.endswith("missing"):
@@ -221,6 +234,7 @@ def _extract_locked(ds, workers, force, progress, warn, resumable,
                 man = expected_manifest(ds, split)
                 man["classes"] = ds.classes
                 man.update(summary.truncation.manifest(split))
+                man.update(ds.source_state().record())  # source_stat, hash_sources, ...
                 w.commit(man)
         except (OSError, RuntimeError) as e:  # disk full, read-only, I/O error
             why = io_failure(e)
@@ -279,7 +293,8 @@ class _Shards:
 
     def save(self, res: JobResult) -> None:
         p = self._path(res.name)
-        tmp = p.with_name(f"{p.name}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:6]}")
+        from .locking import tmp_name
+        tmp = tmp_name(p)  # host, pid and run token: judged under the extract lock
         info = json.dumps({"labels": res.labels, "metas": res.metas, "warnings": res.warnings,
                            "truncated": res.truncated}, default=_json_default)
         with open(tmp, "wb") as fh:

@@ -7,12 +7,14 @@ Events store layout (``<root>/events/<split>.h5``)::
     /labels               int64 [n_samples]
     /meta/<column>        one dataset per metadata column, [n_samples] (int64 or utf-8 strings)
     attrs["manifest"]     JSON: kind, dataset, split, format_version, evframes_version,
-                          source_fingerprint, options, sensor_size (W, H), classes, counts
+                          source_fingerprint (content, see evframes.sources), source_stat,
+                          recordings_digest, hash_sources, options, sensor_size (W, H),
+                          classes, counts
 
 Atomicity: a store is written under a temporary name in the same folder and renamed over the
 final name only after everything, manifest included, has been flushed and closed. A file at the
 final name is therefore always complete; a temporary left by a killed run is never read and is
-removed by the next run.
+removed by the next run that holds the store's lock (see :mod:`evframes.locking`).
 """
 from __future__ import annotations
 
@@ -36,10 +38,10 @@ except ImportError:  # pragma: no cover
 from . import __version__
 from .errors import StoreError
 from .events import KEYS, P_DTYPE, T_DTYPE, XY_DTYPE, Events
+from .locking import TMP_MARK, remove_stale_temporaries, store_lock, tmp_name  # noqa: F401
 
 FORMAT_VERSION = 1
 EVENTS_DIR = "events"
-TMP_MARK = ".tmp-"
 _EVENT_DTYPES = {"t": T_DTYPE, "x": XY_DTYPE, "y": XY_DTYPE, "p": P_DTYPE}
 _EVENT_CHUNK = 1 << 18  # events per HDF5 chunk
 _STR = h5py.string_dtype("utf-8")
@@ -56,44 +58,6 @@ def events_compression() -> dict:
 def events_store_path(root, split: str) -> Path:
     """Path of the events store of ``split`` under a dataset ``root``."""
     return Path(root) / EVENTS_DIR / f"{split}.h5"
-
-
-def remove_stale_temporaries(folder, stem: str = "") -> List[Path]:
-    """Delete temporaries left by killed runs (``<name>.tmp-<pid>-<id>``) whose writer is gone."""
-    removed = []
-    folder = Path(folder)
-    if not folder.is_dir():
-        return removed
-    for f in folder.iterdir():
-        name = f.name
-        if TMP_MARK not in name or not name.startswith(stem):
-            continue
-        try:
-            pid = int(name.split(TMP_MARK, 1)[1].split("-", 1)[0])
-        except ValueError:
-            continue
-        if pid != os.getpid() and _pid_alive(pid):
-            continue  # another live process is writing it
-        try:
-            f.unlink()
-            removed.append(f)
-        except OSError:
-            pass
-    return removed
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _tmp_name(final: Path) -> Path:
-    return final.with_name(f"{final.name}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}")
 
 
 def io_failure(e: BaseException) -> Optional[str]:
@@ -206,7 +170,7 @@ class AtomicH5:
         self.final = Path(final)
         self.final.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(self.final.parent, self.final.name)
-        self.tmp = _tmp_name(self.final)
+        self.tmp = tmp_name(self.final)
         try:
             self.h5 = h5py.File(self.tmp, "w")
         except OSError as e:
@@ -483,44 +447,6 @@ def _decode(a):
     if a.dtype.kind in ("O", "S"):
         return np.array([v.decode() if isinstance(v, bytes) else v for v in a], dtype=object)
     return a
-
-
-@contextlib.contextmanager
-def store_lock(final, timeout: Optional[float] = None, what: str = "store"):
-    """Exclusive inter-process lock for building ``final`` (``.<name>.lock`` beside it).
-
-    A second run on the same store waits here, then finds the store complete and reuses it.
-    The lock file is empty and stays (removing it would race with a waiting run); the lock
-    itself is released by the OS when its holder exits, even on SIGKILL.
-    """
-    import fcntl
-    final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    lock = final.parent / f".{final.name}.lock"
-    try:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as e:
-        raise StoreError(f"cannot create lock {lock}: {e.strerror}") from None
-    try:
-        t0 = time.monotonic()
-        warned = False
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if timeout is not None and time.monotonic() - t0 > timeout:
-                    raise StoreError(f"{final}: another evframes process is building this "
-                                     f"{what} (lock {lock} held for {timeout:.0f} s)")
-                if not warned:
-                    import sys
-                    print(f"waiting for another evframes process building {final} ...",
-                          file=sys.stderr)
-                    warned = True
-                time.sleep(0.2)
-        yield
-    finally:
-        os.close(fd)
 
 
 def dataset_crc(dset, chunk: int = 1 << 24) -> str:

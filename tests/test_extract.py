@@ -79,9 +79,12 @@ def test_store_reuse_and_staleness(dvs_archive_root, tmp_path):
     assert not s1.reused
     s2 = extract(open_raw("dvs128", tmp_path), workers=1, progress=False, warn=False)
     assert s2.reused and s2.samples == s1.samples
-    # a changed raw file is detected through the manifest's fingerprint and rebuilt
+    # a touched raw file has the same content: reused (content fingerprint, see test_trust_store)
     st = (tmp_path / "DvsGesture.tar.gz").stat()
     os.utime(tmp_path / "DvsGesture.tar.gz", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert extract(open_raw("dvs128", tmp_path), workers=1, progress=False, warn=False).reused
+    # a changed raw file is detected through the manifest's fingerprint and rebuilt
+    synth.fake_dvs128(tmp_path, recordings=4, scale=0.02, seed=2, archive=True, workers=1)
     s3 = extract(open_raw("dvs128", tmp_path), workers=1, progress=False, warn=False)
     assert not s3.reused and "source_fingerprint" in s3.rebuilt_because
     man = read_manifest(events_store_path(tmp_path, "train"))

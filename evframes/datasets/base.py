@@ -112,15 +112,27 @@ class RawDataset:
         """The raw files extraction reads (for the fingerprint)."""
         raise NotImplementedError
 
+    #: raw files fingerprinted by content at every check (labels CSVs, trials lists, class
+    #: mappings, READMEs); every other source file counts as a recording
+    metadata_suffixes: Tuple[str, ...] = (".csv", ".txt", ".json")
+    metadata_max_bytes: int = 1 << 20
+    #: hash every recording at every check (None: as the existing stores' manifest says)
+    hash_sources: Optional[bool] = None
+
+    def is_metadata_file(self, path: Path, size: int) -> bool:
+        return path.suffix.lower() in self.metadata_suffixes and size <= self.metadata_max_bytes
+
     def fingerprint(self) -> str:
-        """Hash of the raw files' relative names, sizes and modification times (cheap; no
-        content hashing, so touching a raw file or replacing it counts as a change)."""
-        h = hashlib.sha256()
-        for f in sorted(self.source_files()):
-            st = f.stat()
-            rel = os.path.relpath(f, self.root)
-            h.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-        return h.hexdigest()[:32]
+        """Content fingerprint of the raw files: names, sizes and sha256 of every file
+        (metadata files hashed at every call; a recording hashed again only when its size or
+        mtime changed, or always with ``self.hash_sources``). See :mod:`evframes.sources`."""
+        return self.source_state().fingerprint
+
+    def source_state(self):
+        """The :class:`evframes.sources.SourceState` of the raw files (fingerprint, manifest
+        entries); each recording is hashed at most once per instance."""
+        from ..sources import source_state
+        return source_state(self)
 
     # -- work ----------------------------------------------------------------------------
     def jobs(self) -> Iterator[Job]:
