@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import DatasetError, FormatError, StoreError
+from .errors import DatasetError, FormatError, StoreError, one_line
 
 DATASETS = ("dvs128", "nmnist", "cifar10dvs")
 
@@ -37,7 +37,7 @@ def _friendly(fn):
         except (DatasetError, FormatError, StoreError, OSError, ValueError, RuntimeError) as e:
             if os.environ.get("EVFRAMES_DEBUG"):
                 raise
-            raise click.ClickException(str(e)) from None
+            raise click.ClickException(one_line(e)) from None
         except KeyboardInterrupt:
             click.echo("\ninterrupted: no partial store was left behind", err=True)
             sys.exit(130)
@@ -51,6 +51,116 @@ def _show_warnings(msgs, limit=5):
         click.echo(f"warning: {m}", err=True)
     if len(msgs) > limit:
         click.echo(f"warning: ... and {len(msgs) - limit} more", err=True)
+
+
+def _numba_compiles() -> int:
+    """Kernels compiled so far in this process (Numba cache misses of evframes' kernels)."""
+    try:
+        from numba.core.dispatcher import Dispatcher
+    except ImportError:  # pragma: no cover
+        return 0
+    n = 0
+    for name, mod in list(sys.modules.items()):
+        if name.startswith("evframes") and mod is not None:
+            for v in list(vars(mod).values()):
+                if isinstance(v, Dispatcher):
+                    n += sum(v.stats.cache_misses.values())
+    return n
+
+
+def _warm_up(work) -> float:
+    """Run ``work`` (the same kernels on a tiny input) before the timed work, so that printed
+    rates never include Numba compilation; print the compile time on its own line when the
+    kernels were compiled (a first run, or a new Numba cache) rather than loaded from the cache.
+    Returns the seconds spent. A failing warm-up is ignored: the real run reports problems."""
+    import tempfile
+    n0, t0 = _numba_compiles(), time.perf_counter()
+    try:
+        with tempfile.TemporaryDirectory(prefix="evframes-warmup-") as tmp, \
+                warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            work(Path(tmp))
+    except Exception:
+        if os.environ.get("EVFRAMES_DEBUG"):
+            raise
+    dt = time.perf_counter() - t0
+    if _numba_compiles() > n0:
+        click.echo(f"compile {dt:.1f} s: Numba kernels compiled on this first run (cached for "
+                   f"later runs; not counted in the rates below)")
+    return dt
+
+
+def _warm_extract(dataset, root):
+    """Decode a tiny replica of ``dataset``, laid out as archives or folders like ``root``, in
+    this process: the decoders are then compiled (and inherited by forked decoding workers, or
+    loaded from the cache they just filled)."""
+    archive = any(p.suffix in (".zip", ".gz", ".tar") for p in Path(root).iterdir()
+                  if p.is_file()) if Path(root).is_dir() else True
+
+    def work(tmp):
+        from . import synth
+        from .datasets import open_raw
+        from .extract import extract as run_extract
+        if dataset == "dvs128":
+            synth.fake_dvs128(tmp, recordings=2, scale=0.001, workers=1, archive=archive)
+        elif dataset == "nmnist":
+            synth.fake_nmnist(tmp, per_class_train=1, per_class_test=1, archive=archive)
+        else:
+            synth.fake_cifar10dvs(tmp, per_class=1, scale=0.5, archive=archive)
+        run_extract(open_raw(dataset, tmp), workers=1, progress=False, warn=False)
+    return _warm_up(work)
+
+
+def _warm_integrate(setting, downsample, n_threads):
+    """Integrate a tiny events store with ``setting``: the same kernels, compiled before the
+    timed work. Custom functions are the user's code: nothing to warm."""
+    def work(tmp):
+        import numpy as np
+        from .frames import build_frames
+        from .store import EventsStoreWriter, events_store_path
+        rng = np.random.default_rng(0)
+        with EventsStoreWriter(events_store_path(tmp, "train")) as w:
+            for i in range(3):
+                n = 64
+                w.append({"t": np.sort(rng.integers(0, 10_000, n)),
+                          "x": rng.integers(0, 32, n).astype(np.int16),
+                          "y": rng.integers(0, 32, n).astype(np.int16),
+                          "p": rng.integers(0, 2, n).astype(np.int8)}, i)
+            w.commit({"kind": "events", "dataset": "warm-up", "split": "train",
+                      "sensor_size": [32, 32], "classes": ["a", "b", "c"]})
+        build_frames(tmp, setting, splits=["train"], downsample=downsample, progress=False,
+                     n_threads=n_threads)
+    if getattr(setting, "function", None) is not None:
+        return 0.0
+    return _warm_up(work)
+
+
+def _first_existing(p: Path) -> Path:
+    for q in (p, *p.parents):
+        if q.exists():
+            return q
+    return p
+
+
+def _folder_path(ctx, param, value):
+    """click callback: a folder option must not be (or lie under) a file."""
+    if value is not None:
+        p = Path(value)
+        q = _first_existing(p)
+        if q.exists() and not q.is_dir():
+            raise click.BadParameter(f"{q} is a file, not a folder"
+                                     + ("" if q == p else f" (the path is {p})"))
+    return value
+
+
+def _file_path(ctx, param, value):
+    """click callback: an output file's folder must not be (or lie under) a file."""
+    if value is not None:
+        p = Path(value)
+        q = _first_existing(p.parent)
+        if q.exists() and not q.is_dir():
+            raise click.BadParameter(f"{q} is a file, not a folder (the path is {p})")
+    return value
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -73,7 +183,7 @@ def _root(dataset, root):
 
 @main.command()
 @click.option("--dataset", type=click.Choice(DATASETS), required=True)
-@click.option("--root", type=click.Path(file_okay=False), default=None,
+@click.option("--root", type=click.Path(file_okay=False), default=None, callback=_folder_path,
               help="Dataset root holding the raw archives or folders [default: ./data/DATASET].")
 @click.option("--workers", "-j", type=int, default=None,
               help="Decoding processes [default: all cores].")
@@ -107,6 +217,8 @@ def extract(dataset, root, workers, force, train_ratio, orientation, resumable, 
     opts = {"train_ratio": train_ratio, "orientation": orientation} \
         if dataset == "cifar10dvs" else {}
     ds = open_raw(dataset, _root(dataset, root), **opts)
+    if scheduler is None and (force or not _extract_current(ds)):
+        _warm_extract(dataset, ds.root)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         summary = run_extract(ds, workers=workers, force=force, progress=not quiet, warn=False,
@@ -119,15 +231,34 @@ def extract(dataset, root, workers, force, train_ratio, orientation, resumable, 
     return summary
 
 
+def _extract_current(ds) -> bool:
+    try:
+        from .extract import stores_status
+        return stores_status(ds) is None
+    except Exception:
+        return False
+
+
+def _frames_current(root, setting, splits, downsample) -> bool:
+    try:
+        from .frames import expected_frames_manifest, frames_store_path
+        from .store import store_status
+        return all(store_status(frames_store_path(root, setting, s, downsample),
+                                expected_frames_manifest(root, s, setting, downsample)) is None
+                   for s in splits)
+    except Exception:
+        return False
+
+
 @main.command()
 @click.option("--dataset", type=click.Choice(DATASETS), required=True)
-@click.option("--out", type=click.Path(file_okay=False), default=None,
+@click.option("--out", type=click.Path(file_okay=False), callback=_folder_path, default=None,
               help="Folder to write the raw replica into [default: ./data/DATASET].")
-@click.option("--recordings", "-n", type=int, default=None,
+@click.option("--recordings", "-n", type=click.IntRange(min=1), default=None,
               help="dvs128: recordings (default 12; 122 = full layout). nmnist: train samples "
                    "per class (default 50; test gets a sixth). cifar10dvs: recordings per class "
                    "(default 20).")
-@click.option("--scale", type=float, default=None,
+@click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=None,
               help="dvs128: event-rate multiplier (default 0.05; 1.0 ~ real rates).")
 @click.option("--full", is_flag=True, help="Full real size (122 recordings at real rates, "
                                            "60000/10000 N-MNIST samples, 1000 per class).")
@@ -140,16 +271,18 @@ def fake(dataset, out, recordings, scale, full, folder, seed):
     out = Path(out) if out else Path("data") / dataset
     t0 = time.perf_counter()
     if dataset == "dvs128":
-        info = synth.fake_dvs128(out, recordings=None if full else (recordings or 12),
+        info = synth.fake_dvs128(out, recordings=None if full else
+                                 (12 if recordings is None else recordings),
                                  scale=scale if scale is not None else (1.0 if full else 0.05),
                                  seed=seed, archive=not folder)
     elif dataset == "nmnist":
-        per = 6000 if full else (recordings or 50)
+        per = 6000 if full else (50 if recordings is None else recordings)
         info = synth.fake_nmnist(out, per_class_train=per,
                                  per_class_test=1000 if full else max(1, per // 6 + (per < 6)),
                                  seed=seed, archive=not folder)
     else:
-        info = synth.fake_cifar10dvs(out, per_class=1000 if full else (recordings or 20),
+        info = synth.fake_cifar10dvs(out, per_class=1000 if full else
+                                     (20 if recordings is None else recordings),
                                      seed=seed, archive=not folder)
     click.echo(f"wrote {dataset} replica to {info['path']} in {time.perf_counter() - t0:.1f} s: "
                + ", ".join(f"{k} {v}" for k, v in info.items() if k not in ("dataset", "path")))
@@ -197,6 +330,11 @@ def _pick_root(dataset, root):
 def make_setting(split_by, frames_number, duration, count, overlap, drop_incomplete, function,
                  name):
     from .frames import setting_from_options
+    if frames_number is not None and split_by is None and \
+            duration is None and count is None and function is None:
+        # as the Python Datasets (and SpikingJelly): the split rule is never guessed
+        raise click.UsageError("-T/--frames-number needs --split-by number (equal event "
+                               "counts) or --split-by time (equal time spans)")
     if function is not None and not callable(function):
         function = _load_function(function)
     return setting_from_options(split_by, frames_number, duration, count, overlap,
@@ -206,10 +344,11 @@ def make_setting(split_by, frames_number, duration, count, overlap, drop_incompl
 @main.command()
 @click.option("--dataset", type=click.Choice(DATASETS), default=None,
               help="Dataset under ./data [default: the only extracted one].")
-@click.option("--root", type=click.Path(file_okay=False), default=None,
+@click.option("--root", type=click.Path(file_okay=False), default=None, callback=_folder_path,
               help="Dataset root holding events/<split>.h5.")
 @click.option("--split-by", type=click.Choice(["number", "time"]), default=None,
-              help="With -T: equal event counts ('number') or equal time spans ('time').")
+              help="Needed with -T: equal event counts ('number') or equal time spans "
+                   "('time'), as SpikingJelly's split_by.")
 @click.option("-T", "--frames-number", type=int, default=None, help="Frames per sample.")
 @click.option("--duration", type=int, default=None,
               help="Fixed frame duration in microseconds (variable T).")
@@ -240,6 +379,9 @@ def integrate(dataset, root, split_by, frames_number, duration, count, overlap, 
     root = _pick_root(dataset, root)
     setting = make_setting(split_by, frames_number, duration, count, overlap, drop_incomplete,
                            function, name)
+    if scheduler is None and (force or not _frames_current(
+            root, setting, [s for s in splits.split(",") if s], downsample)):
+        _warm_integrate(setting, downsample, threads)
     summary = build_frames(root, setting, splits=[s for s in splits.split(",") if s],
                            downsample=downsample, force=force, progress=not quiet,
                            n_threads=threads, scheduler=scheduler, memory_budget=memory_budget)
@@ -253,10 +395,12 @@ def _open_split(dataset, root, split, frames_number, split_by, duration):
     from .datasets import torch_datasets as td
     cls = {"dvs128": td.DVS128Gesture, "nmnist": td.NMNIST, "cifar10dvs": td.CIFAR10DVS}
     if frames_number is None and duration is None:
-        frames_number = 20
+        frames_number, split_by = 20, split_by or "number"
+    elif frames_number is not None and split_by is None:
+        raise click.UsageError("-T/--frames-number needs --split-by number or time")
     return cls[dataset](root, split=split, data_type="frame",
                         frames_number=frames_number,
-                        split_by=(split_by or "number") if frames_number else None,
+                        split_by=split_by if frames_number else None,
                         duration=duration, progress=False)
 
 
@@ -270,14 +414,16 @@ def _dataset_of(root):
 
 @main.command()
 @click.option("--dataset", type=click.Choice(DATASETS), default=None)
-@click.option("--root", type=click.Path(file_okay=False), default=None)
+@click.option("--root", type=click.Path(file_okay=False), default=None, callback=_folder_path)
 @click.option("--split", type=click.Choice(["train", "test"]), default="train", show_default=True)
 @click.option("--index", "-i", type=int, default=0, show_default=True, help="Sample index.")
-@click.option("-T", "--frames-number", type=int, default=None, help="[default: 20]")
+@click.option("-T", "--frames-number", type=int, default=None,
+              help="Frames, with --split-by [default: 20 split by number].")
 @click.option("--split-by", type=click.Choice(["number", "time"]), default=None)
 @click.option("--duration", type=int, default=None, help="Frame duration in us instead of -T.")
-@click.option("--out", type=click.Path(dir_okay=False), default="sample.gif", show_default=True)
-@click.option("--fps", type=int, default=10, show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), callback=_file_path, default="sample.gif",
+              show_default=True)
+@click.option("--fps", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--upscale", type=int, default=None, help="Pixel upscaling [default: auto].")
 @_friendly
 def play(dataset, root, split, index, frames_number, split_by, duration, out, fps, upscale):
@@ -298,10 +444,11 @@ def play(dataset, root, split, index, frames_number, split_by, duration, out, fp
 
 @main.command()
 @click.option("--dataset", type=click.Choice(DATASETS), default=None)
-@click.option("--root", type=click.Path(file_okay=False), default=None)
+@click.option("--root", type=click.Path(file_okay=False), default=None, callback=_folder_path)
 @click.option("--split", type=click.Choice(["train", "test"]), default="train", show_default=True)
 @click.option("--per-class", type=int, default=2, show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False), default="samples.png", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), callback=_file_path,
+              default="samples.png", show_default=True)
 @_friendly
 def plot(dataset, root, split, per_class, out):
     """Write a PNG sheet of accumulated events: a few samples of every class."""
@@ -321,7 +468,7 @@ def plot(dataset, root, split, per_class, out):
 
 
 @main.command()
-@click.option("--root", type=click.Path(file_okay=False), default=None,
+@click.option("--root", type=click.Path(file_okay=False), default=None, callback=_folder_path,
               help="A dataset root, or a folder of roots [default: ./data].")
 @_friendly
 def info(root):
@@ -366,7 +513,7 @@ def _roots_under(root):
 
 
 @main.command()
-@click.option("--root", type=click.Path(file_okay=False), default=None,
+@click.option("--root", type=click.Path(file_okay=False), default=None, callback=_folder_path,
               help="A dataset root, or a folder of roots [default: ./data].")
 @_friendly
 def verify(root):
@@ -411,7 +558,8 @@ def verify(root):
 
 
 @main.command()
-@click.option("--out", type=click.Path(file_okay=False), default="demo_out", show_default=True,
+@click.option("--out", type=click.Path(file_okay=False), callback=_folder_path,
+              default="demo_out", show_default=True,
               help="Working folder of the demo.")
 @click.option("--quick", is_flag=True, help="Fewer recordings (for tests).")
 @_friendly
@@ -433,11 +581,17 @@ def demo(out, quick):
     else:
         click.echo("      reusing the existing replica")
     click.echo("[2/5] extract: DvsGesture.tar.gz -> events stores")
-    summary = run_extract(open_raw("dvs128", root), progress=True, warn=False)
+    raw = open_raw("dvs128", root)
+    if not _extract_current(raw):
+        _warm_extract("dvs128", root)
+    summary = run_extract(raw, progress=True, warn=False)
     for line in summary.lines():
         click.echo("      " + line)
     click.echo("[3/5] integrate: frames_number=20, split_by=number")
-    fs = build_frames(root, setting_from_options("number", 20), progress=True)
+    setting = setting_from_options("number", 20)
+    if not _frames_current(root, setting, ("train", "test"), 1):
+        _warm_integrate(setting, 1, None)
+    fs = build_frames(root, setting, progress=True)
     for line in fs.lines():
         click.echo("      " + line)
     click.echo("[4/5] play + plot")
@@ -467,14 +621,13 @@ def demo(out, quick):
     dt = time.perf_counter() - t1
     click.echo(f"      batch x {tuple(xb.shape)} {xb.dtype}, y {tuple(yb.shape)}; "
                f"{n} samples in {dt:.2f} s = {n / dt:.0f} samples/s")
-    click.echo(f"demo finished in {time.perf_counter() - t0:.1f} s; outputs in {out}/")
-    click.echo("(a first run includes compiling the Numba kernels, cached for later runs; "
-               "benchmarks/README.md has the steady-state speeds)")
+    click.echo(f"demo finished in {time.perf_counter() - t0:.1f} s; outputs in {out}/ "
+               f"(benchmarks/README.md has the speeds on full-size data)")
 
 
 @main.command()
 @click.option("--dataset", type=click.Choice(DATASETS), default="dvs128", show_default=True)
-@click.option("--root", type=click.Path(file_okay=False), default=None,
+@click.option("--root", type=click.Path(file_okay=False), default=None, callback=_folder_path,
               help="Dataset root [default: ./data/DATASET].")
 @click.option("-T", "T", type=int, default=16, show_default=True, help="Frames per sample.")
 @click.option("-b", "--batch-size", type=int, default=16, show_default=True)
@@ -501,11 +654,13 @@ def demo(out, quick):
 @click.option("--model", type=click.Choice(["dvsgesture", "csnn"]), default=None,
               help="[default: dvsgesture for dvs128/cifar10dvs, csnn for nmnist]")
 @click.option("--resume", type=click.Path(dir_okay=False, exists=True), default=None)
-@click.option("--out-dir", type=click.Path(file_okay=False), default="runs/train",
+@click.option("--out-dir", type=click.Path(file_okay=False), callback=_folder_path,
+              default="runs/train",
               show_default=True)
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--save-spikes", type=click.Path(file_okay=False), default=None,
+@click.option("--save-spikes", type=click.Path(file_okay=False), callback=_folder_path,
+              default=None,
               help="Write PNG maps of the first spiking layer per time step here.")
 @click.option("--max-batches", type=int, default=None, help="Batches per epoch (quick runs).")
 @click.option("--ddp", is_flag=True, help="DistributedDataParallel (on by itself under torchrun).")

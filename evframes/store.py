@@ -19,6 +19,7 @@ removed by the next run that holds the store's lock (see :mod:`evframes.locking`
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import time
@@ -61,17 +62,42 @@ def events_store_path(root, split: str) -> Path:
 
 
 def io_failure(e: BaseException) -> Optional[str]:
-    """A short description if ``e`` is a storage failure (disk full, read-only, I/O error),
-    including HDF5's RuntimeErrors that wrap one; None for anything else."""
+    """A short one-line description if ``e`` is a storage failure (disk full, read-only, quota,
+    I/O error), including h5py's exceptions that wrap one; None for anything else. Decided on
+    the errno (never on message text, which libc translates and HDF5 rewords)."""
+    if not isinstance(e, (OSError, RuntimeError)):
+        return None
+    n = _errno_of(e)
+    if n not in STORAGE_ERRNOS:
+        return None
+    from .errors import one_line
+    what = os.strerror(n)
+    fn = getattr(e, "filename", None)
+    if fn:
+        what += f": {fn}"
+    detail = one_line(e)
+    if "errno = " in str(e):  # HDF5's message: name the operation that failed
+        detail = detail.split(":", 1)[0]
+        return f"{what} (HDF5: {detail})"
+    return what
+
+
+# errno values that mean the storage failed us (full, read-only, quota, I/O, permissions),
+# as opposed to a bug or a missing input file
+STORAGE_ERRNOS = frozenset(getattr(errno, n) for n in (
+    "ENOSPC", "EDQUOT", "EROFS", "EIO", "EFBIG", "EACCES", "EPERM", "ESTALE", "ENXIO")
+    if hasattr(errno, n))
+
+
+def _errno_of(e: BaseException) -> Optional[int]:
+    """``e.errno``, or the C errno HDF5 embeds in its messages (``errno = 28``) when h5py
+    raises without setting one (its RuntimeErrors, some OSErrors)."""
     import re
-    if isinstance(e, OSError):
-        return str(e)
-    if isinstance(e, RuntimeError):
-        msg = str(e)
-        if "write failed" in msg or "errno" in msg:
-            m = re.search(r"error message = '([^']+)'", msg)
-            return (m.group(1) if m else msg.splitlines()[0]) + " (HDF5 write failed)"
-    return None
+    n = getattr(e, "errno", None)
+    if isinstance(n, int):
+        return n
+    m = re.search(r"\berrno = (\d+)", str(e))
+    return int(m.group(1)) if m else None
 
 
 def read_manifest(path) -> dict:
@@ -416,7 +442,12 @@ class EventsDataset:
             raise IndexError(f"sample {i} out of range for {n} samples in {self.path}")
         a, b = int(self.offsets[i]), int(self.offsets[i + 1])
         f = self._h5.get()
-        return Events({k: f[k][a:b] for k in KEYS})
+        try:
+            return Events({k: f[k][a:b] for k in KEYS})
+        except OSError as e:  # a corrupted chunk, an I/O error
+            from .errors import one_line
+            raise StoreError(f"{self.path}: sample {i}: cannot read its events {a}..{b}: "
+                             f"{one_line(e)}") from None
 
     def sample_meta(self, i: int) -> dict:
         return {k: v[i].item() if hasattr(v[i], "item") else v[i] for k, v in self.meta.items()}

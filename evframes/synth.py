@@ -180,9 +180,11 @@ def fake_dvs128(out, recordings: Optional[int] = 12, scale: float = 0.05, seed: 
     ``scale``: event-rate multiplier (1.0 ~ 50 k events/s of gesture, like the real data).
     ``archive``: write ``DvsGesture.tar.gz`` (True) or the extracted ``DvsGesture/`` folder.
     """
+    if not scale > 0:
+        raise ValueError(f"scale must be > 0 (an event-rate multiplier), got {scale}")
+    recs = gesture_recordings(recordings)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    recs = gesture_recordings(recordings)
     tmp = Path(tempfile.mkdtemp(prefix=".fake-dvs128-", dir=out))
     folder = tmp / "DvsGesture"
     folder.mkdir()
@@ -341,6 +343,9 @@ def fake_nmnist(out, per_class_train: int = 50, per_class_test: int = 10, seed: 
     """Write an N-MNIST replica (``Train.zip``/``Test.zip`` or folders) under ``out``.
 
     Full size is 6000 / 1000 per class (60000 / 10000 samples)."""
+    for what, v in (("per_class_train", per_class_train), ("per_class_test", per_class_test)):
+        if int(v) < 1:
+            raise ValueError(f"{what} must be >= 1 (samples per digit), got {v}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -372,6 +377,10 @@ def fake_cifar10dvs(out, per_class: int = 20, seed: int = 0, archive: bool = Tru
     Events are generated upright, then stored in raw DVS128 address orientation (the inverse of
     the SpikingJelly convention, which is its own inverse). Full size is 1000 per class."""
     from .datasets.cifar10dvs import orient_events
+    if int(per_class) < 1:
+        raise ValueError(f"per_class must be >= 1 (recordings per class), got {per_class}")
+    if not scale > 0:
+        raise ValueError(f"scale must be > 0, got {scale}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)

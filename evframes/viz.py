@@ -190,11 +190,19 @@ def _annotated_frames(frames, upscale, labels, label, class_names, title, normal
     return out
 
 
+def _check_fps(fps) -> float:
+    f = float(fps)
+    if not (f > 0 and np.isfinite(f)):
+        raise ValueError(f"fps must be a positive number of frames per second, got {fps!r}")
+    return f
+
+
 def save_gif(frames, path: PathLike, *, fps: float = 10, upscale: Optional[int] = None,
              labels: Optional[Sequence] = None, label=None, class_names=None,
              title: Optional[str] = None, normalize: Optional[str] = "percentile",
              gamma: float = 0.5) -> Path:
     """Write frames as an animated GIF that loops forever (see :func:`play_frame`)."""
+    fps = _check_fps(fps)
     images = _annotated_frames(frames, upscale, labels, label, class_names, title, normalize,
                                gamma)
     path = Path(path)
@@ -226,6 +234,7 @@ def play_frame(x, save_gif_to: Optional[PathLike] = None, *, fps: float = 10,
     annotations but the title and frame counter); returns the ``FuncAnimation`` (keep it
     referenced in notebooks). On a non-interactive backend nothing blocks.
     """
+    fps = _check_fps(fps)
     if save_gif_to is not None:
         return save_gif(x, save_gif_to, fps=fps, upscale=upscale, labels=labels, label=label,
                         class_names=class_names, title=title, normalize=normalize, gamma=gamma)

@@ -48,3 +48,25 @@ def assert_same_arrays(a, b):
     assert a.keys() == b.keys()
     for k in a:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def assert_one_error_line(result, *needles, exit_code=None):
+    """A CLI run (click CliRunner result) that failed the way evframes promises: it exited
+    through click (``SystemExit``; an uncaught exception would sit in ``result.exception``
+    instead, with exit code 1 too) with exit code 1 or 2 (or ``exit_code``), printing exactly
+    one ``Error:`` line that contains every needle, and no traceback. Returns that line."""
+    import traceback
+    out, exc = result.output, result.exception
+    if exc is None:
+        raise AssertionError(f"the command succeeded (exit {result.exit_code}):\n{out}")
+    if not isinstance(exc, SystemExit):
+        raise AssertionError("the command crashed instead of reporting an error:\n"
+                             + "".join(traceback.format_exception(*result.exc_info)))
+    assert result.exit_code == exit_code if exit_code is not None else \
+        result.exit_code in (1, 2), (result.exit_code, out)
+    lines = [ln for ln in out.splitlines() if ln.startswith("Error:")]
+    assert len(lines) == 1, f"expected one 'Error:' line, got {len(lines)}:\n{out}"
+    assert "Traceback" not in out, out
+    for n in needles:
+        assert str(n) in lines[0], f"{n!r} not in the error line {lines[0]!r}\n{out}"
+    return lines[0]
