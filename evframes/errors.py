@@ -29,6 +29,9 @@ class FormatError(ValueError):
             where = f"{where} at byte {offset}"
         super().__init__(f"{where}: {message}")
 
+    def __reduce__(self):  # pickles across process pools and Dask (the default needs 1 arg)
+        return (type(self), (self.path, self.offset, self.reason))
+
 
 class DatasetError(ValueError):
     """A raw dataset folder or archive does not have the expected layout or content."""

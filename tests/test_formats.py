@@ -549,3 +549,14 @@ def test_fuzz_atis(data):
     if ev is not None:
         assert len(ev) <= len(data) // 5
         assert int(ev["t"].min(initial=0)) >= 0
+
+
+def test_format_error_pickles_across_processes():
+    """Raised in a pool or Dask worker, a FormatError must arrive intact (the default
+    exception pickling passes one argument and broke the pool with BrokenProcessPool)."""
+    import pickle
+    from evframes.errors import FormatError
+    e = pickle.loads(pickle.dumps(FormatError("rec.aedat", 1234, "cut inside a packet")))
+    assert type(e) is FormatError
+    assert (e.path, e.offset, e.reason) == ("rec.aedat", 1234, "cut inside a packet")
+    assert str(e) == "rec.aedat at byte 1234: cut inside a packet"

@@ -15,6 +15,7 @@ import lif_cuda_tools as tools
 from evframes.train import _lif_cupy, neuron
 from evframes.train.models import DVSGestureNet
 from evframes.train.neuron import LIFNode
+from lif_helpers import assert_grad_close, run_lif
 
 MODES = [(v_reset, detach, decay_input)  # (v_reset, detach_reset, decay_input)
          for v_reset in (0.0, None) for detach in (True, False) for decay_input in (True, False)]
@@ -29,21 +30,6 @@ def _ids(mode):
 def _random_input(shape, seed, mean=0.6, std=1.5):
     g = torch.Generator().manual_seed(seed)
     return (torch.randn(shape, generator=g, dtype=torch.float64) * std + mean).float()
-
-
-def _torch_ref(x, grad, **kw):
-    xx = x.clone().requires_grad_(True)
-    node = LIFNode(backend="torch", **kw)
-    s = node(xx)
-    s.backward(grad)
-    return s.detach(), xx.grad, node.v
-
-
-def _assert_grad_close(got, ref, rel):
-    scale = ref.abs().max().item()
-    assert scale > 0
-    err = (got - ref).abs().max().item()
-    assert err <= rel * scale, f"max |diff| {err:.3g} > {rel:g} * max|ref| ({scale:.3g})"
 
 
 def test_cuda_source_compiles_to_ptx(tmp_path):
@@ -105,12 +91,12 @@ def test_host_harness_matches_torch(host_lif, mode):
     kw = dict(v_reset=v_reset, decay_input=decay_input)
     x = _random_input((8, 3, 129), seed=9)
     grad = _random_input((8, 3, 129), seed=10)
-    s_ref, g_ref, v_ref = _torch_ref(x, grad, detach_reset=detach, **kw)
+    s_ref, g_ref, v_ref = run_lif("torch", x, grad, detach_reset=detach, **kw)
     s, h, v = host_lif.forward(x.numpy(), **kw)
     assert np.array_equal(s, s_ref.numpy())
     assert np.array_equal(v, v_ref.numpy())
     gx = host_lif.backward(grad.numpy(), h, detach_reset=detach, **kw)
-    _assert_grad_close(torch.from_numpy(gx), g_ref, 1e-6)
+    assert_grad_close(torch.from_numpy(gx), g_ref, 1e-6)
 
 
 def _near_threshold_input(T, N, dtype, seed, decay_input=True):
@@ -152,7 +138,7 @@ def test_16bit_backward_uses_the_forward_spikes(host_lif, storage, dtype, rtol, 
     T, N = 6, 4096
     x = _near_threshold_input(T, N, dtype, seed=21, decay_input=decay_input)
     grad = _random_input((T, N), seed=22).to(dtype)
-    s_ref, g_ref, v_ref = _torch_ref(x.float(), grad.float(), v_reset=v_reset,
+    s_ref, g_ref, v_ref = run_lif("torch", x.float(), grad.float(), v_reset=v_reset,
                                      detach_reset=detach, decay_input=decay_input)
     h = _charge_seq(x.float(), v_reset, decay_input)
     assert torch.equal(h >= 1.0, s_ref.bool())
@@ -262,13 +248,13 @@ def test_cupy_backend_trains_through_stand_in(fake_cupy, mode):
     kw = dict(v_reset=v_reset, detach_reset=detach, decay_input=decay_input)
     x = _random_input((8, 2, 300), seed=11)
     grad = _random_input((8, 2, 300), seed=12)
-    s_ref, g_ref, v_ref = _torch_ref(x, grad, **kw)
+    s_ref, g_ref, v_ref = run_lif("torch", x, grad, **kw)
     xx = x.clone().requires_grad_(True)
     node = LIFNode(backend="cupy", **kw)
     s = node(xx)
     s.backward(grad)
     assert torch.equal(s, s_ref) and torch.equal(node.v, v_ref)
-    _assert_grad_close(xx.grad, g_ref, 1e-6)
+    assert_grad_close(xx.grad, g_ref, 1e-6)
     with torch.no_grad():  # inference: no h saved (null pointer), same spikes
         assert torch.equal(node(x), s_ref)
     assert fake_cupy.launched.count("lif_forward<float>") == 2
@@ -280,7 +266,7 @@ def test_cupy_backend_trains_through_stand_in(fake_cupy, mode):
 def test_cupy_backend_16bit_through_stand_in(fake_cupy, dtype):
     x = _near_threshold_input(6, 700, dtype, seed=13)
     grad = _random_input((6, 700), seed=14).to(dtype)
-    s_ref, g_ref, _ = _torch_ref(x.float(), grad.float())
+    s_ref, g_ref, _ = run_lif("torch", x.float(), grad.float())
     xx = x.clone().requires_grad_(True)
     s = LIFNode(backend="cupy")(xx)
     s.backward(grad)

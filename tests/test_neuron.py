@@ -9,6 +9,7 @@ import torch
 from evframes.train._lif_cupy import cupy_available
 from evframes.train.neuron import LIFNode
 from evframes.train.surrogate import ATan
+from lif_helpers import assert_grad_close, run_lif
 
 MODES = [  # (v_reset, detach_reset, decay_input)
     (v_reset, detach, decay_input)
@@ -30,21 +31,6 @@ def _random_input(shape, dtype, seed):
     return (torch.randn(shape, generator=g, dtype=torch.float64) * 1.5 + 0.6).to(dtype)
 
 
-def _run(backend, x, grad, **kw):
-    node = LIFNode(backend=backend, **kw)
-    xx = x.clone().requires_grad_(True)
-    s = node(xx)
-    s.backward(grad)
-    return s.detach(), xx.grad, node.v
-
-
-def _assert_grad_close(got, ref, rel):
-    scale = ref.abs().max().item()
-    assert scale > 0
-    err = (got - ref).abs().max().item()
-    assert err <= rel * scale, f"max |diff| {err:.3g} > {rel:g} * max|ref| ({scale:.3g})"
-
-
 @pytest.mark.parametrize("mode", MODES, ids=_ids)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["f32", "f64"])
 def test_cpu_matches_torch(mode, dtype):
@@ -53,12 +39,12 @@ def test_cpu_matches_torch(mode, dtype):
     # 8 x 5 x 2100 = several Numba blocks, N not a multiple of the block size
     x = _random_input((8, 5, 2100), dtype, seed=1)
     grad = _random_input((8, 5, 2100), dtype, seed=2)
-    s_ref, g_ref, v_ref = _run("torch", x, grad, **kw)
-    s_cpu, g_cpu, v_cpu = _run("cpu", x, grad, **kw)
+    s_ref, g_ref, v_ref = run_lif("torch", x, grad, **kw)
+    s_cpu, g_cpu, v_cpu = run_lif("cpu", x, grad, **kw)
     assert 0.05 < s_ref.mean().item() < 0.6
     assert torch.equal(s_cpu, s_ref)
     assert torch.equal(v_cpu, v_ref)
-    _assert_grad_close(g_cpu, g_ref, 1e-6 if dtype == torch.float32 else 1e-13)
+    assert_grad_close(g_cpu, g_ref, 1e-6 if dtype == torch.float32 else 1e-13)
 
 
 @pytest.mark.parametrize("tau,v_th,v_reset", [(3.0, 0.7, -0.25), (1.5, 1.3, None)])
@@ -67,10 +53,10 @@ def test_cpu_matches_torch_other_params(tau, v_th, v_reset):
               surrogate=ATan(alpha=3.0))
     x = _random_input((6, 4, 33), torch.float32, seed=3)
     grad = _random_input((6, 4, 33), torch.float32, seed=4)
-    s_ref, g_ref, v_ref = _run("torch", x, grad, **kw)
-    s_cpu, g_cpu, v_cpu = _run("cpu", x, grad, **kw)
+    s_ref, g_ref, v_ref = run_lif("torch", x, grad, **kw)
+    s_cpu, g_cpu, v_cpu = run_lif("cpu", x, grad, **kw)
     assert torch.equal(s_cpu, s_ref) and torch.equal(v_cpu, v_ref)
-    _assert_grad_close(g_cpu, g_ref, 2e-6)
+    assert_grad_close(g_cpu, g_ref, 2e-6)
 
 
 # --- hand-computed cases -----------------------------------------------------------------
@@ -184,12 +170,12 @@ def test_cupy_matches_torch(mode):
     kw = dict(v_reset=v_reset, detach_reset=detach, decay_input=decay_input)
     x = _random_input((8, 4, 1000), torch.float32, seed=7).cuda()
     grad = _random_input((8, 4, 1000), torch.float32, seed=8).cuda()
-    s_ref, g_ref, v_ref = _run("torch", x, grad, **kw)
-    s_gpu, g_gpu, v_gpu = _run("cupy", x, grad, **kw)
+    s_ref, g_ref, v_ref = run_lif("torch", x, grad, **kw)
+    s_gpu, g_gpu, v_gpu = run_lif("cupy", x, grad, **kw)
     # compiled with --fmad=false: the same IEEE float32 operations as the torch reference
     assert torch.equal(s_gpu, s_ref)
     assert torch.equal(v_gpu, v_ref)
-    _assert_grad_close(g_gpu, g_ref, 1e-5)
+    assert_grad_close(g_gpu, g_ref, 1e-5)
 
 
 # --- torch.compile ---------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Seque
 
 import numpy as np
 
-from ..errors import DatasetError, FormatError
+from ..errors import DatasetError
 from ..events import KEYS, Events, concat_events
 from .truncation import other_warnings, truncation
 
@@ -67,20 +67,8 @@ def pack_samples(name: str, samples: Sequence[Tuple[Mapping, int, Dict[str, Any]
                      warnings=list(warnings), truncated=list(truncated))
 
 
-class PortableFormatError(FormatError):
-    """A :class:`FormatError` that survives pickling (raised in a pool or Dask worker)."""
-
-    def __reduce__(self):
-        return (PortableFormatError, (self.path, self.offset, self.reason))
-
-
 def run_job(job: Job) -> JobResult:
-    try:
-        return job.func(*job.args)
-    except FormatError as e:
-        if isinstance(e, PortableFormatError):
-            raise
-        raise PortableFormatError(e.path, e.offset, e.reason) from None
+    return job.func(*job.args)
 
 
 class RawDataset:
