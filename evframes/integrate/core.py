@@ -1,0 +1,326 @@
+"""Single-sample and batch entry points of :mod:`evframes.integrate`, and the count dtype.
+
+Frames are ``[T, 2, H, W]`` arrays (``H``, ``W`` in pixels); ``frames[k, c, y, x]`` counts the
+events of frame ``k`` with polarity ``c`` at pixel ``(x, y)``. Rule-based frames are counted in
+a dtype that never wraps (see *dtype* in :mod:`evframes.integrate`); a custom function's frames
+keep their dtype (a batch of them: one exact dtype, :mod:`evframes.integrate.dtypes`).
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Callable, Mapping, Optional, Tuple
+
+import numba
+import numpy as np
+
+from ..events import KEYS, Events
+from ._inputs import _EMPTY_T, _arrays, _check_hw, _pos_int, _raise_bad, _validate
+from ._kernels import (
+    _any_bad,
+    _batch_bounds,
+    _batch_n_frames,
+    _batch_validate_hist,
+    _first_bad,
+    _hist_segments,
+    _t_decreases,
+)
+from .rules import _bounds
+from .setting import FrameSetting
+
+# ---------------------------------------------------------------------------------------------
+# dtype choice (never wrap silently)
+# ---------------------------------------------------------------------------------------------
+
+def _exact_limit(dt: np.dtype) -> int:
+    """Largest count the dtype holds exactly."""
+    if dt.kind in "iu":
+        return int(np.iinfo(dt).max)
+    if dt.kind == "f":
+        return 2 ** (np.finfo(dt).nmant + 1)
+    raise ValueError(f"frames dtype must be an integer or float dtype, got {dt}")
+
+
+def _auto_dtype(max_len: int) -> np.dtype:
+    if max_len <= 65535:
+        return np.dtype(np.uint16)
+    if max_len <= 2 ** 31 - 1:
+        return np.dtype(np.int32)
+    return np.dtype(np.int64)
+
+
+def _plan_dtype(max_len: int, dtype) -> Tuple[np.dtype, Optional[np.dtype]]:
+    """(dtype to accumulate in, dtype to cast to afterwards or None)."""
+    if dtype is None:
+        return _auto_dtype(max_len), None
+    dt = np.dtype(dtype)
+    if max_len <= _exact_limit(dt):
+        return dt, None
+    return np.dtype(np.int64), dt
+
+
+def _finish_dtype(frames: np.ndarray, final: Optional[np.dtype]) -> np.ndarray:
+    if final is None:
+        return frames
+    if final.kind in "iu" and frames.size:
+        m = int(frames.max())
+        if m > np.iinfo(final).max:
+            raise ValueError(
+                f"a pixel counts {m} events, more than dtype {final} holds "
+                f"({np.iinfo(final).max}); use a wider dtype or dtype=None (automatic)")
+    return frames.astype(final)
+
+
+
+# ---------------------------------------------------------------------------------------------
+# Single-sample entry points
+# ---------------------------------------------------------------------------------------------
+
+def _integrate_arrays(t, x, y, p, starts, ends, H: int, W: int, dtype,
+                      check_t: bool) -> np.ndarray:
+    """Histogram the segments; every event in ``[starts[0], ends[-1])`` (the rules' segments
+    cover that range without gaps) and after it is checked, t too when ``check_t``."""
+    n = x.shape[0]
+    T = starts.shape[0]
+    if check_t and n and _t_decreases(t, 0, n):
+        _report_bad(t, x, y, p, 0, n, H, W, check_t)
+    max_len = int((ends - starts).max()) if T else 0
+    acc, final = _plan_dtype(max(max_len, 0), dtype)
+    out = np.empty((T, 2 * H * W), acc)
+    bad = bool(_hist_segments(x, y, p, starts, ends, H, W, out)) if T else False
+    lo = int(starts[0]) if T else 0
+    tail = int(ends[-1]) if T else 0  # events after the last frame: count, no incomplete frame
+    if bad or (tail < n and _any_bad(t, x, y, p, tail, n, H, W, False)):
+        _report_bad(t, x, y, p, min(lo, tail), n, H, W, check_t)
+    return _finish_dtype(out.reshape(T, 2, H, W), final)
+
+
+def _report_bad(t, x, y, p, lo: int, hi: int, H: int, W: int, check_t: bool) -> None:
+    code, i = _first_bad(t if check_t else _EMPTY_T, x, y, p, lo, hi, H, W, check_t)
+    _raise_bad(int(code), int(i), t, x, y, p, H, W, "events")
+    raise AssertionError("invalid events not located")  # pragma: no cover
+
+
+def integrate_segments(events: Mapping, starts, ends, H: int, W: int,
+                       dtype=None) -> np.ndarray:
+    """Frames ``[T, 2, H, W]`` from arbitrary event-index segments.
+
+    Frame ``k`` counts events ``starts[k] <= i < ends[k]`` (segments may overlap or be empty).
+    This is the building block every rule uses; it is public for custom boundaries (e.g. label
+    intervals). ``H``, ``W`` in pixels; ``dtype`` as in the module docstring. ``t`` is not used
+    and not checked here.
+    """
+    H, W = _check_hw(H, W)
+    t, x, y, p = _arrays(events)
+    n = x.shape[0]
+    starts = np.ascontiguousarray(starts, dtype=np.int64).reshape(-1)
+    ends = np.ascontiguousarray(ends, dtype=np.int64).reshape(-1)
+    if starts.shape != ends.shape:
+        raise ValueError(f"starts and ends differ in length ({starts.size} vs {ends.size})")
+    if starts.size:
+        if int(starts.min()) < 0 or int(ends.max()) > n:
+            raise ValueError(f"segments must lie within [0, {n}] event indices")
+        ends = np.maximum(ends, starts)  # an inverted segment is empty
+        lo, hi = int(starts.min()), int(ends.max())
+        _validate(t, x, y, p, H, W, lo, hi, check_t=False)
+        return _integrate_arrays(t, x[:hi], y[:hi], p[:hi], starts, ends, H, W, dtype,
+                                 check_t=False)
+    return np.zeros((0, 2, H, W), _plan_dtype(0, dtype)[0])
+
+
+def integrate(events: Mapping, setting: FrameSetting, H: int, W: int,
+              dtype=None) -> np.ndarray:
+    """Frames ``[T, 2, H, W]`` of one sample for a :class:`FrameSetting`.
+
+    ``H``, ``W``: frame height and width in pixels. Raises ``ValueError`` on invalid events.
+    ``dtype`` applies to rule-based settings; a custom function's frames keep their dtype.
+    """
+    if setting.function is not None:
+        return integrate_with_function(events, setting.function, H, W)
+    H, W = _check_hw(H, W)
+    t, x, y, p = _arrays(events)
+    rule, T, D, C, o, incl = setting._params()
+    # Boundaries only read t[0], t[-1] and binary searches: safe before validation, which
+    # happens inside _integrate_arrays (t first, then x, y, p while histogramming).
+    starts, ends = _bounds(rule, t, t.shape[0], T=T, D=D, C=C, overlap=o, incl=incl)
+    return _integrate_arrays(t, x, y, p, starts, ends, H, W, dtype, check_t=True)
+
+
+def to_frames(events: Mapping, H: int, W: int, *, split_by: Optional[str] = None,
+              frames_number: Optional[int] = None, duration: Optional[int] = None,
+              count: Optional[int] = None, overlap: int = 0, include_incomplete: bool = True,
+              function: Optional[Callable] = None, dtype=None) -> np.ndarray:
+    """Frames ``[T, 2, H, W]`` of one sample; exactly one mode must be given.
+
+    - ``split_by='number'|'time'`` plus ``frames_number`` T (fixed ``T``, SpikingJelly's rules)
+    - ``duration`` (microseconds per frame, variable ``T``, SpikingJelly's rule)
+    - ``count`` (events per frame, variable ``T``; ``include_incomplete`` keeps the short last one)
+    - ``function`` ``f(events, H, W) -> [T, 2, H, W]`` (called as is, result checked)
+
+    ``overlap`` (number/count: events; time: microseconds) extends each frame into the next.
+    ``H``, ``W`` in pixels. ``dtype=None`` picks uint16 (int32 when a frame could exceed 65535
+    events). Exact rules: module docstring.
+    """
+    setting = FrameSetting(split_by=split_by, frames_number=frames_number, duration=duration,
+                           count=count, overlap=overlap, include_incomplete=include_incomplete,
+                           function=function, function_name=_function_name(function))
+    return integrate(events, setting, H, W, dtype=dtype)
+
+
+def _function_name(function) -> Optional[str]:
+    if function is None:
+        return None
+    name = getattr(function, "__name__", None)
+    return name if name and name != "<lambda>" else "custom"
+
+
+def check_frames(frames, H: int, W: int, where: str = "frames") -> np.ndarray:
+    """Return ``frames`` as a numpy array after checking it is ``[T, 2, H, W]``."""
+    if hasattr(frames, "detach") and hasattr(frames, "cpu"):  # torch.Tensor
+        frames = frames.detach().cpu().numpy()
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[1] != 2 or frames.shape[2:] != (H, W):
+        raise ValueError(f"{where}: expected shape [T, 2, {H}, {W}], got {list(frames.shape)}")
+    return frames
+
+
+def integrate_with_function(events: Mapping, f: Callable, H: int, W: int) -> np.ndarray:
+    """Call ``f(events, H, W)`` (SpikingJelly's custom integration) and check the result.
+
+    ``f`` gets an :class:`~evframes.events.Events` dict of int64 arrays ``t, x, y, p`` (as
+    SpikingJelly hands them, so ``p * H * W + y * W + x`` is safe), copies it may modify; the
+    returned array must be ``[T, 2, H, W]`` (numpy or torch; returned as numpy, dtype
+    unchanged).
+    """
+    H, W = _check_hw(H, W)
+    t, x, y, p = _arrays(events)
+    name = getattr(f, "__name__", repr(f))
+    return check_frames(f(_callback_events(t, x, y, p), H, W), H, W,
+                        where=f"custom function {name}")
+
+
+def _callback_events(t, x, y, p) -> Events:
+    """What a callback is handed: int64 arrays like SpikingJelly's (``p * H * W + y * W + x``
+    cannot overflow), its own copies (in-place edits cannot reach the caller's arrays)."""
+    return Events({k: np.array(a, dtype=np.int64) for k, a in zip(KEYS, (t, x, y, p))})
+
+
+# ---------------------------------------------------------------------------------------------
+# Batch entry point
+# ---------------------------------------------------------------------------------------------
+
+@contextmanager
+def _numba_threads(n: Optional[int]):
+    """Run parallel kernels on n threads with dynamic scheduling (one sample per chunk)."""
+    old_chunk = numba.set_parallel_chunksize(1)
+    old = numba.get_num_threads()
+    if n is not None:
+        numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(old)
+        numba.set_parallel_chunksize(old_chunk)
+
+
+def integrate_batch(t, x, y, p, offsets, setting: FrameSetting, H: int, W: int,
+                    n_threads: Optional[int] = None,
+                    dtype=None) -> Tuple[np.ndarray, np.ndarray]:
+    """Frames of many samples stored as flat concatenated arrays.
+
+    ``t, x, y, p``: 1-D arrays of all samples' events back to back (``t`` in microseconds, sorted
+    within each sample); ``offsets``: int ``[n_samples + 1]``, sample ``s`` is
+    ``offsets[s]:offsets[s+1]``. Boundaries, validation and histograms run in Numba, samples
+    spread over ``n_threads`` threads (default: Numba's setting). A custom-function setting falls
+    back to a per-sample Python loop.
+
+    Returns ``(frames, frame_offsets)``: ``frames`` ``[sum T_s, 2, H, W]`` and
+    ``frame_offsets`` int64 ``[n_samples + 1]``; sample ``s``'s frames are
+    ``frames[frame_offsets[s]:frame_offsets[s+1]]``, identical to ``integrate`` on that sample.
+    One dtype serves the whole batch (chosen from the longest segment over all samples;
+    ``dtype`` as in :func:`integrate`). All frames are returned in memory: call it on chunks of
+    samples when the frames of a whole split would not fit.
+    """
+    H, W = _check_hw(H, W)
+    t, x, y, p = _arrays({"t": t, "x": x, "y": y, "p": p})
+    offsets = np.ascontiguousarray(offsets, dtype=np.int64).reshape(-1)
+    n_ev = t.shape[0]
+    if offsets.size == 0:
+        raise ValueError("offsets needs at least one entry (n_samples + 1)")
+    if offsets[0] != 0 or offsets[-1] != n_ev or (offsets.size > 1 and
+                                                  int(np.diff(offsets).min()) < 0):
+        raise ValueError(f"offsets must be non-decreasing from 0 to the number of events "
+                         f"({n_ev}), got {offsets[0]}..{offsets[-1]}")
+    n_samples = offsets.size - 1
+
+    if setting.function is not None:
+        return _batch_function(t, x, y, p, offsets, setting, H, W)
+
+    rule, T, D, C, o, incl = setting._params()
+    with _numba_threads(n_threads):
+        # Frame counts and boundaries only look at t[lo], t[hi-1] and binary searches, so they
+        # are safe (indices stay within each sample) even before the events are validated.
+        counts = _batch_n_frames(rule, t, offsets, T, D, C, o, incl)
+        frame_offsets = np.zeros(n_samples + 1, np.int64)
+        np.cumsum(counts, out=frame_offsets[1:])
+        total = int(frame_offsets[-1])
+        starts = np.empty(total, np.int64)
+        ends = np.empty(total, np.int64)
+        if n_samples:
+            _batch_bounds(rule, t, offsets, frame_offsets, T, D, C, o, incl, starts, ends)
+        max_len = int((ends - starts).max()) if total else 0
+        acc, final = _plan_dtype(max_len, dtype)
+        out = np.empty((total, 2 * H * W), acc)
+        if n_samples:
+            flags = _batch_validate_hist(t, x, y, p, offsets, starts, ends, frame_offsets,
+                                         H, W, out)
+            if flags.any():
+                s = int(np.argmax(flags))
+                lo, hi = int(offsets[s]), int(offsets[s + 1])
+                code, i = _first_bad(t, x, y, p, lo, hi, H, W, True)
+                _raise_bad(int(code), int(i), t, x, y, p, H, W,
+                           f"sample {s} (events {lo}..{hi})")
+    return _finish_dtype(out.reshape(total, 2, H, W), final), frame_offsets
+
+
+def _batch_function(t, x, y, p, offsets, setting, H, W):
+    parts = []
+    counts = np.zeros(offsets.size - 1, np.int64)
+    for s in range(offsets.size - 1):
+        lo, hi = int(offsets[s]), int(offsets[s + 1])
+        ev = _callback_events(t[lo:hi], x[lo:hi], y[lo:hi], p[lo:hi])
+        try:
+            res = setting.function(ev, H, W)
+        except Exception as e:  # the caller adds the store and the batch's first sample
+            from ..errors import CustomFunctionError
+            raise CustomFunctionError(setting.name, s, e) from e
+        fr = check_frames(res, H, W, where=f"custom function {setting.name}, sample {s}")
+        parts.append(fr)
+        counts[s] = fr.shape[0]
+    frame_offsets = np.zeros(offsets.size, np.int64)
+    np.cumsum(counts, out=frame_offsets[1:])
+    from .dtypes import concat_exact  # samples of other dtypes: one exact dtype
+    return concat_exact(parts, f"custom function {setting.name}", (0, 2, H, W)), frame_offsets
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+
+def downsample_events(events: Mapping, factor: int,
+                      sensor_size: Tuple[int, int]) -> Tuple[Events, Tuple[int, int]]:
+    """Spatially downsample events by an integer ``factor``: ``x // factor``, ``y // factor``.
+
+    ``sensor_size`` is ``(W, H)`` in pixels. Returns ``(events, (W', H'))`` with
+    ``W' = ceil(W / factor)``, ``H' = ceil(H / factor)``; ``t`` and ``p`` are shared, not copied.
+    Integrating the result counts, in each output pixel, the events of the ``factor x factor``
+    input block (sum pooling of the full-resolution frames). Pure function; no events dropped.
+    """
+    k = _pos_int(factor, "factor")
+    W, H = (int(v) for v in sensor_size)
+    H, W = _check_hw(H, W)
+    t, x, y, p = _arrays(events)
+    _validate(t, x, y, p, H, W, check_t=False)
+    out = Events(t=t, x=(x // k).astype(x.dtype, copy=False),
+                 y=(y // k).astype(y.dtype, copy=False), p=p)
+    return out, (-(-W // k), -(-H // k))
+
