@@ -376,7 +376,7 @@ def fake_cifar10dvs(out, per_class: int = 20, seed: int = 0, archive: bool = Tru
 
     Events are generated upright, then stored in raw DVS128 address orientation (the inverse of
     the SpikingJelly convention, which is its own inverse). Full size is 1000 per class."""
-    from .datasets.cifar10dvs import orient_events
+    from .raw.cifar10dvs import orient_events
     if int(per_class) < 1:
         raise ValueError(f"per_class must be >= 1 (recordings per class), got {per_class}")
     if not scale > 0:

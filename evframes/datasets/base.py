@@ -1,245 +1,207 @@
-"""What every raw dataset module provides, and the per-recording result it hands back.
+"""The torch Dataset over the HDF5 stores that every dataset class of :mod:`evframes.datasets`
+derives from.
 
-A raw dataset knows its on-disk layout (archives or extracted folders), its classes, its sensor
-size and its train/test split. Extraction (``evframes.extract``) asks it for *jobs* (picklable
-units of work: one recording, or a chunk of small files), runs :func:`run_job` on them in a
-process pool, and writes the results into one events store per split, in a canonical order given
-by :meth:`RawDataset.placement`.
+:class:`NeuromorphicDataset` (base of ``evframes.datasets.DVS128Gesture``, ``NMNIST``,
+``CIFAR10DVS``): SpikingJelly's constructor; extracts and integrates on first use, then reads the
+stores. ``ds[i] -> (float32 tensor [T, 2, H, W], int label)`` for frames and
+``(Events, int label)`` for events. Collation of variable-length samples:
+:mod:`evframes.collate`.
+
+HDF5 handles open lazily in each process, so DataLoader workers (fork or spawn) each get their
+own handle; nothing opened in the parent is used in a child.
+
+This module's old contents (the raw layouts' base: ``Job``, ``JobResult``, ``RawDataset``,
+``pack_samples``, ...) moved to :mod:`evframes.raw.base`; those names stay importable from here.
 """
 from __future__ import annotations
 
-import hashlib
-import os
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import Callable, Optional
 
 import numpy as np
+import torch
 
-from ..errors import DatasetError
-from ..events import KEYS, Events, concat_events
-from .truncation import other_warnings, truncation
-
-
-@dataclass
-class Job:
-    """A picklable unit of extraction work: ``func(*args)`` returns a :class:`JobResult`."""
-    name: str
-    func: Callable
-    args: tuple
-    n_bytes: int = 0
+from ..errors import DatasetError, StoreError, one_line
+from ..raw import base as _raw_base
+from .frame_dtype import check_exact_conversion
 
 
-@dataclass
-class JobResult:
-    """Samples decoded from one job, as flat events plus local offsets ``[k + 1]``.
+class NeuromorphicDataset(torch.utils.data.Dataset):
+    """A dataset split read from evframes' HDF5 stores, built on first use.
 
-    ``truncated``: one dict per recording of the job that ends inside a record or packet
-    (``recording``: the name stored in the samples' ``source``, ``path``: the file or archive
-    member, ``offset``: byte of the incomplete record, ``reason``, ``events_kept``, and
-    ``samples``: local indices of the samples the cut may have shortened). Jobs always decode
-    the complete part; extraction decides what a truncation means (error, or keep and drop the
-    samples it left without events).
+    Parameters (SpikingJelly's names)
+    ----------
+    root : dataset root (raw archives/folders, ``events/``, frame folders live there)
+    train : True for the train split, False for test (or give ``split``)
+    data_type : 'event' -> ``(Events, label)``; 'frame' -> ``(tensor [T, 2, H, W], label)``
+    frames_number, split_by : fixed T frames, split by 'number' or 'time'
+    duration : fixed frame duration in microseconds (variable T; use pad_sequence_collate)
+    custom_integrate_function : ``f(events, H, W) -> frames``
+    custom_integrated_frames_dir_name : folder name for it (default ``f.__name__``)
+    transform, target_transform : applied to the sample and the label
+    Extras: ``count`` / ``overlap`` / ``include_incomplete`` (see ``evframes.integrate``),
+    ``downsample`` K (coordinates pooled by K), ``in_memory`` (frames or events loaded once into
+    shared memory; DataLoader workers then read the same pages instead of copies),
+    ``frame_dtype`` (default float32; ``torch.uint8`` hands the stored counts over without
+    conversion, 1.5x the DataLoader throughput, convert on the GPU; a dtype that would not hold
+    every stored value exactly, e.g. uint8 for a count of 266, is refused at construction with
+    a ValueError naming the largest count and its sample), ``progress`` (tqdm bars
+    while building), ``workers`` (extraction processes), ``force`` (rebuild the frames store
+    even when current), ``memory_budget`` (bytes or ``"2G"`` the frames build may hold at once,
+    default 1 GiB; see ``evframes.pipeline.frames.build_frames``). A custom function's store records the
+    function's fingerprint and is rebuilt when the function changes; its values are stored
+    exactly (signed, fractional, NaN), so choose ``frame_dtype`` to hold them (float64 for
+    values float32 cannot hold).
     """
-    name: str
-    events: Events
-    offsets: np.ndarray
-    labels: List[int]
-    metas: List[Dict[str, Any]]
-    warnings: List[str] = field(default_factory=list)
-    truncated: List[Dict[str, Any]] = field(default_factory=list)
 
-    @property
-    def n_samples(self) -> int:
-        return len(self.labels)
+    raw_name: str = ""
+    splits = ("train", "test")
 
-
-def pack_samples(name: str, samples: Sequence[Tuple[Mapping, int, Dict[str, Any]]],
-                 warnings: Sequence[str] = (),
-                 truncated: Sequence[Dict[str, Any]] = ()) -> JobResult:
-    """Concatenate ``[(events, label, meta), ...]`` into one :class:`JobResult`."""
-    lens = [len(s[0]["t"]) for s in samples]
-    offsets = np.zeros(len(samples) + 1, dtype=np.int64)
-    np.cumsum(lens, out=offsets[1:])
-    return JobResult(name=name, events=concat_events([s[0] for s in samples]), offsets=offsets,
-                     labels=[int(s[1]) for s in samples], metas=[s[2] for s in samples],
-                     warnings=list(warnings), truncated=list(truncated))
-
-
-def run_job(job: Job) -> JobResult:
-    return job.func(*job.args)
-
-
-class RawDataset:
-    """Base class: subclasses set the class attributes and implement the methods below."""
-
-    name: str = ""
-    sensor_size: Tuple[int, int] = (0, 0)  # (W, H) pixels
-    splits: Tuple[str, ...] = ("train", "test")
-    meta_columns: Dict[str, type] = {}
-    #: whether a process pool speeds extraction up (False when decoding is cheap next to
-    #: reading the source, so moving data between processes costs more than it saves)
-    parallel_decode: bool = True
-
-    def __init__(self, root):
+    def __init__(self, root, train: Optional[bool] = True, data_type: str = "event",
+                 frames_number: Optional[int] = None, split_by: Optional[str] = None,
+                 duration: Optional[int] = None,
+                 custom_integrate_function: Optional[Callable] = None,
+                 custom_integrated_frames_dir_name: Optional[str] = None,
+                 transform: Optional[Callable] = None,
+                 target_transform: Optional[Callable] = None, *, split: Optional[str] = None,
+                 count: Optional[int] = None, overlap: int = 0,
+                 include_incomplete: bool = True, downsample: int = 1,
+                 in_memory: bool = False, frame_dtype=torch.float32, progress: bool = True,
+                 workers: Optional[int] = None, force: bool = False, memory_budget=None,
+                 **raw_options):
+        from ..store import EventsDataset, events_store_path
         self.root = Path(root)
-        if not self.root.exists():
-            raise DatasetError(f"{self.root}: dataset root does not exist")
+        if self.root.exists() and not self.root.is_dir():
+            raise DatasetError(f"{self.root}: is a file; root must be a dataset folder")
+        if split is None:
+            if train is None:
+                raise ValueError("give train=True/False or split=...")
+            split = "train" if train else "test"
+        if split not in self.splits:
+            raise ValueError(f"split must be one of {self.splits}, got {split!r}")
+        if data_type not in ("event", "frame"):
+            raise ValueError(f"data_type must be 'event' or 'frame', got {data_type!r}")
+        self.split, self.data_type = split, data_type
+        self.frame_dtype = frame_dtype
+        self.transform, self.target_transform = transform, target_transform
+        self._ensure_events(raw_options, progress, workers)
+        self.events_store = EventsDataset(events_store_path(self.root, split))
+        self.classes = self.events_store.classes
+        self.sensor_size = self.events_store.sensor_size
+        self.setting = None
+        self._frames = None
+        self._mem = None
+        if data_type == "frame":
+            from ..pipeline.frames import build_frames, setting_from_options
+            from ..store.frames import FramesStore
+            from ..store.layout import frames_store_path
+            if custom_integrate_function is None and frames_number is None and \
+                    duration is None and count is None:
+                raise ValueError("data_type='frame' needs frames_number (+ split_by), duration, "
+                                 "count or custom_integrate_function")
+            if frames_number is not None and split_by is None:
+                raise ValueError("frames_number needs split_by='number' or 'time' (as in "
+                                 "SpikingJelly; the CLI's -T needs --split-by too)")
+            self.setting = setting_from_options(split_by, frames_number, duration, count,
+                                                overlap, include_incomplete,
+                                                custom_integrate_function,
+                                                custom_integrated_frames_dir_name)
+            build_frames(self.root, self.setting, splits=[split], downsample=downsample,
+                         progress=progress, force=force, memory_budget=memory_budget)
+            self._frames = FramesStore(frames_store_path(self.root, self.setting, split,
+                                                         downsample))
+            self.sensor_size = tuple(self._frames.manifest["sensor_size"])
+            where = f"{self._frames.path}"
+            if in_memory:
+                arr = self._read_all_frames()
+                check_exact_conversion(arr, self._frames.frame_offsets, frame_dtype, where)
+                self._mem = torch.from_numpy(arr)
+                self._mem.share_memory_()
+                self._frames._h5.close()
+            else:
+                try:
+                    check_exact_conversion(self._frames._h5.get()["frames"],
+                                           self._frames.frame_offsets, frame_dtype, where)
+                finally:
+                    self._frames._h5.close()  # workers open their own handles
+        elif in_memory:
+            try:
+                ev = self.events_store.read_all()
+            except OSError as e:
+                for i in range(len(self.events_store)):
+                    self.events_store.events(i)  # StoreError naming the store and the sample
+                raise StoreError(f"{self.events_store.path}: cannot read the events: "
+                                 f"{one_line(e)}") from None
+            self._mem = {k: torch.from_numpy(np.ascontiguousarray(v)).share_memory_()
+                         for k, v in ev.items()}
+            self.events_store.close()
+        self.labels = self.events_store.labels
 
-    # -- layout --------------------------------------------------------------------------
-    @property
-    def classes(self) -> List[str]:
-        raise NotImplementedError
-
-    def options(self) -> Dict[str, Any]:
-        """Settings that change the extracted events (stored in the manifest)."""
-        return {}
-
-    def source_files(self) -> List[Path]:
-        """The raw files extraction reads (for the fingerprint)."""
-        raise NotImplementedError
-
-    #: raw files fingerprinted by content at every check (labels CSVs, trials lists, class
-    #: mappings, READMEs); every other source file counts as a recording
-    metadata_suffixes: Tuple[str, ...] = (".csv", ".txt", ".json")
-    metadata_max_bytes: int = 1 << 20
-    #: hash every recording at every check (None: as the existing stores' manifest says)
-    hash_sources: Optional[bool] = None
-
-    def is_metadata_file(self, path: Path, size: int) -> bool:
-        return path.suffix.lower() in self.metadata_suffixes and size <= self.metadata_max_bytes
-
-    def fingerprint(self) -> str:
-        """Content fingerprint of the raw files: names, sizes and sha256 of every file
-        (metadata files hashed at every call; a recording hashed again only when its size or
-        mtime changed, or always with ``self.hash_sources``). See :mod:`evframes.sources`."""
-        return self.source_state().fingerprint
-
-    def source_state(self):
-        """The :class:`evframes.sources.SourceState` of the raw files (fingerprint, manifest
-        entries); each recording is hashed at most once per instance."""
-        from ..sources import source_state
-        return source_state(self)
-
-    # -- work ----------------------------------------------------------------------------
-    def jobs(self) -> Iterator[Job]:
-        raise NotImplementedError
-
-    def placement(self, job_name: str) -> Optional[Tuple[str, int]]:
-        """``(split, index)`` of a job's samples in the stores, or None if not known yet (for
-        example a trials list later in a tar stream). None after :meth:`finish` = skip."""
-        raise NotImplementedError
-
-    def finish(self) -> List[str]:
-        """Called after all jobs were produced; raises DatasetError on missing pieces and
-        returns warnings (for example recordings listed in no split)."""
-        return []
-
-
-def natural_key(s: str):
-    """Sort key that orders 'a2' before 'a10'."""
-    return [int(tok) if tok.isdigit() else tok for tok in re.split(r"(\d+)", s)]
-
-
-def chunked(seq: Sequence, n: int) -> Iterator[Sequence]:
-    for i in range(0, len(seq), n):
-        yield seq[i:i + n]
-
-
-def drop_off_sensor(ev: Events, sensor_size, where: str, warnings: List[str]) -> Events:
-    """Drop events off the ``(W, H)`` sensor or with polarity not in {0, 1}, with a warning."""
-    W, H = sensor_size
-    x, y, p = ev["x"], ev["y"], ev["p"]
-    if len(x) == 0:
-        return ev
-    if (int(x.max()) < W and int(y.max()) < H and int(x.min()) >= 0 and int(y.min()) >= 0
-            and int(p.min()) >= 0 and int(p.max()) <= 1):
-        return ev
-    ok = (x >= 0) & (x < W) & (y >= 0) & (y < H) & (p >= 0) & (p <= 1)
-    bad = np.flatnonzero(~ok)
-    i = int(bad[0])
-    warnings.append(f"{where}: dropped {bad.size} event(s) off the {W}x{H} sensor (first at "
-                    f"index {i}: x={int(x[i])}, y={int(y[i])}, p={int(p[i])})")
-    return Events({k: ev[k][ok] for k in KEYS})
-
-
-def _first_decrease_py(t):
-    for i in range(1, t.shape[0]):
-        if t[i] < t[i - 1]:
-            return i
-    return -1
-
-
-try:  # one pass, no temporary (np.diff would allocate 8 bytes per event)
-    from numba import njit
-    _first_decrease = njit(cache=True, nogil=True)(_first_decrease_py)
-except ImportError:  # pragma: no cover
-    def _first_decrease(t):
-        bad = np.flatnonzero(np.diff(t) < 0)
-        return int(bad[0]) + 1 if bad.size else -1
-
-
-def ensure_sorted(ev: Events, where: str, warnings: List[str]) -> Events:
-    t = ev["t"]
-    if len(t) > 1 and _first_decrease(t) >= 0:
-        warnings.append(f"{where}: timestamps not monotonic; events sorted by t (stable)")
-        order = np.argsort(t, kind="stable")
-        return Events({k: ev[k][order] for k in KEYS})
-    return ev
-
-
-def list_members(source: Path, is_zip: bool) -> List[str]:
-    """File names inside a zip archive, or relative paths below a folder ('/' separated)."""
-    import zipfile
-    if is_zip:
+    def _read_all_frames(self) -> np.ndarray:
+        """All frames of the store; a failed read names the first sample that cannot be read."""
         try:
-            with zipfile.ZipFile(source) as zf:
-                return [i.filename for i in zf.infolist() if not i.is_dir()]
-        except (zipfile.BadZipFile, OSError) as e:
-            raise DatasetError(f"{source}: not a readable zip archive ({e})") from None
-    return [str(p.relative_to(source)).replace("\\", "/") for p in Path(source).rglob("*")
-            if p.is_file()]
+            return self._frames._h5.get()["frames"][...]
+        except OSError as e:
+            for i in range(len(self._frames)):
+                self._frames.frames(i)  # raises StoreError naming the store and the sample
+            raise StoreError(f"{self._frames.path}: cannot read the frames: {one_line(e)}") \
+                from None
+
+    # -- building --------------------------------------------------------------------------
+    def _ensure_events(self, raw_options, progress, workers):
+        from ..pipeline.extract import extract
+        from ..raw import open_raw
+        from ..store import events_store_path
+        have = all(events_store_path(self.root, s).exists() for s in self.splits)
+        try:
+            raw = open_raw(self.raw_name, self.root, **raw_options)
+        except DatasetError:
+            if have:
+                return  # raw data gone, stores present: use them as they are
+            raise
+        extract(raw, workers=workers, progress=progress)
+
+    # -- access ----------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.events_store)
+
+    def sample_meta(self, i: int) -> dict:
+        return self.events_store.sample_meta(i)
+
+    def __getitem__(self, i: int):
+        if self.data_type == "frame":
+            if self._mem is not None:
+                a, b = int(self._frames.frame_offsets[i]), int(self._frames.frame_offsets[i + 1])
+                x = self._mem[a:b].to(self.frame_dtype)
+            else:
+                x = torch.from_numpy(self._frames.frames(i)).to(self.frame_dtype)
+        else:
+            if self._mem is not None:
+                from ..events import Events
+                offs = self.events_store.offsets
+                a, b = int(offs[i]), int(offs[i + 1])
+                x = Events({k: v[a:b].numpy() for k, v in self._mem.items()})
+            else:
+                x = self.events_store.events(i)
+        y = int(self.labels[i])
+        if self.transform is not None:
+            x = self.transform(x)
+        if self.target_transform is not None:
+            y = self.target_transform(y)
+        return x, y
+
+    def __repr__(self):
+        s = f"{type(self).__name__}(root={str(self.root)!r}, split={self.split!r}, " \
+            f"data_type={self.data_type!r}, samples={len(self)}"
+        if self.setting is not None:
+            s += f", setting={self.setting.name!r}"
+        return s + ")"
 
 
-def decode_members(source: str, names: Sequence[str], labels: Sequence[int], is_zip: bool,
-                   fmt: str, sensor_size, job_name: str, transform=None) -> JobResult:
-    """Decode one file per sample from a zip archive or a folder (a job of N-MNIST,
-    CIFAR10-DVS, ...). ``fmt`` is 'atis' or 'aedat2'. Events off the sensor are dropped and
-    empty samples kept, both with a warning naming the member; reader warnings are collected.
-    A member cut inside a record keeps its complete records and is listed in
-    ``JobResult.truncated`` (extraction then fails or drops it if it holds no events).
-    ``transform(events) -> events`` runs last (e.g. an orientation convention)."""
-    import warnings as _w
-    import zipfile
-    from .. import formats
-    decode = {"atis": formats.decode_atis_bytes, "aedat2": formats.decode_aedat2_bytes}[fmt]
-    read = {"atis": formats.read_atis_bin, "aedat2": formats.read_aedat2}[fmt]
-    samples, warnings, truncated = [], [], []
-    zf = zipfile.ZipFile(source) if is_zip else None
+
+def __getattr__(name):
+    # the names of the raw layouts' base that lived here before (evframes.raw.base)
     try:
-        with _w.catch_warnings(record=True) as caught:
-            _w.simplefilter("always")
-            for i, (name, label) in enumerate(zip(names, labels)):
-                seen = len(caught)
-                if zf is not None:
-                    where = f"{source}:{name}"
-                    ev = decode(zf.read(name), name=where, on_truncated="warn")
-                else:
-                    where = str(Path(source) / name)
-                    ev = read(where, on_truncated="warn")
-                cut = truncation(caught[seen:], name, [i])
-                truncated.extend(cut)
-                ev = drop_off_sensor(ev, sensor_size, where, warnings)
-                if transform is not None:
-                    ev = transform(ev)
-                if len(ev["t"]) == 0 and not cut:
-                    warnings.append(f"{where}: sample holds no events; kept as an empty sample")
-                samples.append((ev, label, {"source": name}))
-        warnings.extend(other_warnings(caught))
-    except (zipfile.BadZipFile, OSError) as e:
-        raise DatasetError(f"{source}: cannot read archive member ({e})") from None
-    finally:
-        if zf is not None:
-            zf.close()
-    return pack_samples(job_name, samples, warnings, truncated)
+        return getattr(_raw_base, name)
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None

@@ -162,15 +162,14 @@ def select_device(cfg: TrainConfig) -> torch.device:
 
 
 def build_datasets(cfg: TrainConfig):
-    from ..datasets import default_root
-    from ..datasets import torch_datasets as td
-    cls = {"dvs128": td.DVS128Gesture, "nmnist": td.NMNIST, "cifar10dvs": td.CIFAR10DVS}
-    if cfg.dataset not in cls:
+    from ..datasets import DATASET_NAMES, dataset_class, default_root
+    if cfg.dataset not in DATASET_NAMES:
         raise ValueError(f"unknown dataset {cfg.dataset!r}")
+    cls = dataset_class(cfg.dataset)
     root = cfg.root or str(default_root(cfg.dataset))
     kw = dict(data_type="frame", frames_number=cfg.T, split_by=cfg.split_by,
               downsample=cfg.downsample, progress=cfg.progress)
-    return cls[cfg.dataset](root, train=True, **kw), cls[cfg.dataset](root, train=False, **kw)
+    return cls(root, train=True, **kw), cls(root, train=False, **kw)
 
 
 def build_model(cfg: TrainConfig, sensor_size, n_classes: int) -> torch.nn.Module:

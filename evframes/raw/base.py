@@ -1,0 +1,246 @@
+"""What every raw dataset module provides, and the per-recording result it hands back.
+
+A raw dataset knows its on-disk layout (archives or extracted folders), its classes, its sensor
+size and its train/test split. Extraction (``evframes.pipeline.extract``) asks it for *jobs*
+(picklable units of work: one recording, or a chunk of small files), runs :func:`run_job` on
+them in a process pool, and writes the results into one events store per split, in a canonical
+order given by :meth:`RawDataset.placement`.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ..errors import DatasetError
+from ..events import KEYS, Events, concat_events
+from .truncation import other_warnings, truncation
+
+
+@dataclass
+class Job:
+    """A picklable unit of extraction work: ``func(*args)`` returns a :class:`JobResult`."""
+    name: str
+    func: Callable
+    args: tuple
+    n_bytes: int = 0
+
+
+@dataclass
+class JobResult:
+    """Samples decoded from one job, as flat events plus local offsets ``[k + 1]``.
+
+    ``truncated``: one dict per recording of the job that ends inside a record or packet
+    (``recording``: the name stored in the samples' ``source``, ``path``: the file or archive
+    member, ``offset``: byte of the incomplete record, ``reason``, ``events_kept``, and
+    ``samples``: local indices of the samples the cut may have shortened). Jobs always decode
+    the complete part; extraction decides what a truncation means (error, or keep and drop the
+    samples it left without events).
+    """
+    name: str
+    events: Events
+    offsets: np.ndarray
+    labels: List[int]
+    metas: List[Dict[str, Any]]
+    warnings: List[str] = field(default_factory=list)
+    truncated: List[Dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def n_samples(self) -> int:
+        return len(self.labels)
+
+
+def pack_samples(name: str, samples: Sequence[Tuple[Mapping, int, Dict[str, Any]]],
+                 warnings: Sequence[str] = (),
+                 truncated: Sequence[Dict[str, Any]] = ()) -> JobResult:
+    """Concatenate ``[(events, label, meta), ...]`` into one :class:`JobResult`."""
+    lens = [len(s[0]["t"]) for s in samples]
+    offsets = np.zeros(len(samples) + 1, dtype=np.int64)
+    np.cumsum(lens, out=offsets[1:])
+    return JobResult(name=name, events=concat_events([s[0] for s in samples]), offsets=offsets,
+                     labels=[int(s[1]) for s in samples], metas=[s[2] for s in samples],
+                     warnings=list(warnings), truncated=list(truncated))
+
+
+def run_job(job: Job) -> JobResult:
+    return job.func(*job.args)
+
+
+class RawDataset:
+    """Base class: subclasses set the class attributes and implement the methods below."""
+
+    name: str = ""
+    sensor_size: Tuple[int, int] = (0, 0)  # (W, H) pixels
+    splits: Tuple[str, ...] = ("train", "test")
+    meta_columns: Dict[str, type] = {}
+    #: whether a process pool speeds extraction up (False when decoding is cheap next to
+    #: reading the source, so moving data between processes costs more than it saves)
+    parallel_decode: bool = True
+
+    def __init__(self, root):
+        self.root = Path(root)
+        if not self.root.exists():
+            raise DatasetError(f"{self.root}: dataset root does not exist")
+
+    # -- layout --------------------------------------------------------------------------
+    @property
+    def classes(self) -> List[str]:
+        raise NotImplementedError
+
+    def options(self) -> Dict[str, Any]:
+        """Settings that change the extracted events (stored in the manifest)."""
+        return {}
+
+    def source_files(self) -> List[Path]:
+        """The raw files extraction reads (for the fingerprint)."""
+        raise NotImplementedError
+
+    #: raw files fingerprinted by content at every check (labels CSVs, trials lists, class
+    #: mappings, READMEs); every other source file counts as a recording
+    metadata_suffixes: Tuple[str, ...] = (".csv", ".txt", ".json")
+    metadata_max_bytes: int = 1 << 20
+    #: hash every recording at every check (None: as the existing stores' manifest says)
+    hash_sources: Optional[bool] = None
+
+    def is_metadata_file(self, path: Path, size: int) -> bool:
+        return path.suffix.lower() in self.metadata_suffixes and size <= self.metadata_max_bytes
+
+    def fingerprint(self) -> str:
+        """Content fingerprint of the raw files: names, sizes and sha256 of every file
+        (metadata files hashed at every call; a recording hashed again only when its size or
+        mtime changed, or always with ``self.hash_sources``). See
+        :mod:`evframes.pipeline.sources`."""
+        return self.source_state().fingerprint
+
+    def source_state(self):
+        """The :class:`evframes.pipeline.sources.SourceState` of the raw files (fingerprint,
+        manifest entries); each recording is hashed at most once per instance."""
+        from ..pipeline.sources import source_state  # lazy: pipeline is a layer above
+        return source_state(self)
+
+    # -- work ----------------------------------------------------------------------------
+    def jobs(self) -> Iterator[Job]:
+        raise NotImplementedError
+
+    def placement(self, job_name: str) -> Optional[Tuple[str, int]]:
+        """``(split, index)`` of a job's samples in the stores, or None if not known yet (for
+        example a trials list later in a tar stream). None after :meth:`finish` = skip."""
+        raise NotImplementedError
+
+    def finish(self) -> List[str]:
+        """Called after all jobs were produced; raises DatasetError on missing pieces and
+        returns warnings (for example recordings listed in no split)."""
+        return []
+
+
+def natural_key(s: str):
+    """Sort key that orders 'a2' before 'a10'."""
+    return [int(tok) if tok.isdigit() else tok for tok in re.split(r"(\d+)", s)]
+
+
+def chunked(seq: Sequence, n: int) -> Iterator[Sequence]:
+    for i in range(0, len(seq), n):
+        yield seq[i:i + n]
+
+
+def drop_off_sensor(ev: Events, sensor_size, where: str, warnings: List[str]) -> Events:
+    """Drop events off the ``(W, H)`` sensor or with polarity not in {0, 1}, with a warning."""
+    W, H = sensor_size
+    x, y, p = ev["x"], ev["y"], ev["p"]
+    if len(x) == 0:
+        return ev
+    if (int(x.max()) < W and int(y.max()) < H and int(x.min()) >= 0 and int(y.min()) >= 0
+            and int(p.min()) >= 0 and int(p.max()) <= 1):
+        return ev
+    ok = (x >= 0) & (x < W) & (y >= 0) & (y < H) & (p >= 0) & (p <= 1)
+    bad = np.flatnonzero(~ok)
+    i = int(bad[0])
+    warnings.append(f"{where}: dropped {bad.size} event(s) off the {W}x{H} sensor (first at "
+                    f"index {i}: x={int(x[i])}, y={int(y[i])}, p={int(p[i])})")
+    return Events({k: ev[k][ok] for k in KEYS})
+
+
+def _first_decrease_py(t):
+    for i in range(1, t.shape[0]):
+        if t[i] < t[i - 1]:
+            return i
+    return -1
+
+
+try:  # one pass, no temporary (np.diff would allocate 8 bytes per event)
+    from numba import njit
+    _first_decrease = njit(cache=True, nogil=True)(_first_decrease_py)
+except ImportError:  # pragma: no cover
+    def _first_decrease(t):
+        bad = np.flatnonzero(np.diff(t) < 0)
+        return int(bad[0]) + 1 if bad.size else -1
+
+
+def ensure_sorted(ev: Events, where: str, warnings: List[str]) -> Events:
+    t = ev["t"]
+    if len(t) > 1 and _first_decrease(t) >= 0:
+        warnings.append(f"{where}: timestamps not monotonic; events sorted by t (stable)")
+        order = np.argsort(t, kind="stable")
+        return Events({k: ev[k][order] for k in KEYS})
+    return ev
+
+
+def list_members(source: Path, is_zip: bool) -> List[str]:
+    """File names inside a zip archive, or relative paths below a folder ('/' separated)."""
+    import zipfile
+    if is_zip:
+        try:
+            with zipfile.ZipFile(source) as zf:
+                return [i.filename for i in zf.infolist() if not i.is_dir()]
+        except (zipfile.BadZipFile, OSError) as e:
+            raise DatasetError(f"{source}: not a readable zip archive ({e})") from None
+    return [str(p.relative_to(source)).replace("\\", "/") for p in Path(source).rglob("*")
+            if p.is_file()]
+
+
+def decode_members(source: str, names: Sequence[str], labels: Sequence[int], is_zip: bool,
+                   fmt: str, sensor_size, job_name: str, transform=None) -> JobResult:
+    """Decode one file per sample from a zip archive or a folder (a job of N-MNIST,
+    CIFAR10-DVS, ...). ``fmt`` is 'atis' or 'aedat2'. Events off the sensor are dropped and
+    empty samples kept, both with a warning naming the member; reader warnings are collected.
+    A member cut inside a record keeps its complete records and is listed in
+    ``JobResult.truncated`` (extraction then fails or drops it if it holds no events).
+    ``transform(events) -> events`` runs last (e.g. an orientation convention)."""
+    import warnings as _w
+    import zipfile
+    from .. import formats
+    decode = {"atis": formats.decode_atis_bytes, "aedat2": formats.decode_aedat2_bytes}[fmt]
+    read = {"atis": formats.read_atis_bin, "aedat2": formats.read_aedat2}[fmt]
+    samples, warnings, truncated = [], [], []
+    zf = zipfile.ZipFile(source) if is_zip else None
+    try:
+        with _w.catch_warnings(record=True) as caught:
+            _w.simplefilter("always")
+            for i, (name, label) in enumerate(zip(names, labels)):
+                seen = len(caught)
+                if zf is not None:
+                    where = f"{source}:{name}"
+                    ev = decode(zf.read(name), name=where, on_truncated="warn")
+                else:
+                    where = str(Path(source) / name)
+                    ev = read(where, on_truncated="warn")
+                cut = truncation(caught[seen:], name, [i])
+                truncated.extend(cut)
+                ev = drop_off_sensor(ev, sensor_size, where, warnings)
+                if transform is not None:
+                    ev = transform(ev)
+                if len(ev["t"]) == 0 and not cut:
+                    warnings.append(f"{where}: sample holds no events; kept as an empty sample")
+                samples.append((ev, label, {"source": name}))
+        warnings.extend(other_warnings(caught))
+    except (zipfile.BadZipFile, OSError) as e:
+        raise DatasetError(f"{source}: cannot read archive member ({e})") from None
+    finally:
+        if zf is not None:
+            zf.close()
+    return pack_samples(job_name, samples, warnings, truncated)
