@@ -201,8 +201,9 @@ def run(args, workdir: Path):
         skipped.append("Tonic: skipped (--skip-tonic)")
     else:
         try:
-            import tonic
             from importlib.metadata import version
+
+            import tonic
             versions["Tonic"] = version("tonic")
         except Exception as e:
             tonic = None

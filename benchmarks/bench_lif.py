@@ -123,6 +123,7 @@ def main(argv=None):
 
     try:
         import numba
+
         from evframes.train import _lif_cpu  # noqa: F401
         numba_info = f"{numba.__version__} (threading layer {numba.threading_layer()}, " \
                      f"{numba.get_num_threads()} threads)"

@@ -342,9 +342,10 @@ def evframes_clean(root: Path):
 def sj_available() -> tuple:
     """(module DVS128Gesture, configure, version) or (None, None, reason)."""
     try:
+        from importlib.metadata import version
+
         from spikingjelly import configure
         from spikingjelly.datasets.dvs128_gesture import DVS128Gesture
-        from importlib.metadata import version
         configure.max_threads_number_for_datasets_preprocess = 2
         return DVS128Gesture, configure, version("spikingjelly")
     except Exception as e:  # ImportError, or a broken install
@@ -485,10 +486,11 @@ def main(argv=None):
 
 
 def run(args, workdir: Path, load_start):
+    import numba
+
     from evframes.datasets import open_raw
     from evframes.extract import extract
     from evframes.frames import build_frames, setting_from_options
-    import numba
 
     sj_cls, sj_conf, sj_version = (None, None, "skipped (--skip-sj)")
     if not args.skip_sj:

@@ -33,9 +33,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numba  # noqa: E402
 
 from evframes.events import make_events  # noqa: E402
-from evframes.formats import (read_aedat2, read_aedat3, read_atis_bin, write_aedat2,  # noqa: E402
-                              write_aedat3, write_atis_bin)
-
+from evframes.formats import (  # noqa: E402
+    read_aedat2,
+    read_aedat3,
+    read_atis_bin,
+    write_aedat2,
+    write_aedat3,
+    write_atis_bin,
+)
 
 _REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 #: real recordings timed too when present (small files: per-call overhead matters there)
@@ -171,8 +176,10 @@ def main(argv=None):
         for fmt, title, reader, path in jobs:
             mb = path.stat().st_size / 2**20
             inner = max(1, 200_000 // max(1, int(path.stat().st_size) // 8))
-            t1, ours = best_of(with_threads(1, lambda: reader(path)), args.repeat, inner)
-            tn, _ = best_of(with_threads(nthreads, lambda: reader(path)), args.repeat, inner)
+            def read(reader=reader, path=path):
+                return reader(path)
+            t1, ours = best_of(with_threads(1, read), args.repeat, inner)
+            tn, _ = best_of(with_threads(nthreads, read), args.repeat, inner)
             size = len(ours)
             row = {"format": title, "events": size, "MB": mb,
                    "evframes_1": size / t1 / 1e6, "evframes_n": size / tn / 1e6}
@@ -183,7 +190,7 @@ def main(argv=None):
                 if peer == "SpikingJelly" and fmt == "aedat3" and size > args.small_events:
                     row[peer] = None  # per-event Python loop: timed on the small file only
                     continue
-                tp, theirs = best_of(lambda: fn(str(path)), args.repeat, inner)
+                tp, theirs = best_of(lambda fn=fn, path=path: fn(str(path)), args.repeat, inner)
                 same(sj_convention(fmt, ours) if peer == "SpikingJelly" else ours, theirs,
                      f"{peer} {fmt} {size}")
                 row[peer] = size / tp / 1e6

@@ -46,7 +46,8 @@ def main():
         steady = [r.seconds for r in recs[1:]] or [recs[0].seconds]
         rows = [("epochs", len(recs)), ("train / test samples", "288 / 72" if a.recordings == 30
                                         else "-"),
-                ("seconds per epoch (median, epochs 2..)", f"{sorted(steady)[len(steady) // 2]:.1f}"),
+                ("seconds per epoch (median, epochs 2..)",
+                 f"{sorted(steady)[len(steady) // 2]:.1f}"),
                 ("train samples/s (median)",
                  f"{sorted(r.train_samples_per_s for r in recs[1:])[len(recs[1:]) // 2]:.0f}"
                  if len(recs) > 1 else "-"),

@@ -246,7 +246,7 @@ class Checker:
             for r in range(reps + 2):
                 x = x0.detach().requires_grad_(True)
 
-                def step(mark):
+                def step(mark, node=node, x=x):
                     s = node(x)
                     mark()
                     s.backward(grad)

@@ -69,8 +69,8 @@ import sys
 import tempfile
 import threading
 import time
-import tracemalloc
 import traceback
+import tracemalloc
 import warnings
 import zlib
 from collections import defaultdict

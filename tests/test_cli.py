@@ -1,28 +1,24 @@
 """The evframes command line: fake -> extract -> integrate -> play/plot/info, errors, demo."""
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from conftest import assert_one_error_line
 from evframes.cli import main
+
+from helpers import assert_one_error_line, working_dir
 
 
 def run(args, cwd=None, ok=True):
-    r = CliRunner().invoke(main, args, catch_exceptions=False) if cwd is None else None
-    if cwd is not None:
-        old = os.getcwd()
-        os.chdir(cwd)
-        try:
+    if cwd is None:
+        r = CliRunner().invoke(main, args, catch_exceptions=False)
+    else:
+        with working_dir(cwd):
             r = CliRunner().invoke(main, args, catch_exceptions=False)
-        finally:
-            os.chdir(old)
     if ok:
         assert r.exit_code == 0, r.output
     return r

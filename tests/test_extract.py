@@ -1,9 +1,7 @@
 """Datasets' raw layouts, extraction into events stores, store reuse/staleness/atomicity."""
-import gzip
 import os
 import shutil
 import tarfile
-from pathlib import Path
 
 import h5py
 import numpy as np
@@ -14,7 +12,7 @@ from evframes.datasets import open_raw
 from evframes.datasets.dvs128 import parse_labels_csv
 from evframes.events import make_events
 from evframes.extract import extract
-from evframes.formats import read_aedat2, read_aedat3, read_atis_bin, write_aedat3
+from evframes.formats import read_aedat2, read_aedat3, write_aedat3
 from evframes.store import events_store_path, read_manifest
 
 EXPECTED_LABELS = [c - 1 for c in synth.GESTURE_ROWS]
@@ -236,7 +234,7 @@ def test_dvs128_real_labels_csv(real_dir, tmp_path):
     extract(open_raw("dvs128", tmp_path), workers=1, progress=False, warn=False)
     tr = EventsDataset(tmp_path, "train")
     assert [int(v) for v in tr.labels] == [r[0] - 1 for r in rows]
-    for i, (c, s, e) in enumerate(rows):
+    for i, (_c, s, e) in enumerate(rows):
         sample, _ = tr[i]
         assert len(sample["t"]) == int(((t >= s) & (t < e)).sum())
         assert sample["t"].min() >= s and sample["t"].max() < e
@@ -263,7 +261,7 @@ def test_nmnist_zip_and_folder(tmp_path):
 
 
 def test_nmnist_real_file_in_layout(real_dir, tmp_path):
-    for split, n in (("Train", 1), ("Test", 1)):
+    for split in ("Train", "Test"):
         d = tmp_path / split / "7"
         d.mkdir(parents=True)
         shutil.copy(real_dir / "nmnist_bin" / "tonic_sample_nmnist.bin", d / "1.bin")

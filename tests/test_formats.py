@@ -4,7 +4,6 @@ from __future__ import annotations
 import struct
 import tracemalloc
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,21 +12,26 @@ from hypothesis import strategies as st
 
 from evframes import FormatError
 from evframes.events import make_events
-from evframes.formats import (TruncatedFileWarning, decode_aedat2_bytes, decode_aedat3_bytes,
-                              decode_atis_bytes, decode_events_bytes, read_aedat2, read_aedat3,
-                              read_atis_bin, read_events, write_aedat2, write_aedat3,
-                              write_atis_bin)
-from evframes.formats import _common
+from evframes.formats import (
+    TruncatedFileWarning,
+    _common,
+    decode_aedat2_bytes,
+    decode_aedat3_bytes,
+    decode_atis_bytes,
+    decode_events_bytes,
+    read_aedat2,
+    read_aedat3,
+    read_atis_bin,
+    read_events,
+    write_aedat2,
+    write_aedat3,
+    write_atis_bin,
+)
 from evframes.formats.aedat3 import encode_polarity_packet
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+from helpers import real_file
 
-
-def real(rel: str) -> Path:
-    path = REAL / rel
-    if not path.is_file():
-        pytest.skip(f"real recording {rel} not found under {REAL} (shared test data absent)")
-    return path
+real = real_file
 
 
 def assert_same(a, b):
@@ -555,6 +559,7 @@ def test_format_error_pickles_across_processes():
     """Raised in a pool or Dask worker, a FormatError must arrive intact (the default
     exception pickling passes one argument and broke the pool with BrokenProcessPool)."""
     import pickle
+
     from evframes.errors import FormatError
     e = pickle.loads(pickle.dumps(FormatError("rec.aedat", 1234, "cut inside a packet")))
     assert type(e) is FormatError

@@ -1,5 +1,4 @@
 """Frames stores built from events stores: values, layout, reuse, staleness, atomicity."""
-import os
 import shutil
 
 import h5py
@@ -9,10 +8,12 @@ import pytest
 from evframes import EventsDataset, StoreError
 from evframes.datasets import open_raw
 from evframes.extract import extract
-from evframes.frames import (FramesStore, build_frames, frames_store_path,
-                             setting_from_options)
-from evframes.integrate import (FrameSetting, integrate_events_by_fixed_duration,
-                                integrate_events_by_fixed_frames_number)
+from evframes.frames import FramesStore, build_frames, frames_store_path, setting_from_options
+from evframes.integrate import (
+    FrameSetting,
+    integrate_events_by_fixed_duration,
+    integrate_events_by_fixed_frames_number,
+)
 from evframes.store import read_manifest
 
 
@@ -133,6 +134,7 @@ def test_frames_store_smaller_than_float64_npz(tmp_path):
     """At realistic density (a scale-1.0 replica recording) the frames store is well under
     SpikingJelly's per-sample float64 .npz files (the benchmark reports the full ratio)."""
     import io
+
     from evframes import synth
     from evframes.store import EventsStoreWriter, events_store_path
     ev, rows = synth.gesture_recording(5, scale=1.0)

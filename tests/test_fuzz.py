@@ -19,9 +19,17 @@ import pytest
 
 from evframes import FormatError
 from evframes.events import make_events
-from evframes.formats import (TruncatedFileWarning, decode_aedat2_bytes, decode_aedat3_bytes,
-                              decode_atis_bytes, decode_events_bytes, read_aedat2, read_aedat3,
-                              read_atis_bin, read_events)
+from evframes.formats import (
+    TruncatedFileWarning,
+    decode_aedat2_bytes,
+    decode_aedat3_bytes,
+    decode_atis_bytes,
+    decode_events_bytes,
+    read_aedat2,
+    read_aedat3,
+    read_atis_bin,
+    read_events,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "fuzz_readers.py"
@@ -328,8 +336,7 @@ def test_run_chunked_caller_steals_from_the_back(monkeypatch):
 
 
 def test_aedat3_page_in_thread_and_split_match_serial(monkeypatch, tmp_path):
-    from evframes.formats import _common, aedat3
-    from evframes.formats import write_aedat3
+    from evframes.formats import _common, aedat3, write_aedat3
     rng = np.random.default_rng(5)
     n = 30_000
     ev = make_events(np.sort(rng.integers(0, 3 * 2**31, n)), rng.integers(0, 346, n),

@@ -6,7 +6,6 @@ semantics users rely on"), not from evframes' code: masks on t / index ranges an
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,8 +13,7 @@ import pytest
 from evframes import integrate as I
 from evframes.events import make_events
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
-
+from helpers import real_file
 
 # ------------------------------------------------------------------------------------------
 # Slow references
@@ -215,9 +213,7 @@ REAL_FILES = [("nmnist_bin/tonic_sample_nmnist.bin", 34, 4325),
 
 @pytest.mark.parametrize("rel,size,n_expected", REAL_FILES)
 def test_rules_match_reference_real(rel, size, n_expected):
-    if not REAL.is_dir():
-        pytest.skip(f"real recordings folder {REAL} is absent")
-    ev = decode_40bit(REAL / rel)
+    ev = decode_40bit(real_file(rel))
     assert len(ev["t"]) == n_expected
     H = W = size
     for T in (1, 10, 20):
@@ -378,9 +374,9 @@ def test_invalid_events_refused():
         (bad(p=np.array([0, -1, 1, 0])), r"p=-1 at index 1"),
     ]
     for ev, msg in cases:
-        for call in (lambda: I.to_frames(ev, H, W, split_by="number", frames_number=2),
-                     lambda: I.to_frames(ev, H, W, count=2),
-                     lambda: I.integrate_events_by_fixed_duration(ev, 2, H, W)):
+        for call in (lambda ev=ev: I.to_frames(ev, H, W, split_by="number", frames_number=2),
+                     lambda ev=ev: I.to_frames(ev, H, W, count=2),
+                     lambda ev=ev: I.integrate_events_by_fixed_duration(ev, 2, H, W)):
             with pytest.raises(ValueError, match=msg):
                 call()
         with pytest.raises(ValueError, match=msg.replace("index ", "index 1")):

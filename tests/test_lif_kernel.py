@@ -11,10 +11,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import lif_cuda_tools as tools
 from evframes.train import _lif_cupy, neuron
 from evframes.train.models import DVSGestureNet
 from evframes.train.neuron import LIFNode
+
+import lif_cuda_tools as tools
 from lif_helpers import assert_grad_close, run_lif
 
 MODES = [(v_reset, detach, decay_input)  # (v_reset, detach_reset, decay_input)

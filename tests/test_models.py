@@ -4,9 +4,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from evframes.train.models import (CSNN, DVSGestureNet, SharedDropout, VotingLayer,
-                                   count_parameters, estimate_activation_bytes,
-                                   estimate_training_memory, to_time_first)
+from evframes.train.models import (
+    CSNN,
+    DVSGestureNet,
+    SharedDropout,
+    VotingLayer,
+    count_parameters,
+    estimate_activation_bytes,
+    estimate_training_memory,
+    to_time_first,
+)
 from evframes.train.neuron import LIFNode
 
 

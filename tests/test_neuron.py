@@ -9,6 +9,7 @@ import torch
 from evframes.train._lif_cupy import cupy_available
 from evframes.train.neuron import LIFNode
 from evframes.train.surrogate import ATan
+
 from lif_helpers import assert_grad_close, run_lif
 
 MODES = [  # (v_reset, detach_reset, decay_input)

@@ -6,11 +6,16 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from evframes.datasets import CIFAR10DVS, DVS128Gesture, NMNIST
-from evframes.integrate import (integrate_events_by_fixed_duration,
-                                integrate_events_by_fixed_frames_number)
-from evframes.torch_data import (pad_sequence_collate, pad_sequence_collate_time_first,
-                                 padded_sequence_mask)
+from evframes.datasets import CIFAR10DVS, NMNIST, DVS128Gesture
+from evframes.integrate import (
+    integrate_events_by_fixed_duration,
+    integrate_events_by_fixed_frames_number,
+)
+from evframes.torch_data import (
+    pad_sequence_collate,
+    pad_sequence_collate_time_first,
+    padded_sequence_mask,
+)
 
 
 @pytest.fixture(scope="module")

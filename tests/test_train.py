@@ -1,6 +1,5 @@
 """evframes train: learning on the replica, exact resume, AMP, outputs, dry run."""
 import json
-import shutil
 
 import pytest
 import torch
@@ -10,7 +9,7 @@ from evframes import synth
 from evframes.cli import main
 from evframes.train.loop import TrainConfig, train
 
-from conftest import assert_one_error_line
+from helpers import assert_one_error_line
 
 
 @pytest.fixture(scope="module")

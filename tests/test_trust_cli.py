@@ -1,6 +1,6 @@
 """Issue 10, items 2, 10, 11, 12: exact frame dtypes, one-line errors, honest rates.
 
-Every error-path check here goes through ``assert_one_error_line`` (conftest): the command must
+Every error-path check here goes through ``assert_one_error_line`` (helpers): the command must
 have exited through click (``SystemExit``), not crashed with an exception CliRunner swallowed.
 """
 import errno
@@ -17,12 +17,13 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from conftest import assert_one_error_line
 from evframes import synth
 from evframes.cli import main
 from evframes.datasets import DVS128Gesture
 from evframes.frames import frames_store_path, setting_from_options
 from evframes.store import EventsStoreWriter, events_store_path, io_failure
+
+from helpers import assert_one_error_line, working_dir
 
 GESTURES = ["hand_clapping", "right_hand_wave", "left_hand_wave", "right_arm_clockwise",
             "right_arm_counter_clockwise", "left_arm_clockwise", "left_arm_counter_clockwise",
@@ -32,12 +33,8 @@ GESTURES = ["hand_clapping", "right_hand_wave", "left_hand_wave", "right_arm_clo
 def invoke(args, cwd=None):
     if cwd is None:
         return CliRunner().invoke(main, [str(a) for a in args])
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
+    with working_dir(cwd):
         return CliRunner().invoke(main, [str(a) for a in args])
-    finally:
-        os.chdir(old)
 
 
 @pytest.fixture

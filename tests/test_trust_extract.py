@@ -19,10 +19,20 @@ from evframes.datasets import open_raw
 from evframes.datasets.dvs128 import parse_labels_csv
 from evframes.events import make_events
 from evframes.extract import extract
-from evframes.formats import (TruncatedFileWarning, decode_atis_bytes, decode_events_bytes,
-                              read_aedat2, read_aedat3, read_atis_bin, read_events, write_aedat3,
-                              write_atis_bin)
+from evframes.formats import (
+    TruncatedFileWarning,
+    decode_atis_bytes,
+    decode_events_bytes,
+    read_aedat2,
+    read_aedat3,
+    read_atis_bin,
+    read_events,
+    write_aedat3,
+    write_atis_bin,
+)
 from evframes.store import events_store_path, read_manifest
+
+from helpers import real_file as real
 
 A3_END = b"#!END-HEADER\r\n"
 
@@ -277,20 +287,11 @@ def test_cifar10dvs_cut_members_in_zip(tmp_path):
 # Format detection refuses what does not parse
 # ----------------------------------------------------------------------------------------------
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
-
 FOREIGN = [("prophesee/expelliarmus_evt3_sample_small.raw", "Prophesee EVT 3.0"),
            ("prophesee/faery_evt2.raw", "Prophesee EVT 2.0"),
            ("prophesee/expelliarmus_dat_sample_small.dat", "Prophesee DAT"),
            ("aedat4/aestream_davis346.aedat4", "AEDAT 4.0")]
 SUPPORTED = ("AEDAT 3.1", "AEDAT 2.0", "ATIS")
-
-
-def real(rel):
-    p = REAL / rel
-    if not p.is_file():
-        pytest.skip(f"{p} absent")
-    return p
 
 
 def assert_refused(fn, arg, name, what, offset=0, **kw):

@@ -19,7 +19,7 @@ from evframes.cli import main
 from evframes.frames import FramesStore, build_frames, frames_store_path, setting_from_options
 from evframes.store import read_manifest
 
-from conftest import assert_same_arrays, store_arrays
+from helpers import assert_same_arrays, store_arrays
 
 
 @pytest.fixture()
@@ -73,8 +73,9 @@ def with_nan(events, H, W):
 @pytest.mark.parametrize("fn, kind", [(on_minus_off, "i"), (halves, "f"), (thirds, "f"),
                                       (with_nan, "f")])
 def test_custom_values_come_back_exactly(root, fn, kind):
-    from evframes.datasets import DVS128Gesture
     import torch
+
+    from evframes.datasets import DVS128Gesture
     info, st = build(root, fn)
     for i in (0, 5, 11):
         want = expected(root, fn, i)
