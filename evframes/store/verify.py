@@ -1,0 +1,73 @@
+"""Checking a store against its manifest: structure, index consistency and checksums."""
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+from typing import List
+
+import h5py
+import numpy as np
+
+from ..errors import StoreError
+from ..events import KEYS
+from .manifest import FORMAT_VERSION, read_manifest
+
+
+def dataset_crc(dset, chunk: int = 1 << 24) -> str:
+    """crc32 of an HDF5 dataset's raw values, read in chunks along axis 0."""
+    crc = 0
+    n = dset.shape[0] if dset.shape else 0
+    per = max(1, chunk // max(1, dset.dtype.itemsize * int(np.prod(dset.shape[1:] or (1,)))))
+    for i in range(0, n, per):
+        crc = zlib.crc32(np.ascontiguousarray(dset[i:i + per]), crc)
+    return f"{crc:08x}"
+
+
+def verify_store(path) -> List[str]:
+    """Problems found in one store (empty list = sound): manifest, structure, checksums."""
+    problems = []
+    path = Path(path)
+    try:
+        man = read_manifest(path)
+    except StoreError as e:
+        return [str(e)]
+    if not man.get("complete"):
+        problems.append("manifest not marked complete")
+    if man.get("format_version") != FORMAT_VERSION:
+        problems.append(f"format version {man.get('format_version')} != {FORMAT_VERSION}")
+    kind = man.get("kind")
+    try:
+        with h5py.File(path, "r") as f:
+            if kind == "events":
+                names, off_name, data = list(KEYS) + ["offsets", "labels"], "offsets", "t"
+            elif kind == "frames":
+                names, off_name, data = ["frames", "frame_offsets", "labels"], \
+                    "frame_offsets", "frames"
+            else:
+                return problems + [f"unknown store kind {kind!r}"]
+            missing = [k for k in names if k not in f]
+            if missing:
+                return problems + [f"datasets missing: {missing}"]
+            off = f[off_name][...]
+            n = int(man.get("n_samples", -1))
+            if off.shape[0] != n + 1 or f["labels"].shape[0] != n:
+                problems.append(f"index sizes disagree with manifest n_samples={n}")
+            if off.size and (off[0] != 0 or np.any(np.diff(off) < 0)
+                             or off[-1] != f[data].shape[0]):
+                problems.append(f"{off_name} not a valid index into {data}")
+            if kind == "events":
+                lens = {k: f[k].shape[0] for k in KEYS}
+                if len(set(lens.values())) != 1:
+                    problems.append(f"event arrays differ in length: {lens}")
+            for k, want in (man.get("checksums") or {}).items():
+                if k not in f:
+                    problems.append(f"checksummed dataset {k} missing")
+                    continue
+                got = dataset_crc(f[k])
+                if got != want:
+                    problems.append(f"checksum mismatch in /{k}: {got} != {want} (manifest)")
+            if not man.get("checksums"):
+                problems.append("no checksums in manifest")
+    except OSError as e:
+        problems.append(f"unreadable HDF5 ({e})")
+    return problems
