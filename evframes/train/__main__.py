@@ -1,7 +1,6 @@
-"""``python -m evframes.train ...`` = ``evframes train ...``."""
-import sys
-
-from ..cli import main
+"""``python -m evframes.train ...`` = ``evframes train ...`` (the same command object,
+:func:`evframes.train.command.train`; the command line is not imported)."""
+from .command import train
 
 if __name__ == "__main__":
-    main(["train"] + sys.argv[1:], prog_name="python -m evframes.train")
+    train(prog_name="python -m evframes.train")
