@@ -1,0 +1,353 @@
+"""Frames stores: events store -> frames ``[T, 2, H, W]`` per sample, one HDF5 file per split
+and setting, at ``<root>/<setting name>/<split>.h5``.
+
+The setting name follows SpikingJelly's folder names (``frames_number_20_split_by_number``,
+``duration_1000000``, the custom function's name), plus ``_downsample_K`` when coordinates are
+pooled by K (:mod:`evframes.store.layout`). The file layout (compact integer counts, a custom
+function's values exactly, Blosc2 chunks, ``frame_offsets``, ``labels``, the manifest) is
+described and written in :mod:`evframes.store.frames`; this module decides what goes in.
+
+Stores are written atomically. A store is reused only when its manifest matches the setting and
+the current events store (and, for a custom function, its fingerprint); otherwise it is rebuilt,
+so a changed setting, an edited function or a rebuilt events store never serves stale frames.
+Memory: batches are cut by output bytes within ``memory_budget`` (:mod:`evframes.pipeline.plan`).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from ..errors import CustomFunctionError, StoreError
+from ..integrate import FrameSetting, integrate_batch
+from ..integrate.dtypes import concat_exact, dtype_of, join, summarize
+from ..integrate.fingerprint import setting_fingerprint, verify_note  # noqa: F401 (cli)
+from ..store import (
+    FORMAT_VERSION,
+    events_store_path,
+    io_failure,
+    read_manifest,
+    store_lock,
+    store_status,
+)
+from ..store.frames import (  # noqa: F401
+    EventsColumns,
+    FramesStore,
+    FramesStoreWriter,
+    compression_kwargs,
+    frames_layout,
+)
+from ..store.layout import find_extracted_roots, frames_store_path, setting_dir_name  # noqa: F401 (path rules)
+from .dask import dask_client, dask_window
+from .executor import windowed
+from .plan import DEFAULT_MEMORY_BUDGET, check_disk, parse_size, plan_split
+
+BATCH_EVENTS = 1 << 23  # events per batch at most (memory); tests lower it for many batches
+
+#: test hook: ``_after_batch(i, j)`` runs after each batch of samples ``i..j-1`` is written;
+#: kill tests set it to slow a build down
+_after_batch = None
+
+
+def setting_from_options(split_by=None, frames_number=None, duration=None, count=None,
+                         overlap=0, include_incomplete=True, function=None,
+                         function_name=None) -> FrameSetting:
+    """A :class:`FrameSetting` from CLI / Dataset options; ``split_by`` defaults to 'number'."""
+    given = sum(v is not None for v in (frames_number, duration, count, function))
+    if given != 1:
+        raise ValueError("give exactly one of frames_number (-T, with split_by), duration, "
+                         "count or a custom function")
+    if frames_number is not None and split_by is None:
+        split_by = "number"
+    return FrameSetting(split_by=split_by if frames_number is not None else None,
+                        frames_number=frames_number, duration=duration, count=count,
+                        overlap=overlap, include_incomplete=include_incomplete,
+                        function=function, function_name=function_name)
+
+
+def events_store_identity(path) -> str:
+    """A short id of an events store: hash of its manifest (which records source fingerprint,
+    creation time and counts), so a rebuilt events store changes it."""
+    man = read_manifest(path)
+    return hashlib.sha256(json.dumps(man, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def downsampled_size(sensor_size, downsample: int):
+    W, H = sensor_size
+    k = int(downsample)
+    return (-(-W // k), -(-H // k))
+
+
+def expected_frames_manifest(root, split, setting: FrameSetting, downsample: int,
+                             fingerprint: Optional[str] = None) -> dict:
+    """What a current frames store's manifest holds; a custom function's store also records
+    ``function_fingerprint`` (:mod:`evframes.fingerprint`; None where none can be taken)."""
+    ev_path = events_store_path(root, split)
+    man = {"kind": "frames", "split": split, "setting": setting.to_dict(),
+           "downsample": int(downsample), "events_store": events_store_identity(ev_path)}
+    if setting.function is not None:
+        man["function_fingerprint"] = fingerprint
+    return man
+
+
+@dataclass
+class FramesSummary:
+    root: Path
+    setting: str
+    splits: Dict[str, dict] = field(default_factory=dict)
+    seconds: float = 0.0
+    events: int = 0
+
+    def lines(self) -> List[str]:
+        out = [f"{self.setting} at {self.root}:"]
+        for split, d in self.splits.items():
+            state = "reused" if d["reused"] else f"built in {d['seconds']:.2f} s"
+            if d.get("rebuilt_because"):
+                state += f" (rebuilt: {d['rebuilt_because']})"
+            out.append(f"  {split:5s}: {d['samples']:7d} samples, {d['frames']:8d} frames "
+                       f"[{d['shape']}] {d['dtype']}, {d['bytes'] / 1e6:8.1f} MB on disk, "
+                       f"{state} -> {d['path']}")
+        built = [d for d in self.splits.values() if not d["reused"]]
+        if built and self.seconds > 0:
+            ev = sum(d["events"] for d in built)
+            out.append(f"  {ev / 1e6:.2f} M events in {self.seconds:.2f} s = "
+                       f"{ev / 1e6 / self.seconds:.1f} M events/s")
+        return out
+
+
+def build_frames(root, setting: FrameSetting, splits: Sequence[str] = ("train", "test"),
+                 downsample: int = 1, force: bool = False, progress: bool = True,
+                 n_threads: Optional[int] = None, scheduler=None,
+                 memory_budget=None) -> FramesSummary:
+    """Integrate every sample of each split's events store into a frames store (or reuse).
+
+    ``force``: rebuild even a current store. A custom function's store is current only while
+    the function's fingerprint (code, constants, defaults, closure, partial arguments, module
+    source: :mod:`evframes.fingerprint`) is unchanged; where none can be taken it is rebuilt.
+    ``memory_budget``: bytes (or ``"512M"``, ``"2G"``) the integration may hold at once,
+    default 1 GiB; batches are cut by output size, and a setting one sample of which does not
+    fit, or whose output cannot fit the disk, is refused before anything is created
+    (:mod:`evframes.pipeline.plan`).
+    ``scheduler``: a Dask scheduler address or Client; batches of samples are then integrated
+    on the cluster's workers (which read the events store from a shared filesystem) and written
+    here in order, with the same atomicity and manifest as a local run."""
+    root = Path(root)
+    if int(downsample) < 1:
+        raise ValueError(f"downsample must be >= 1, got {downsample}")
+    budget = parse_size(DEFAULT_MEMORY_BUDGET if memory_budget is None else memory_budget)
+    summary = FramesSummary(root=root, setting=setting_dir_name(setting, downsample))
+    from .sources import check_events_current
+    check_events_current(root, splits)  # never build on / reuse frames of a stale events store
+    digest, no_fp = setting_fingerprint(setting)
+    force = force or no_fp is not None
+    plans = {}
+    for split in splits:  # plan every split to build first: refusals create nothing
+        ev_path = events_store_path(root, split)
+        if not ev_path.exists():
+            raise StoreError(f"{ev_path}: no events store; run `evframes extract --root {root}` "
+                             f"first")
+        path = frames_store_path(root, setting, split, downsample)
+        expected = expected_frames_manifest(root, split, setting, downsample, digest)
+        if force or store_status(path, expected) is not None:
+            plans[split] = _plan(ev_path, setting, split, downsample, budget)
+    if plans:
+        p0 = next(iter(plans.values()))
+        check_disk(root, list(plans.values()), setting, p0.H, p0.W)
+    for split in splits:
+        ev_path = events_store_path(root, split)
+        path = frames_store_path(root, setting, split, downsample)
+        expected = expected_frames_manifest(root, split, setting, downsample, digest)
+        info = {"path": str(path), "reused": False, "seconds": 0.0}
+        with store_lock(path, what="frames store"):
+            reason = store_status(path, expected)
+            if reason is None and not force:
+                info["reused"] = True
+            else:
+                if no_fp:
+                    info["rebuilt_because"] = f"no fingerprint of the function: {no_fp}"
+                elif reason and reason != "missing":
+                    info["rebuilt_because"] = reason
+                plan = plans.get(split) or _plan(ev_path, setting, split, downsample, budget)
+                t0 = time.perf_counter()
+                try:
+                    _build_split(ev_path, path, setting, split, downsample, expected, progress,
+                                 n_threads, scheduler, plan)
+                except (OSError, RuntimeError) as e:  # disk full, read-only, I/O error
+                    why = io_failure(e)
+                    if why is None:
+                        raise
+                    raise StoreError(f"writing {path} failed: {why}; no partial store was "
+                                     f"left") from None
+                info["seconds"] = time.perf_counter() - t0
+        man = read_manifest(path)
+        shape, dtype = frames_layout(path)
+        info.update(samples=int(man["n_samples"]), frames=int(man["n_frames"]),
+                    shape=f"T, {', '.join(str(s) for s in shape[1:])}" if
+                    man.get("fixed_T") is None else
+                    f"{man['fixed_T']}, {', '.join(str(s) for s in shape[1:])}",
+                    dtype=str(dtype), events=int(man["n_events"]))
+        info["bytes"] = path.stat().st_size
+        summary.splits[split] = info
+    summary.seconds = sum(d["seconds"] for d in summary.splits.values())
+    summary.events = sum(d["events"] for d in summary.splits.values())
+    return summary
+
+
+def _plan(ev_path: Path, setting: FrameSetting, split: str, downsample: int, budget: int):
+    W, H = downsampled_size(read_manifest(ev_path)["sensor_size"], downsample)
+    with EventsColumns(ev_path) as src:
+        plan = plan_split(src.column("t"), src.offsets, setting, H, W, downsample, budget,
+                          BATCH_EVENTS, f"{setting_dir_name(setting, downsample)}, {split}")
+    plan.H, plan.W = H, W
+    return plan
+
+
+def _build_split(ev_path: Path, path: Path, setting: FrameSetting, split: str, downsample: int,
+                 expected: dict, progress: bool, n_threads: Optional[int], scheduler, plan):
+    from tqdm import tqdm
+    ev_man = read_manifest(ev_path)
+    with EventsColumns(ev_path) as src:
+        values = None  # what the stored values need (integrate.dtypes.ValueSummary), widening
+        while True:
+            try:
+                _write(src, path, setting, downsample, values, expected, ev_man, split,
+                       progress, n_threads, tqdm, scheduler, plan)
+                return
+            except _NeedWiderDtype as e:
+                values = e.values
+
+
+class _NeedWiderDtype(Exception):
+    def __init__(self, values):
+        self.values = values
+
+
+def _read_slice(src, offsets, i, j, downsample):
+    a, b = int(offsets[i]), int(offsets[j])
+    t, x, y, p = src.read(a, b)
+    if downsample > 1:
+        x = x // downsample
+        y = y // downsample
+    return t, x, y, p, offsets[i:j + 1] - a
+
+
+def _integrate_slice(src, offsets, i, j, setting, H, W, downsample, n_threads=None, ev=None):
+    """Frames of samples ``i..j-1`` of an open events store (:class:`EventsColumns`) or its
+    path; ``ev``: those samples' arrays already read (``_read_slice``)."""
+    close = False
+    if not isinstance(src, EventsColumns):
+        src, close = EventsColumns(src), True
+    try:
+        t, x, y, p, off = ev if ev is not None else _read_slice(src, offsets, i, j, downsample)
+        try:
+            return integrate_batch(t, x, y, p, off, setting, H, W, n_threads=n_threads)
+        except CustomFunctionError as e:  # name the store and the sample's index in the split
+            raise e.shifted(i, src.filename) from e.cause
+        except ValueError as e:
+            raise ValueError(f"{src.filename}: {e}") from None
+    finally:
+        if close:
+            src.close()
+
+
+def _function_batches(src, offsets, setting, H, W, downsample, plan):
+    """A custom function's frames, one sample at a time (what it returns has no size known in
+    advance), grouped until they reach a share of the memory budget."""
+    target = max(1, (plan.budget - plan.reserve) // 4)
+    for i, j in plan.batches:
+        t, x, y, p, off = _read_slice(src, offsets, i, j, downsample)
+        parts, fos, i0, size = [], [0], i, 0
+        for s in range(i, j):
+            a, b = int(off[s - i]), int(off[s - i + 1])
+            try:
+                fr, _ = _integrate_slice(src, offsets, s, s + 1, setting, H, W, downsample,
+                                         ev=(t[a:b], x[a:b], y[a:b], p[a:b],
+                                             np.array([0, b - a])))
+            except CustomFunctionError:
+                raise
+            except ValueError as e:  # the result's shape: name the sample's index in the split
+                raise ValueError(str(e).replace(f"{setting.name}, sample 0:",
+                                                f"{setting.name}, sample {s}:")) from None
+            parts.append(fr)
+            fos.append(fos[-1] + fr.shape[0])
+            size += fr.nbytes
+            del fr
+            if size >= target or s == j - 1:
+                where = f"{src.filename}: custom function {setting.name}, samples {i0}..{s}"
+                box = [(i0, s + 1, concat_exact(parts, where, (0, 2, H, W)), np.array(fos))]
+                parts, fos, i0, size = [], [0], s + 1, 0
+                yield box.pop()  # nothing kept here while the consumer writes
+
+
+def _integrated_batches(src, offsets, setting, H, W, downsample, n_threads, scheduler, plan):
+    """``(i, j, frames, frame_offsets)`` per batch of samples, in order; on a Dask cluster
+    when ``scheduler`` is given (workers read the events store from the shared filesystem;
+    results in flight are limited to what the memory budget holds)."""
+    batches = plan.batches
+    if scheduler is None:
+        if setting.function is not None:
+            yield from _function_batches(src, offsets, setting, H, W, downsample, plan)
+            return
+        for i, j in batches:  # no reference kept here while the next batch is computed
+            yield (i, j) + tuple(_integrate_slice(src, offsets, i, j, setting, H, W, downsample,
+                                                  n_threads))
+        return
+    client, own = dask_client(scheduler)
+    try:
+        window = max(1, min(dask_window(client), plan.budget // max(1, plan.largest_batch)))
+        path = str(Path(src.filename).resolve())
+
+        def submit(ij):
+            return client.submit(_integrate_slice, path, offsets, ij[0], ij[1], setting, H, W,
+                                 downsample, retries=2, pure=False)
+
+        results = windowed(batches, submit, window, ordered=True)
+        try:
+            for (i, j), res in results:
+                box = [tuple(res)]
+                del res
+                yield (i, j) + box.pop()
+        finally:
+            results.close()
+    finally:
+        if own:
+            client.close()
+
+
+def _write(src, path, setting, downsample, values, expected, ev_man, split, progress,
+           n_threads, tqdm, scheduler, plan):
+    offsets, labels = src.offsets, src.labels
+    n = labels.shape[0]
+    H, W = plan.H, plan.W
+    fixed_T = setting.fixed_T
+    dtype = dtype_of(values)
+    counts_only = setting.function is None  # rule frames: non-negative counts
+    with FramesStoreWriter(path, n, H, W, dtype, fixed_T, plan.reserve) as out:
+        bar = tqdm(total=n, desc=f"integrate {split} {setting_dir_name(setting, downsample)}",
+                   unit=" samples", disable=not progress, file=sys.stderr, dynamic_ncols=True)
+        try:
+            for i, j, frames, fo in _integrated_batches(src, offsets, setting, H, W,
+                                                        downsample, n_threads, scheduler, plan):
+                what = f"custom function {setting.name}" if setting.function else setting.name
+                where = f"{src.filename}: {what}, samples {i}..{j - 1}"
+                values = join(values, summarize(frames, where, nonnegative=counts_only), where)
+                if dtype_of(values) != dtype:  # restart in a dtype holding every value so far
+                    raise _NeedWiderDtype(values)
+                out.append(i, j, frames, fo)
+                del frames
+                bar.update(j - i)
+                if _after_batch is not None:
+                    _after_batch(i, j)
+        finally:
+            bar.close()
+        out.commit(labels, expected, dataset=ev_man.get("dataset"),
+                   classes=ev_man.get("classes", []), sensor_size=[W, H],
+                   n_events=int(offsets[-1]), fixed_T=fixed_T, format_version=FORMAT_VERSION,
+                   evframes_version=ev_man.get("evframes_version"),
+                   created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
