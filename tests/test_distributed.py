@@ -11,7 +11,6 @@ distributed = pytest.importorskip("distributed", reason="dask[distributed] not i
                                                         "(pip install 'evframes[dask]')")
 from click.testing import CliRunner  # noqa: E402
 
-from conftest import assert_one_error_line, assert_same_arrays, store_arrays
 from evframes import synth  # noqa: E402
 from evframes.cli import main  # noqa: E402
 from evframes.datasets import open_raw  # noqa: E402
@@ -19,16 +18,19 @@ from evframes.extract import extract  # noqa: E402
 from evframes.frames import build_frames, frames_store_path, setting_from_options  # noqa: E402
 from evframes.store import events_store_path  # noqa: E402
 
+from helpers import assert_one_error_line, assert_same_arrays, store_arrays  # noqa: E402
+
 
 @pytest.fixture(scope="module")
 def cluster():
-    from distributed import LocalCluster
-    os.environ["EVFRAMES_TASK_DELAY"] = "0.5"  # inherited by the workers: time to kill one
+    from distributed import Client, LocalCluster
     c = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                      dashboard_address=None, silence_logs=40)
+    with Client(c) as client:  # the workers' test hook: a pause per task, time to kill one
+        client.run(exec, "import time, evframes.pipeline.dask as d\n"
+                         "d._before_task = lambda job, sleep=time.sleep: sleep(0.5)")
     yield c
     c.close()
-    os.environ.pop("EVFRAMES_TASK_DELAY", None)
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +58,10 @@ def test_dask_extract_and_integrate_equal_local(cluster, roots, tmp_path):
     assert r.exit_code == 0, r.output
     s = setting_from_options("number", 8)
     for split in ("train", "test"):
-        assert_same_arrays(store_arrays(events_store_path(root, split)), store_arrays(events_store_path(ref, split)))
-        assert_same_arrays(store_arrays(frames_store_path(root, s, split)), store_arrays(frames_store_path(ref, s, split)))
+        assert_same_arrays(store_arrays(events_store_path(root, split)),
+                           store_arrays(events_store_path(ref, split)))
+        assert_same_arrays(store_arrays(frames_store_path(root, s, split)),
+                           store_arrays(frames_store_path(ref, s, split)))
     assert not list((root / "events").glob(".partial-*"))
 
 
@@ -92,7 +96,8 @@ def test_killed_worker_is_retried(cluster, roots, tmp_path):
     assert killed and killed[0][1] >= 1  # a worker died with a task of ours in hand
     assert s.samples == {"train": 60, "test": 12}
     for split in ("train", "test"):
-        assert_same_arrays(store_arrays(events_store_path(root, split)), store_arrays(events_store_path(ref, split)))
+        assert_same_arrays(store_arrays(events_store_path(root, split)),
+                           store_arrays(events_store_path(ref, split)))
 
 
 def test_unreachable_scheduler_is_a_clear_error(roots, tmp_path):

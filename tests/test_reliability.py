@@ -15,13 +15,14 @@ import h5py
 import pytest
 from click.testing import CliRunner
 
-from conftest import assert_one_error_line, assert_same_arrays, store_arrays
 from evframes import synth
 from evframes.cli import main
 from evframes.datasets import open_raw
 from evframes.extract import extract
 from evframes.frames import build_frames, frames_store_path, setting_from_options
 from evframes.store import events_store_path, verify_store
+
+from helpers import assert_one_error_line, assert_same_arrays, slow_cli_command, store_arrays
 
 KEYS = ("t", "x", "y", "p", "offsets", "labels")
 
@@ -44,10 +45,11 @@ def folder_root(tmp_path_factory):
     return raw, ref
 
 
-def _cli(args, env_extra=None):
-    env = dict(os.environ, **(env_extra or {}))
-    return subprocess.Popen([sys.executable, "-m", "evframes.cli"] + args, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def _cli(args, slow=None):
+    """The CLI in a child process; ``slow``: ``(delay, batch_events)`` of the pipeline's test
+    hooks (:func:`helpers.slow_cli_command`), so the run can be killed mid-way."""
+    cmd = slow_cli_command(*slow) if slow else [sys.executable, "-m", "evframes.cli"]
+    return subprocess.Popen(cmd + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def test_extract_and_integrate_survive_sigkill(folder_root, tmp_path):
@@ -55,7 +57,7 @@ def test_extract_and_integrate_survive_sigkill(folder_root, tmp_path):
     root = tmp_path / "r"
     shutil.copytree(raw, root)
     rng = random.Random(1234)
-    slow = {"EVFRAMES_FAULT_DELAY": "0.5", "EVFRAMES_BATCH_EVENTS": "30000"}
+    slow = (0.5, 30_000)  # pause per job / batch: time to kill
     args_x = ["extract", "--dataset", "dvs128", "--root", str(root), "-j", "1", "-q",
               "--resumable"]
     args_i = ["integrate", "--root", str(root), "-T", "10", "--split-by", "number", "-q"]
@@ -76,9 +78,11 @@ def test_extract_and_integrate_survive_sigkill(folder_root, tmp_path):
         assert r.returncode == 0, err.decode()
     assert kills >= 4  # most rounds really interrupted a run
     for split in ("train", "test"):
-        assert_same_arrays(store_arrays(events_store_path(root, split)), store_arrays(events_store_path(ref, split)))
+        assert_same_arrays(store_arrays(events_store_path(root, split)),
+                           store_arrays(events_store_path(ref, split)))
         s = setting_from_options("number", 10)
-        assert_same_arrays(store_arrays(frames_store_path(root, s, split)), store_arrays(frames_store_path(ref, s, split)))
+        assert_same_arrays(store_arrays(frames_store_path(root, s, split)),
+                           store_arrays(frames_store_path(ref, s, split)))
     assert _leftovers(root) == []
 
 
@@ -96,12 +100,14 @@ def test_concurrent_integrate_runs(folder_root, tmp_path):
     assert text.count("reused") == 2 and text.count("built in") == 2  # one built, one reused
     s = setting_from_options("number", 10)
     for split in ("train", "test"):
-        assert_same_arrays(store_arrays(frames_store_path(root, s, split)), store_arrays(frames_store_path(ref, s, split)))
+        assert_same_arrays(store_arrays(frames_store_path(root, s, split)),
+                           store_arrays(frames_store_path(ref, s, split)))
 
 
 @pytest.mark.filterwarnings("ignore:This DataLoader will create 4 worker processes")
 def test_four_workers_and_concurrent_info(folder_root):
     import torch
+
     from evframes.datasets import DVS128Gesture
     _, ref = folder_root
     ds = DVS128Gesture(ref, train=True, data_type="frame", frames_number=10, split_by="number",

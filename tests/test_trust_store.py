@@ -11,7 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import h5py
 import pytest
 from click.testing import CliRunner
 
@@ -21,6 +20,8 @@ from evframes.datasets import open_raw
 from evframes.extract import extract
 from evframes.frames import build_frames, frames_store_path, setting_from_options
 from evframes.store import events_store_path, read_manifest, remove_stale_temporaries, store_lock
+
+from helpers import slow_cli_command
 
 SETTING = setting_from_options("number", 4)
 HOST = socket.gethostname()
@@ -182,10 +183,11 @@ def test_frames_of_a_stale_events_store_are_refused(replicas, tmp_path):
 
 
 # -- item 8: temporaries of killed runs -----------------------------------------------------
-def _cli(args, env_extra=None):
-    env = dict(os.environ, **(env_extra or {}))
-    return subprocess.Popen([sys.executable, "-m", "evframes.cli"] + args, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+def _cli(args, slow=None):
+    """The CLI in a child process; ``slow``: ``(delay, batch_events)`` of the pipeline's test
+    hooks (:func:`helpers.slow_cli_command`), so the run can be killed mid-way."""
+    cmd = slow_cli_command(*slow) if slow else [sys.executable, "-m", "evframes.cli"]
+    return subprocess.Popen(cmd + args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 def _kill_when(p, cond, timeout=60):
@@ -201,7 +203,7 @@ def _kill_when(p, cond, timeout=60):
 def test_killed_run_leftovers_removed_when_the_store_is_current(replicas, tmp_path):
     root = _extracted(replicas, tmp_path, frames=True)
     ev = root / "events"
-    slow = {"EVFRAMES_FAULT_DELAY": "0.5", "EVFRAMES_BATCH_EVENTS": "20000"}
+    slow = (0.5, 20_000)  # pause per job / batch: time to kill
     p = _cli(["extract", "--dataset", "dvs128", "--root", str(root), "-q", "-j", "1",
               "--resumable", "--force"], slow)
     _kill_when(p, lambda: list(ev.glob(".partial-*/*.npz")) and list(ev.glob("*.h5.tmp-*")))
@@ -237,7 +239,7 @@ def test_temporaries_are_judged_under_the_lock_not_by_pid(replicas, tmp_path):
     assert all(d["reused"] for d in f.splits.values())
     assert _leftovers(root) == [], "temporaries of dead writers survived under the lock"
     # without the lock nothing of another host is touched; this host's dead pids are removed
-    other = ev / f"train.h5.tmp-otherhost-999999999-0123abcd-000005"
+    other = ev / "train.h5.tmp-otherhost-999999999-0123abcd-000005"
     dead = ev / f"train.h5.tmp-{HOST}-999999999-0123abcd-000006"
     for j in (other, dead):
         j.write_bytes(b"x")
