@@ -14,8 +14,18 @@ from __future__ import annotations
 
 import importlib
 
-from ..raw import (DATASET_NAMES, RAW_DATASETS, REGISTRY, CIFAR10DVSRaw, DatasetEntry,
-                   DVS128GestureRaw, NMNISTRaw, default_root, entry, open_raw)
+from ..raw import (
+    DATASET_NAMES,
+    RAW_DATASETS,
+    REGISTRY,
+    CIFAR10DVSRaw,
+    DatasetEntry,
+    DVS128GestureRaw,
+    NMNISTRaw,
+    default_root,
+    entry,
+    open_raw,
+)
 
 _TORCH_CLASSES = {e.torch_class: e.torch_module for e in REGISTRY.values()}
 

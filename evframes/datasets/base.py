@@ -48,9 +48,9 @@ class NeuromorphicDataset(torch.utils.data.Dataset):
     a ValueError naming the largest count and its sample), ``progress`` (tqdm bars
     while building), ``workers`` (extraction processes), ``force`` (rebuild the frames store
     even when current), ``memory_budget`` (bytes or ``"2G"`` the frames build may hold at once,
-    default 1 GiB; see ``evframes.pipeline.frames.build_frames``). A custom function's store records the
-    function's fingerprint and is rebuilt when the function changes; its values are stored
-    exactly (signed, fractional, NaN), so choose ``frame_dtype`` to hold them (float64 for
+    default 1 GiB; see ``evframes.pipeline.frames.build_frames``). A custom function's store
+    records the function's fingerprint and is rebuilt when the function changes; its values are
+    stored exactly (signed, fractional, NaN), so choose ``frame_dtype`` to hold them (float64 for
     values float32 cannot hold).
     """
 

@@ -37,6 +37,7 @@ from ..store.frames import EventsColumns
 from .dask import _run_dask, dask_client  # noqa: F401  (dask_client: the old extract name)
 from .executor import run_windowed
 from .shards import _Shards
+from .sources import source_state
 
 #: test hook: ``_after_job(result)`` runs after each job decoded here (in this process or a
 #: pool worker) has been placed; kill tests set it to slow a run down
@@ -110,7 +111,7 @@ class ExtractSummary:
 
 def expected_manifest(ds: RawDataset, split: str) -> dict:
     return {"kind": "events", "dataset": ds.name, "split": split,
-            "source_fingerprint": ds.fingerprint(), "options": ds.options(),
+            "source_fingerprint": source_state(ds).fingerprint, "options": ds.options(),
             "sensor_size": list(ds.sensor_size)}
 
 
@@ -180,7 +181,7 @@ def extract(ds: RawDataset, workers: Optional[int] = None, force: bool = False,
 
 
 def _partial_dir(ds: RawDataset) -> Path:
-    key = json.dumps({"fp": ds.fingerprint(), "opts": ds.options(), "v": FORMAT_VERSION},
+    key = json.dumps({"fp": source_state(ds).fingerprint, "opts": ds.options(), "v": FORMAT_VERSION},
                      sort_keys=True, default=str)
     return layout.partial_dir(ds.root, key)
 
@@ -242,7 +243,7 @@ def _extract_locked(ds, workers, force, progress, warn, resumable,
                 man = expected_manifest(ds, split)
                 man["classes"] = ds.classes
                 man.update(summary.truncation.manifest(split))
-                man.update(ds.source_state().record())  # source_stat, hash_sources, ...
+                man.update(source_state(ds).record())  # source_stat, hash_sources, ...
                 w.commit(man)
         except (OSError, RuntimeError) as e:  # disk full, read-only, I/O error
             why = io_failure(e)

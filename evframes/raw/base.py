@@ -8,8 +8,6 @@ order given by :meth:`RawDataset.placement`.
 """
 from __future__ import annotations
 
-import hashlib
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,7 +99,9 @@ class RawDataset:
         raise NotImplementedError
 
     #: raw files fingerprinted by content at every check (labels CSVs, trials lists, class
-    #: mappings, READMEs); every other source file counts as a recording
+    #: mappings, READMEs); every other source file counts as a recording. The fingerprint
+    #: itself: :func:`evframes.pipeline.sources.source_state` (it reads the events stores'
+    #: manifests, a layer above)
     metadata_suffixes: Tuple[str, ...] = (".csv", ".txt", ".json")
     metadata_max_bytes: int = 1 << 20
     #: hash every recording at every check (None: as the existing stores' manifest says)
@@ -109,19 +109,6 @@ class RawDataset:
 
     def is_metadata_file(self, path: Path, size: int) -> bool:
         return path.suffix.lower() in self.metadata_suffixes and size <= self.metadata_max_bytes
-
-    def fingerprint(self) -> str:
-        """Content fingerprint of the raw files: names, sizes and sha256 of every file
-        (metadata files hashed at every call; a recording hashed again only when its size or
-        mtime changed, or always with ``self.hash_sources``). See
-        :mod:`evframes.pipeline.sources`."""
-        return self.source_state().fingerprint
-
-    def source_state(self):
-        """The :class:`evframes.pipeline.sources.SourceState` of the raw files (fingerprint,
-        manifest entries); each recording is hashed at most once per instance."""
-        from ..pipeline.sources import source_state  # lazy: pipeline is a layer above
-        return source_state(self)
 
     # -- work ----------------------------------------------------------------------------
     def jobs(self) -> Iterator[Job]:
@@ -213,6 +200,7 @@ def decode_members(source: str, names: Sequence[str], labels: Sequence[int], is_
     ``transform(events) -> events`` runs last (e.g. an orientation convention)."""
     import warnings as _w
     import zipfile
+
     from .. import formats
     decode = {"atis": formats.decode_atis_bytes, "aedat2": formats.decode_aedat2_bytes}[fmt]
     read = {"atis": formats.read_atis_bin, "aedat2": formats.read_aedat2}[fmt]

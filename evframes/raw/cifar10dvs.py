@@ -12,7 +12,8 @@ Orientation: the files hold raw DVS128 addresses. ``orientation="spikingjelly"``
 the same coordinates as SpikingJelly's CIFAR10-DVS loader so frames look upright and users who
 switch see identical samples: ``x' = 127 - y``, ``y' = 127 - x``, ``p' = 1 - p`` (a transpose
 plus a flip of both axes, and the polarity inverted, as SpikingJelly does; jAER's DVS128
-convention treats the raw address bit p = 0 as ON). ``orientation="raw"`` keeps the decoded address fields unchanged.
+convention treats the raw address bit p = 0 as ON). ``orientation="raw"`` keeps the decoded
+address fields unchanged.
 
 A recording cut inside a record (data not a multiple of 8 bytes) fails the extraction, or with
 ``on_truncated="keep"`` keeps its complete records (dropped if none remain): see

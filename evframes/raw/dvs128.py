@@ -39,8 +39,8 @@ import numpy as np
 from ..errors import DatasetError
 from ..events import Events
 from .base import Job, JobResult, RawDataset, drop_off_sensor, ensure_sorted, pack_samples
-from .truncation import other_warnings, truncation
 from .tarstream import iter_tar, open_gzip
+from .truncation import other_warnings, truncation
 
 ARCHIVE = "DvsGesture.tar.gz"
 FOLDER = "DvsGesture"

@@ -19,6 +19,7 @@ told from one: it is not a truncation.
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
@@ -127,7 +128,6 @@ class TruncationLog:
 
 def _select(res, keep: List[int]):
     """A copy of JobResult ``res`` holding only the samples ``keep`` (indices, in order)."""
-    from .base import JobResult
     off = res.offsets
     idx = np.concatenate([np.arange(off[i], off[i + 1]) for i in keep]) if keep else \
         np.zeros(0, np.int64)
@@ -135,9 +135,10 @@ def _select(res, keep: List[int]):
     offsets = np.zeros(len(keep) + 1, np.int64)
     np.cumsum(lens, out=offsets[1:])
     ev = Events({k: np.asarray(res.events[k])[idx] for k in ("t", "x", "y", "p")})
-    return JobResult(name=res.name, events=ev, offsets=offsets,
-                     labels=[res.labels[i] for i in keep], metas=[res.metas[i] for i in keep],
-                     warnings=list(res.warnings), truncated=list(res.truncated))
+    return dataclasses.replace(res, events=ev, offsets=offsets,
+                               labels=[res.labels[i] for i in keep],
+                               metas=[res.metas[i] for i in keep],
+                               warnings=list(res.warnings), truncated=list(res.truncated))
 
 
 def reuse_refusal(manifests: Mapping[str, Mapping], policy: str) -> Optional[FormatError]:
