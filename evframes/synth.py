@@ -291,14 +291,17 @@ def saccade_events(img: np.ndarray, H: int, W: int, rng: np.random.Generator,
             if len(pts):
                 keep = rng.random(len(pts)) < 0.9
                 pts = pts[keep]
-                ys.append(pts[:, 0]); xs.append(pts[:, 1])
+                ys.append(pts[:, 0])
+                xs.append(pts[:, 1])
                 ps.append(np.full(len(pts), pol))
                 ts.append(t0 + (k - 1) * step_us + rng.integers(0, step_us, len(pts)))
         prev = cur
     n_noise = int(noise * sum(len(a) for a in ts)) + 1
     total = len(path) * step_us
-    ts.append(t0 + rng.integers(0, total, n_noise)); xs.append(rng.integers(0, W, n_noise))
-    ys.append(rng.integers(0, H, n_noise)); ps.append(rng.integers(0, 2, n_noise))
+    ts.append(t0 + rng.integers(0, total, n_noise))
+    xs.append(rng.integers(0, W, n_noise))
+    ys.append(rng.integers(0, H, n_noise))
+    ps.append(rng.integers(0, 2, n_noise))
     t = np.concatenate(ts)
     order = np.argsort(t, kind="stable")
     return make_events(t[order], np.concatenate(xs)[order], np.concatenate(ys)[order],

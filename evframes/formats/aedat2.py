@@ -48,9 +48,19 @@ from numba import njit
 
 from ..errors import FormatError
 from ..events import Events, as_events, empty_events
-from ._common import (FileBuffer, alloc_events, as_uint8, check_on_truncated, complete_records,
-                      display_name, finish_events, hash_header_end, header_first_line,
-                      run_chunked, u32_words)
+from ._common import (
+    FileBuffer,
+    alloc_events,
+    as_uint8,
+    check_on_truncated,
+    complete_records,
+    display_name,
+    finish_events,
+    hash_header_end,
+    header_first_line,
+    run_chunked,
+    u32_words,
+)
 from ._sniff import SNIFF_BYTES, bad_magic
 
 __all__ = ["read_aedat2", "decode_aedat2_bytes", "write_aedat2", "MAGIC", "DVS128_SPECIAL_MASK"]

@@ -55,9 +55,20 @@ from numba import njit
 from ..errors import FormatError
 from ..events import Events, as_events, empty_events
 from . import _common
-from ._common import (FileBuffer, _num_threads, alloc_events, as_uint8, check_on_truncated,
-                      display_name, end_header_end, finish_events, header_first_line,
-                      run_chunked, u32_words, warn_truncated)
+from ._common import (
+    FileBuffer,
+    _num_threads,
+    alloc_events,
+    as_uint8,
+    check_on_truncated,
+    display_name,
+    end_header_end,
+    finish_events,
+    header_first_line,
+    run_chunked,
+    u32_words,
+    warn_truncated,
+)
 from ._sniff import SNIFF_BYTES, bad_magic
 
 __all__ = ["read_aedat3", "decode_aedat3_bytes", "write_aedat3", "MAGIC", "MAX_PACKET_BYTES",

@@ -49,8 +49,16 @@ from numba import njit
 
 from ..errors import FormatError
 from ..events import Events, as_events, empty_events
-from ._common import (FileBuffer, alloc_events, as_uint8, check_on_truncated, complete_records,
-                      display_name, finish_events, run_chunked)
+from ._common import (
+    FileBuffer,
+    alloc_events,
+    as_uint8,
+    check_on_truncated,
+    complete_records,
+    display_name,
+    finish_events,
+    run_chunked,
+)
 from ._sniff import SNIFF_BYTES, SUPPORTED, foreign_format, refusal
 
 __all__ = ["read_atis_bin", "decode_atis_bytes", "write_atis_bin", "OVERFLOW_Y",

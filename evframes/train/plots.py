@@ -17,11 +17,17 @@ def write_curves(records: List, path: Path):
     fig, ax = plt.subplots(1, 2, figsize=(9, 3.4))
     ax[0].plot(ep, [r.train_loss for r in records], "o-", label="train")
     ax[0].plot(ep, [r.test_loss for r in records], "s-", label="test")
-    ax[0].set_xlabel("epoch"); ax[0].set_ylabel("loss"); ax[0].legend(); ax[0].grid(alpha=.3)
+    ax[0].set_xlabel("epoch")
+    ax[0].set_ylabel("loss")
+    ax[0].legend()
+    ax[0].grid(alpha=.3)
     ax[1].plot(ep, [r.train_acc for r in records], "o-", label="train")
     ax[1].plot(ep, [r.test_acc for r in records], "s-", label="test")
-    ax[1].set_xlabel("epoch"); ax[1].set_ylabel("accuracy"); ax[1].set_ylim(0, 1)
-    ax[1].legend(); ax[1].grid(alpha=.3)
+    ax[1].set_xlabel("epoch")
+    ax[1].set_ylabel("accuracy")
+    ax[1].set_ylim(0, 1)
+    ax[1].legend()
+    ax[1].grid(alpha=.3)
     fig.tight_layout()
     tmp = path.with_name(path.name + ".tmp.png")
     fig.savefig(tmp, dpi=100)
@@ -35,6 +41,7 @@ def save_spike_maps(net, dataset, cfg, device, out: Path, max_channels: int = 16
     import matplotlib
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
+
     from .neuron import LIFNode
     out.mkdir(parents=True, exist_ok=True)
     first = next((m for m in net.modules() if isinstance(m, LIFNode)), None)

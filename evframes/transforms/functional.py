@@ -1,35 +1,10 @@
-"""Data augmentation and filtering for frames and events.
+"""The functional core of :mod:`evframes.transforms`: pure, vectorised functions.
 
-A functional core of pure, vectorised functions, plus thin callable classes (Tonic style) that
-hold their parameters and a random generator, for ``Dataset(transform=...)``.
-
-Frames
-------
-Frames are numpy arrays or torch tensors ``[T, 2, H, W]`` (any leading dimensions work for the
-spatial functions: ``[2, H, W]`` too). Every frame function returns the same type (and device /
-dtype) it was given, never modifies its input, and returns a contiguous result (numpy results
-never carry negative strides, so ``torch.as_tensor`` and the default collate accept them). A
-random function that decides to do nothing may return its input object unchanged.
-
-Coordinates: ``x`` is the last axis (width ``W``), ``y`` the one before (height ``H``), the
-polarity channel is axis ``-3``. Sizes are ``(h, w)`` (torchvision order); shifts are
-``(dx, dy)``; ``sensor_size`` (events) is ``(W, H)`` like everywhere else in evframes.
-
-Events
-------
-Event functions take an :class:`~evframes.events.Events` (or any mapping with ``t, x, y, p``)
-and return a new :class:`Events` with the canonical dtypes; the input is never modified.
-
-Randomness
-----------
-Functions take ``rng``: ``None`` (fresh OS entropy), an int seed, or a ``np.random.Generator``
-(used as is). The classes take ``seed`` (``None``, int or Generator) and create their generator
-lazily in each process, so ``DataLoader`` workers never share one (a generator created before
-the workers fork would otherwise give every worker the same augmentations). Inside a torch
-``DataLoader`` worker the generator is seeded from the worker's torch seed (plus ``seed`` when
-given), so runs are reproducible after ``torch.manual_seed`` and still differ between workers and
-epochs; outside workers an int ``seed`` gives a reproducible sequence and ``None`` OS entropy. A
-Generator passed as ``seed`` is used as is, in every process (your responsibility).
+Frame functions take numpy arrays or torch tensors ``[..., H, W]`` (``[T, 2, H, W]`` for
+sequences) and return the same type, device and dtype; event functions take an
+:class:`~evframes.events.Events` (or any mapping with ``t, x, y, p``) and return a new
+:class:`Events`. Shapes, axis names, units and the ``rng`` argument are described in
+:mod:`evframes.transforms`; the transform classes there call these functions.
 
 Denoise semantics (and how they differ from Tonic)
 --------------------------------------------------
@@ -48,14 +23,12 @@ fired yet as silent.
 """
 from __future__ import annotations
 
-import os
-import sys
-from typing import Callable, Mapping, Optional, Sequence, Tuple, Union
+from typing import Mapping, Optional, Tuple, Union
 
 import numpy as np
 from numba import njit
 
-from .events import Events, KEYS, P_DTYPE, T_DTYPE, XY_DTYPE, as_events
+from ..events import KEYS, P_DTYPE, T_DTYPE, XY_DTYPE, Events, as_events
 
 __all__ = [
     # frames
@@ -63,9 +36,6 @@ __all__ = [
     "temporal_crop", "to_float_tensor",
     # events
     "flip_events", "drop_events", "denoise", "time_jitter", "crop_events",
-    # classes
-    "Compose", "RandomFlip", "RandomTranslate", "RandomCrop", "CenterCrop", "TemporalCrop",
-    "DropEvents", "Denoise", "TimeJitter", "ToFloatTensor",
 ]
 
 RngLike = Union[None, int, np.random.Generator]
@@ -102,6 +72,10 @@ def _pair(v, name: str) -> Tuple[int, int]:
     if len(v) != 2:
         raise ValueError(f"{name} must be an int or a pair, got {v}")
     return v
+
+
+def _is_events(a) -> bool:
+    return isinstance(a, Mapping)
 
 
 def _axis(axis: str) -> int:
@@ -382,186 +356,3 @@ def denoise(ev: Mapping, sensor_size=None, filter_time_us: int = 10000, connecti
     if bidirectional:
         _baf_kernel(t, x, y, H, W, ft, connectivity == 8, True, keep)
     return _select(ev, keep)
-
-
-# --------------------------------------------------------------------------- classes
-
-def _is_events(a) -> bool:
-    return isinstance(a, Mapping)
-
-
-class _Transform:
-    _params: Tuple[str, ...] = ()
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._params)
-        return f"{type(self).__name__}({args})"
-
-
-class _Random(_Transform):
-    """Holds ``seed`` and makes one generator per process (see the module docstring)."""
-
-    def __init__(self, seed: RngLike = None):
-        self.seed = seed
-        self._gen: Optional[np.random.Generator] = None
-        self._pid: Optional[int] = None
-
-    @property
-    def rng(self) -> np.random.Generator:
-        if isinstance(self.seed, np.random.Generator):
-            return self.seed
-        pid = os.getpid()
-        if self._gen is None or self._pid != pid:
-            entropy = [] if self.seed is None else [int(self.seed)]
-            info = None
-            if "torch" in sys.modules:
-                from torch.utils.data import get_worker_info
-                info = get_worker_info()
-            if info is not None:
-                entropy.append(int(info.seed))
-            self._gen = np.random.default_rng(entropy if entropy else None)
-            self._pid = pid
-        return self._gen
-
-    def __getstate__(self):  # a generator made in one process is not reused in another
-        d = self.__dict__.copy()
-        d["_gen"] = None
-        d["_pid"] = None
-        return d
-
-
-class Compose(_Transform):
-    """Apply transforms in order: ``Compose([Denoise((128, 128)), ...])(x)``."""
-
-    def __init__(self, transforms: Sequence[Callable]):
-        self.transforms = list(transforms)
-
-    def __call__(self, x):
-        for tr in self.transforms:
-            x = tr(x)
-        return x
-
-    def __repr__(self) -> str:
-        inner = "".join(f"\n    {tr!r}," for tr in self.transforms)
-        return f"Compose([{inner}\n])" if inner else "Compose([])"
-
-
-class RandomFlip(_Random):
-    """:func:`random_flip` for frames; for events (a mapping) :func:`flip_events` with
-    probability ``p``, which needs ``sensor_size = (W, H)``."""
-    _params = ("p", "axis", "sensor_size", "seed")
-
-    def __init__(self, p: float = 0.5, axis: str = "x", sensor_size=None, seed: RngLike = None):
-        super().__init__(seed)
-        _axis(axis)
-        self.p, self.axis, self.sensor_size = float(p), axis, sensor_size
-
-    def __call__(self, x):
-        if _is_events(x):
-            if self.sensor_size is None and self.axis != "p":
-                raise ValueError("RandomFlip on events needs sensor_size=(W, H)")
-            if self.rng.random() < self.p:
-                return flip_events(x, self.sensor_size or (1, 1), self.axis)
-            return x
-        return random_flip(x, self.p, self.axis, self.rng)
-
-
-class RandomTranslate(_Random):
-    """:func:`random_translate` (frames)."""
-    _params = ("max_shift", "seed")
-
-    def __init__(self, max_shift=(5, 5), seed: RngLike = None):
-        super().__init__(seed)
-        self.max_shift = _pair(max_shift, "max_shift")
-
-    def __call__(self, frames):
-        return random_translate(frames, self.max_shift, self.rng)
-
-
-class RandomCrop(_Random):
-    """:func:`random_crop` (frames)."""
-    _params = ("size", "padding", "seed")
-
-    def __init__(self, size, padding=0, seed: RngLike = None):
-        super().__init__(seed)
-        self.size = _pair(size, "size")
-        self.padding = _pair(padding, "padding")
-
-    def __call__(self, frames):
-        return random_crop(frames, self.size, self.padding, self.rng)
-
-
-class CenterCrop(_Transform):
-    """:func:`center_crop` (frames)."""
-    _params = ("size",)
-
-    def __init__(self, size):
-        self.size = _pair(size, "size")
-
-    def __call__(self, frames):
-        return center_crop(frames, self.size)
-
-
-class TemporalCrop(_Random):
-    """:func:`temporal_crop` (frames)."""
-    _params = ("T", "random", "pad", "seed")
-
-    def __init__(self, T: int, random: bool = True, pad: bool = False, seed: RngLike = None):
-        super().__init__(seed)
-        if int(T) <= 0:
-            raise ValueError(f"T must be positive, got {T}")
-        self.T, self.random, self.pad = int(T), bool(random), bool(pad)
-
-    def __call__(self, frames):
-        return temporal_crop(frames, self.T, self.random, self.rng if self.random else None,
-                             self.pad)
-
-
-class DropEvents(_Random):
-    """:func:`drop_events` (events)."""
-    _params = ("p", "seed")
-
-    def __init__(self, p: float, seed: RngLike = None):
-        super().__init__(seed)
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"p must be in [0, 1], got {p}")
-        self.p = float(p)
-
-    def __call__(self, ev):
-        return drop_events(ev, self.p, self.rng)
-
-
-class TimeJitter(_Random):
-    """:func:`time_jitter` (events)."""
-    _params = ("std_us", "clip_negative", "seed")
-
-    def __init__(self, std_us: float, clip_negative: bool = True, seed: RngLike = None):
-        super().__init__(seed)
-        self.std_us, self.clip_negative = float(std_us), bool(clip_negative)
-
-    def __call__(self, ev):
-        return time_jitter(ev, self.std_us, self.rng, self.clip_negative)
-
-
-class Denoise(_Transform):
-    """:func:`denoise` (events)."""
-    _params = ("sensor_size", "filter_time_us", "connectivity", "bidirectional")
-
-    def __init__(self, sensor_size=None, filter_time_us: int = 10000, connectivity: int = 8,
-                 bidirectional: bool = False):
-        if connectivity not in (4, 8):
-            raise ValueError(f"connectivity must be 4 or 8, got {connectivity}")
-        self.sensor_size = None if sensor_size is None else tuple(int(v) for v in sensor_size)
-        self.filter_time_us = int(filter_time_us)
-        self.connectivity, self.bidirectional = int(connectivity), bool(bidirectional)
-
-    def __call__(self, ev):
-        return denoise(ev, self.sensor_size, self.filter_time_us, self.connectivity,
-                       self.bidirectional)
-
-
-class ToFloatTensor(_Transform):
-    """:func:`to_float_tensor`."""
-
-    def __call__(self, frames):
-        return to_float_tensor(frames)
