@@ -50,6 +50,7 @@ class Replica:
     ``sensor_size`` is ``(W, H)``; ``samples`` the expected number of samples per split;
     ``writer_kwargs`` go to ``synth.fake_<name>(root, archive=..., **writer_kwargs)``;
     ``open_kwargs`` to ``open_raw``."""
+
     classes: int
     sensor_size: Tuple[int, int]
     samples: Dict[str, int]

@@ -11,4 +11,5 @@ from .base import NeuromorphicDataset
 
 class DVS128Gesture(NeuromorphicDataset):
     """DVS128 Gesture (11 classes, 128 x 128). Labels are ``class - 1`` of the labels CSVs."""
+
     raw_name = "dvs128"

@@ -5,4 +5,5 @@ from .base import NeuromorphicDataset
 
 class NMNIST(NeuromorphicDataset):
     """N-MNIST (10 digits, 34 x 34)."""
+
     raw_name = "nmnist"

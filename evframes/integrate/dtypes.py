@@ -30,6 +30,7 @@ _FLOAT_INT_LIMIT = {16: 2 ** 11, 32: 2 ** 24, 64: 2 ** 53}
 class ValueSummary:
     """``kind='i'``: integer values in ``[lo, hi]``; ``kind='f'``: non-integer values that
     need a float of ``fbits`` bits (16, 32 or 64)."""
+
     kind: str
     lo: int = 0
     hi: int = 0

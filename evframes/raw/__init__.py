@@ -36,6 +36,7 @@ class DatasetEntry:
     title : str
         Human-readable name.
     """
+
     name: str
     raw: Type[RawDataset]
     torch_class: str

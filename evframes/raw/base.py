@@ -23,6 +23,7 @@ from .truncation import other_warnings, truncation
 @dataclass
 class Job:
     """A picklable unit of extraction work: ``func(*args)`` returns a :class:`JobResult`."""
+
     name: str
     func: Callable
     args: tuple
@@ -40,6 +41,7 @@ class JobResult:
     the complete part; extraction decides what a truncation means (error, or keep and drop the
     samples it left without events).
     """
+
     name: str
     events: Events
     offsets: np.ndarray
