@@ -98,6 +98,7 @@ from ._kernels import (  # noqa: F401
     _DURATION,
     _NUMBER,
     _OK,
+    _RULE_CODES,
     _TIME,
     _any_bad,
     _batch_bounds,
@@ -129,7 +130,6 @@ from .core import (  # noqa: F401
     to_frames,
 )
 from .rules import (  # noqa: F401
-    _RULE_CODES,
     _bounds,
     bounds_by_count,
     bounds_by_duration,

@@ -5,7 +5,8 @@ Every kernel is compiled with ``cache=True`` (the cache lives beside this file, 
 1-D of the same length; ``starts``, ``ends`` int64 event-index boundaries (frame ``k`` counts
 events ``starts[k] <= i < ends[k]``); ``offsets`` int64 ``[n_samples + 1]`` for flat batches.
 The rule codes (``_NUMBER`` ...) and validation codes (``_OK`` ...) are shared with the Python
-wrappers in :mod:`evframes.integrate.rules` and :mod:`evframes.integrate._inputs`.
+wrappers in :mod:`evframes.integrate.rules`, :mod:`evframes.integrate.setting` and
+:mod:`evframes.integrate._inputs`.
 """
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from numba import njit, prange
 
 # Rule codes shared by the Python wrappers and the Numba batch kernels.
 _NUMBER, _TIME, _DURATION, _COUNT = 0, 1, 2, 3
+# Rule names of FrameSetting.kind -> those codes (here, below both setting and rules).
+_RULE_CODES = {"number": _NUMBER, "time": _TIME, "duration": _DURATION, "count": _COUNT}
 
 # Validation failure codes returned by the checking kernels.
 _OK, _BAD_X, _BAD_Y, _BAD_P, _BAD_T = 0, 1, 2, 3, 4

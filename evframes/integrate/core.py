@@ -320,7 +320,37 @@ def downsample_events(events: Mapping, factor: int,
     H, W = _check_hw(H, W)
     t, x, y, p = _arrays(events)
     _validate(t, x, y, p, H, W, check_t=False)
-    out = Events(t=t, x=(x // k).astype(x.dtype, copy=False),
-                 y=(y // k).astype(y.dtype, copy=False), p=p)
-    return out, (-(-W // k), -(-H // k))
+    x, y = downsample_coords(x, y, k)
+    return Events(t=t, x=x, y=y, p=p), downsampled_size((W, H), k)
+
+
+def downsample_coords(x: np.ndarray, y: np.ndarray,
+                      factor: int) -> Tuple[np.ndarray, np.ndarray]:
+    """``(x // factor, y // factor)`` in the arrays' own dtypes (the one coordinate rule of
+    :func:`downsample_events` and of the frames pipeline, which reads already validated
+    events); ``factor`` 1 returns the arrays themselves.
+
+    Parameters
+    ----------
+    x, y : numpy.ndarray
+        Integer pixel coordinates.
+    factor : int
+        Positive pooling factor.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        The pooled ``x`` and ``y``.
+    """
+    k = _pos_int(factor, "factor")
+    if k == 1:
+        return x, y
+    return (x // k).astype(x.dtype, copy=False), (y // k).astype(y.dtype, copy=False)
+
+
+def downsampled_size(sensor_size, factor: int) -> Tuple[int, int]:
+    """``(ceil(W / factor), ceil(H / factor))`` for a sensor of ``(W, H)`` pixels."""
+    k = _pos_int(factor, "factor")
+    W, H = (int(v) for v in sensor_size)
+    return (-(-W // k), -(-H // k))
 

@@ -16,10 +16,6 @@ from ._kernels import _COUNT, _DURATION, _NUMBER, _TIME, _fill_bounds, _n_frames
 if TYPE_CHECKING:  # pragma: no cover
     from .setting import FrameSetting
 
-# Rule names of FrameSetting.kind -> codes of the Numba kernels.
-_RULE_CODES = {"number": _NUMBER, "time": _TIME, "duration": _DURATION, "count": _COUNT}
-
-
 def _bounds(rule: int, t: np.ndarray, n: int, T: int = 0, D: int = 1, C: int = 1,
             overlap: int = 0, incl: bool = True) -> Tuple[np.ndarray, np.ndarray]:
     tt = t if t is not None else _EMPTY_T

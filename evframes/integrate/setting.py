@@ -3,14 +3,28 @@
 Rule-based settings (``number``, ``time``, ``duration``, ``count``) and custom functions
 ``f(events, H, W) -> [T, 2, H, W]``; durations in microseconds, overlaps in events
 (``number``/``count``) or microseconds (``time``). See :mod:`evframes.integrate` for the rules.
+
+This is the one frames setting of evframes: every entry point (the torch Datasets, the CLI, the
+pipeline) builds it with :meth:`FrameSetting.from_options` (the one set of defaults) and hands
+it down; :meth:`FrameSetting.__post_init__` holds every check, so a setting that exists is
+valid. It carries ``downsample`` (coordinates pooled by K before integration) and its stores'
+folder name (:attr:`FrameSetting.dir_name`).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Callable, Mapping, Optional
 
+import numpy as np
+
 from ._inputs import _nonneg_int, _pos_int
-from .rules import _RULE_CODES
+from ._kernels import _RULE_CODES
+
+
+class MissingSplitBy(ValueError):
+    """``frames_number`` was given without ``split_by``: as in SpikingJelly the split rule is
+    never guessed (the CLI reports this as a usage error naming ``--split-by``)."""
 
 
 @dataclass(frozen=True)
@@ -25,12 +39,14 @@ class FrameSetting:
       ``f.__name__``.
 
     ``overlap`` (events for number/count, microseconds for time) applies to number, time and
-    count only. See the module docstring for the exact rules.
+    count only. See the module docstring for the exact rules. ``downsample`` K >= 1 pools
+    coordinates (``x // K``, ``y // K``) before integration.
 
-    ``.name`` is a SpikingJelly-style folder name (``frames_number_20_split_by_number``,
+    ``.name`` is a SpikingJelly-style name (``frames_number_20_split_by_number``,
     ``duration_1000000``, the function's name) with suffixes for evframes' extras
-    (``_overlap_5``, ``count_5000``, ``_drop_incomplete``); ``.fixed_T`` is ``T`` or ``None``
-    when ``T`` varies between samples.
+    (``_overlap_5``, ``count_5000``, ``_drop_incomplete``); ``.dir_name`` is the stores' folder
+    name, ``.name`` plus ``_downsample_K`` when K > 1; ``.fixed_T`` is ``T`` or ``None`` when
+    ``T`` varies between samples.
     """
 
     split_by: Optional[str] = None
@@ -41,15 +57,22 @@ class FrameSetting:
     include_incomplete: bool = True
     function: Optional[Callable] = None
     function_name: Optional[str] = None
+    downsample: int = 1
 
     def __post_init__(self):
-        modes = [self.frames_number is not None, self.duration is not None,
-                 self.count is not None, self.function is not None]
-        if sum(modes) != 1:
-            raise ValueError("set exactly one of frames_number (with split_by), duration, "
-                             "count or function")
+        """Every check of a frames setting (the only place they live)."""
+        modes = {"frames_number": self.frames_number, "duration": self.duration,
+                 "count": self.count, "function": self.function}
+        given = [k for k, v in modes.items() if v is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of frames_number (-T, with split_by), duration, "
+                             "count or a custom function; got "
+                             f"{' and '.join(given) if given else 'none'}")
         if self.frames_number is not None:
             _pos_int(self.frames_number, "frames_number")
+            if self.split_by is None:
+                raise MissingSplitBy("frames_number needs split_by='number' or 'time' (as in "
+                                     "SpikingJelly; the CLI's -T needs --split-by too)")
             if self.split_by not in ("number", "time"):
                 raise ValueError(f"split_by must be 'number' or 'time' with frames_number, "
                                  f"got {self.split_by!r}")
@@ -76,6 +99,56 @@ class FrameSetting:
             _check_folder_name(name)
         elif self.function_name is not None:
             raise ValueError("function_name only goes with function")
+        k = self.downsample
+        integral = isinstance(k, (int, np.integer)) or \
+            isinstance(k, (float, np.floating)) and float(k).is_integer()
+        if isinstance(k, (bool, np.bool_)) or not integral:
+            raise ValueError(f"downsample must be an integer >= 1, got {k!r}")
+        if int(k) < 1:
+            raise ValueError(f"downsample must be >= 1, got {k}")
+        object.__setattr__(self, "downsample", int(k))
+
+    @classmethod
+    def from_options(cls, split_by: Optional[str] = None, frames_number: Optional[int] = None,
+                     duration: Optional[int] = None, count: Optional[int] = None,
+                     overlap: int = 0, include_incomplete: bool = True,
+                     function: Optional[Callable] = None, function_name: Optional[str] = None,
+                     downsample: int = 1) -> "FrameSetting":
+        """The frames setting of user-facing options: the one set of defaults every entry
+        point (Dataset constructor, CLI, pipeline) uses.
+
+        Parameters
+        ----------
+        split_by : {'number', 'time'}, optional
+            Needed with ``frames_number`` (never guessed: :class:`MissingSplitBy`); ignored
+            with the other modes, as SpikingJelly's ``split_by``.
+        frames_number, duration, count, function
+            Exactly one of them: fixed ``T``; frame duration (microseconds); events per frame;
+            ``f(events, H, W) -> [T, 2, H, W]``.
+        overlap : int, default 0
+            Events (number, count) or microseconds (time).
+        include_incomplete : bool, default True
+            ``count``: keep the short last frame.
+        function_name : str, optional
+            Folder name of ``function`` (default its ``__name__``).
+        downsample : int, default 1
+            Pool coordinates by this factor before integration.
+
+        Returns
+        -------
+        FrameSetting
+            The validated setting.
+
+        Raises
+        ------
+        ValueError
+            Options that make no valid setting (:class:`MissingSplitBy` for ``frames_number``
+            without ``split_by``).
+        """
+        return cls(split_by=split_by if frames_number is not None else None,
+                   frames_number=frames_number, duration=duration, count=count,
+                   overlap=overlap, include_incomplete=include_incomplete,
+                   function=function, function_name=function_name, downsample=downsample)
 
     @property
     def kind(self) -> str:
@@ -106,12 +179,23 @@ class FrameSetting:
         return s
 
     @property
+    def dir_name(self) -> str:
+        """Folder name of this setting's frames stores: :attr:`name`, plus
+        ``_downsample_K`` when ``downsample`` K > 1."""
+        k = self.downsample
+        return self.name if k == 1 else f"{self.name}_downsample_{k}"
+
+    @property
     def fixed_T(self) -> Optional[int]:
         """Frames per sample when it is the same for every sample, else None."""
         return int(self.frames_number) if self.frames_number is not None else None
 
     def to_dict(self) -> dict:
-        """JSON-friendly description (the function itself is represented by its name)."""
+        """JSON-friendly description (the function itself is represented by its name).
+
+        ``downsample`` is not part of it: frames manifests record it under their own
+        ``downsample`` key, so the description (and the stores it marks current) is the same
+        as before ``downsample`` travelled inside the setting."""
         d = {"name": self.name, "kind": self.kind}
         for k in ("split_by", "frames_number", "duration", "count"):
             v = getattr(self, k)
@@ -123,16 +207,45 @@ class FrameSetting:
 
     @classmethod
     def from_dict(cls, d: Mapping) -> "FrameSetting":
-        """Inverse of :meth:`to_dict` for rule-based settings (a function cannot be restored)."""
+        """Inverse of :meth:`to_dict` for rule-based settings (a function cannot be restored);
+        a ``downsample`` key, where ``d`` has one, is taken too."""
         if d.get("kind") == "function":
             raise ValueError("a custom-function setting cannot be rebuilt from its description")
         keys = ("split_by", "frames_number", "duration", "count", "overlap",
-                "include_incomplete")
+                "include_incomplete", "downsample")
         return cls(**{k: d[k] for k in keys if k in d})
 
     def _params(self):
         return (_RULE_CODES[self.kind], int(self.frames_number or 0), int(self.duration or 1),
                 int(self.count or 1), int(self.overlap), bool(self.include_incomplete))
+
+
+def with_downsample(setting: FrameSetting, downsample: Optional[int] = None, *,
+                    override: bool = False) -> FrameSetting:
+    """``setting`` with an explicit ``downsample`` of an older call style
+    (``f(root, setting, ..., downsample=K)``) folded in.
+
+    Parameters
+    ----------
+    setting : FrameSetting
+        The setting, which carries its own ``downsample``.
+    downsample : int, optional
+        None (or the setting's own value) keeps ``setting``.
+    override : bool, default False
+        Let ``downsample`` replace a different one the setting already has; otherwise that
+        conflict is refused.
+
+    Returns
+    -------
+    FrameSetting
+        ``setting`` itself or a validated copy with ``downsample``.
+    """
+    if downsample is None or downsample == setting.downsample:
+        return setting
+    if setting.downsample != 1 and not override:
+        raise ValueError(f"downsample={downsample} conflicts with the setting's own "
+                         f"downsample={setting.downsample} ({setting.dir_name})")
+    return dataclasses.replace(setting, downsample=downsample)
 
 
 def _check_folder_name(name: str) -> None:

@@ -11,12 +11,13 @@ A dataset root holds::
     <folder>/.<name>.lock                       lock of the store ``<folder>/<name>``
     <folder>/<name>.tmp-<host>-<pid>-<token>-<id>   temporary of ``<name>`` being written
 
-The setting folder is the frames setting's own name (``FrameSetting.name``), with
+The setting folder is the frames setting's ``FrameSetting.dir_name``: its name, with
 ``_downsample_<k>`` appended when coordinates are downsampled by ``k``. Temporaries are named
 after the process that writes them (see :mod:`evframes.store.locking` for who may remove them).
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import socket
@@ -68,26 +69,28 @@ def resolve_store(path_or_root, split: str, kind_dir: str = EVENTS_DIR) -> Path:
     return p / kind_dir / f"{split}{STORE_SUFFIX}"
 
 
-def setting_dir_name(setting, downsample: int = 1) -> str:
-    """Folder name of a frames setting's stores.
+def setting_dir_name(setting, downsample: Optional[int] = None) -> str:
+    """Folder name of a frames setting's stores: ``setting.dir_name``.
 
     Parameters
     ----------
     setting : FrameSetting
-        The frames setting (anything with a ``name``).
-    downsample : int, default 1
-        Coordinate downsampling factor.
+        The frames setting, which carries its ``downsample``.
+    downsample : int, optional
+        Old call style: an explicit coordinate downsampling factor, which overrides the
+        setting's own.
 
     Returns
     -------
     str
-        ``setting.name``, with ``_downsample_<k>`` appended when ``downsample != 1``.
+        ``setting.name``, with ``_downsample_<k>`` appended when the downsampling ``k != 1``.
     """
-    name = setting.name
-    return name if downsample == 1 else f"{name}_downsample_{int(downsample)}"
+    if downsample is not None and downsample != setting.downsample:
+        setting = dataclasses.replace(setting, downsample=downsample)  # validated there
+    return setting.dir_name
 
 
-def frames_store_path(root, setting, split: str, downsample: int = 1) -> Path:
+def frames_store_path(root, setting, split: str, downsample: Optional[int] = None) -> Path:
     """Path of the frames store of ``split`` for ``setting`` under a dataset ``root``.
 
     Parameters
@@ -98,13 +101,14 @@ def frames_store_path(root, setting, split: str, downsample: int = 1) -> Path:
         The frames setting.
     split : str
         The split.
-    downsample : int, default 1
-        Coordinate downsampling factor.
+    downsample : int, optional
+        Old call style: an explicit coordinate downsampling factor, which overrides the
+        setting's own.
 
     Returns
     -------
     Path
-        ``<root>/<setting_dir_name(setting, downsample)>/<split>.h5``.
+        ``<root>/<setting.dir_name>/<split>.h5``.
     """
     return Path(root) / setting_dir_name(setting, downsample) / f"{split}{STORE_SUFFIX}"
 
