@@ -1,12 +1,110 @@
 """Synthetic replicas by dataset name: the per-dataset knobs of :mod:`evframes.synth` in one
-place, for ``evframes fake`` (:func:`fake_replica`) and the compile warm-up
-(:func:`tiny_replica`, :mod:`evframes.warmup`).
+place, for ``evframes fake`` (:func:`fake_replica`), the compile warm-up (:func:`tiny_replica`,
+:mod:`evframes.warmup`) and the raw-dataset contract test (:data:`REPLICAS`: the small replica
+each dataset is checked on, and what it must report).
+
+A new dataset of the registry (:mod:`evframes.raw`) needs its ``synth.fake_<name>`` writer and
+one :class:`Replica` line in :data:`REPLICAS`; :func:`replica` names what is missing.
 """
 from __future__ import annotations
 
-from typing import Optional
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Mapping, Optional, Tuple
 
 from . import synth
+
+
+def _fake_dvs128(out, recordings, scale, full, archive, seed):
+    return synth.fake_dvs128(out, recordings=None if full else
+                             (12 if recordings is None else recordings),
+                             scale=scale if scale is not None else (1.0 if full else 0.05),
+                             seed=seed, archive=archive)
+
+
+def _fake_nmnist(out, recordings, scale, full, archive, seed):
+    per = 6000 if full else (50 if recordings is None else recordings)
+    return synth.fake_nmnist(out, per_class_train=per,
+                             per_class_test=1000 if full else max(1, per // 6 + (per < 6)),
+                             seed=seed, archive=archive)
+
+
+def _fake_cifar10dvs(out, recordings, scale, full, archive, seed):
+    return synth.fake_cifar10dvs(out, per_class=1000 if full else
+                                 (20 if recordings is None else recordings),
+                                 seed=seed, archive=archive)
+
+
+@dataclass(frozen=True)
+class Replica:
+    """The replicas of one dataset and what its raw layout must report.
+
+    Attributes
+    ----------
+    writer : callable
+        ``synth.fake_<name>(out, archive=..., **kwargs) -> dict``, the replica writer.
+    classes : int
+        Classes of the real dataset.
+    sensor_size : (int, int)
+        ``(W, H)`` of the real dataset.
+    small_samples : mapping
+        Samples per split (in the dataset's split order) of the small replica.
+    small_kwargs : mapping
+        Writer arguments of the small replica (extracts in about a second; the contract test).
+    tiny_kwargs : mapping
+        Writer arguments of the smallest replica that runs every decoder (compile warm-up).
+    fake : callable
+        ``fake(out, recordings, scale, full, archive, seed) -> dict``: ``evframes fake``.
+    open_kwargs : mapping
+        Options for ``evframes.raw.open_raw`` when opening a replica.
+    """
+
+    writer: Callable[..., dict]
+    classes: int
+    sensor_size: Tuple[int, int]
+    small_samples: Mapping[str, int]
+    small_kwargs: Mapping
+    tiny_kwargs: Mapping
+    fake: Callable[..., dict]
+    open_kwargs: Mapping = field(default_factory=dict)
+
+    def write_small(self, out, archive: bool = True) -> dict:
+        """Write the small replica under ``out`` (archives, or extracted folders)."""
+        return self.writer(out, archive=archive, **self.small_kwargs)
+
+    def write_tiny(self, out, archive: bool = True) -> dict:
+        """Write the tiny (warm-up) replica under ``out``."""
+        return self.writer(out, archive=archive, **self.tiny_kwargs)
+
+
+#: one line per registered dataset
+REPLICAS: Dict[str, Replica] = {
+    "dvs128": Replica(synth.fake_dvs128, 11, (128, 128), {"train": 12, "test": 12},
+                      dict(recordings=2, scale=0.01, seed=0, workers=1),
+                      dict(recordings=2, scale=0.001, workers=1), _fake_dvs128),
+    "nmnist": Replica(synth.fake_nmnist, 10, (34, 34), {"train": 20, "test": 10},
+                      dict(per_class_train=2, per_class_test=1, seed=0),
+                      dict(per_class_train=1, per_class_test=1), _fake_nmnist),
+    "cifar10dvs": Replica(synth.fake_cifar10dvs, 10, (128, 128), {"train": 10, "test": 10},
+                          dict(per_class=2, seed=0), dict(per_class=1, scale=0.5),
+                          _fake_cifar10dvs),
+}
+
+
+def replica(dataset: str) -> Replica:
+    """The :class:`Replica` of ``dataset``.
+
+    Raises
+    ------
+    ValueError
+        If ``dataset`` has no entry in :data:`REPLICAS` (the message says what to add).
+    """
+    try:
+        return REPLICAS[dataset]
+    except KeyError:
+        raise ValueError(f"no replica of dataset {dataset!r}: add a Replica line for it to "
+                         f"evframes.replicas.REPLICAS (its synth.fake_{dataset} writer, classes, "
+                         f"sensor size, the small replica's writer arguments and split sizes); "
+                         f"replicas exist for {', '.join(sorted(REPLICAS))}") from None
 
 
 def fake_replica(dataset: str, out, recordings: Optional[int] = None,
@@ -38,25 +136,9 @@ def fake_replica(dataset: str, out, recordings: Optional[int] = None,
     dict
         The synth summary (``path``, ``dataset`` and counts).
     """
-    if dataset == "dvs128":
-        return synth.fake_dvs128(out, recordings=None if full else
-                                 (12 if recordings is None else recordings),
-                                 scale=scale if scale is not None else (1.0 if full else 0.05),
-                                 seed=seed, archive=archive)
-    if dataset == "nmnist":
-        per = 6000 if full else (50 if recordings is None else recordings)
-        return synth.fake_nmnist(out, per_class_train=per,
-                                 per_class_test=1000 if full else max(1, per // 6 + (per < 6)),
-                                 seed=seed, archive=archive)
-    return synth.fake_cifar10dvs(out, per_class=1000 if full else
-                                 (20 if recordings is None else recordings),
-                                 seed=seed, archive=archive)
+    return replica(dataset).fake(out, recordings, scale, full, archive, seed)
 
 
 def tiny_replica(dataset: str, out, archive: bool = True) -> dict:
     """The smallest replica of ``dataset`` that runs every decoder (a compile warm-up)."""
-    if dataset == "dvs128":
-        return synth.fake_dvs128(out, recordings=2, scale=0.001, workers=1, archive=archive)
-    if dataset == "nmnist":
-        return synth.fake_nmnist(out, per_class_train=1, per_class_test=1, archive=archive)
-    return synth.fake_cifar10dvs(out, per_class=1, scale=0.5, archive=archive)
+    return replica(dataset).write_tiny(out, archive=archive)

@@ -1,10 +1,11 @@
 """The contract every raw dataset of the registry keeps, checked on a small replica of each.
 
 Parametrised over the one dataset registry (``evframes.raw``; ``evframes.datasets`` before the
-move), so a new dataset is covered by its registry line plus one :data:`REPLICAS` line below
-(a registered dataset without one fails :func:`test_every_registered_dataset_has_a_replica`).
+move), so a new dataset is covered by its registry line plus its replica writer and entry in
+:data:`evframes.replicas.REPLICAS` (a registered dataset without one fails
+:func:`test_every_registered_dataset_has_a_replica`).
 
-For each dataset, a replica written by ``evframes.synth.fake_<name>`` in both raw layouts
+For each dataset, a small replica written by ``evframes.synth.fake_<name>`` in both raw layouts
 (archive(s) and extracted folders) must open with the registered class, report the dataset's
 classes, sensor size and splits, extract into events stores holding the expected number of
 samples per split with labels in range and events on the sensor, identically from either
@@ -13,13 +14,13 @@ layout, and read back exactly the samples the raw reader's jobs decode.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
 from typing import Dict, Tuple
 
 import numpy as np
 import pytest
 
-from evframes import EventsDataset, synth
+from evframes import EventsDataset
+from evframes import replicas as replicas_mod
 from evframes.extract import extract
 from evframes.store import events_store_path
 
@@ -43,34 +44,10 @@ REG = _registry_module()
 RAW_DATASETS = REG.RAW_DATASETS
 
 
-@dataclass(frozen=True)
-class Replica:
-    """How to write a small replica of one dataset, and what the raw layout must report.
-
-    ``sensor_size`` is ``(W, H)``; ``samples`` the expected number of samples per split;
-    ``writer_kwargs`` go to ``synth.fake_<name>(root, archive=..., **writer_kwargs)``;
-    ``open_kwargs`` to ``open_raw``."""
-
-    classes: int
-    sensor_size: Tuple[int, int]
-    samples: Dict[str, int]
-    writer_kwargs: dict = field(default_factory=dict)
-    open_kwargs: dict = field(default_factory=dict)
-
-    def write(self, name: str, root, archive: bool) -> dict:
-        return getattr(synth, f"fake_{name}")(root, archive=archive, **self.writer_kwargs)
-
-
-#: one line per registered dataset: the facts of the real dataset (classes, sensor) and the
-#: split sizes of a replica small enough to extract in about a second
-REPLICAS: Dict[str, Replica] = {
-    "dvs128": Replica(11, (128, 128), {"train": 12, "test": 12},
-                      dict(recordings=2, scale=0.01, seed=0, workers=1)),
-    "nmnist": Replica(10, (34, 34), {"train": 20, "test": 10},
-                      dict(per_class_train=2, per_class_test=1, seed=0)),
-    "cifar10dvs": Replica(10, (128, 128), {"train": 10, "test": 10},
-                          dict(per_class=2, seed=0)),
-}
+#: the replica facts live beside the replica writers (``evframes.replicas.REPLICAS``): the
+#: real dataset's classes and sensor, and the split sizes of a replica small enough to extract
+#: in about a second
+REPLICAS = replicas_mod.REPLICAS
 
 NAMES = sorted(RAW_DATASETS)
 LAYOUTS = {"archive": True, "folder": False}
@@ -78,11 +55,13 @@ LAYOUTS = {"archive": True, "folder": False}
 
 def test_every_registered_dataset_has_a_replica():
     missing = sorted(set(RAW_DATASETS) - set(REPLICAS))
-    assert not missing, (f"add a REPLICAS line in {__file__} for {missing} "
-                         "(a synth.fake_<name> writer, classes, sensor size, split sizes)")
+    assert not missing, (f"registered dataset(s) {missing} without a replica: add a Replica "
+                         f"line to evframes.replicas.REPLICAS (its synth.fake_<name> writer, "
+                         f"classes, sensor size, small replica's writer arguments and split "
+                         f"sizes)")
     for name in RAW_DATASETS:
-        assert callable(getattr(synth, f"fake_{name}", None)), \
-            f"evframes.synth.fake_{name} (the replica writer of {name!r}) is missing"
+        assert callable(REPLICAS[name].writer), \
+            f"evframes.replicas.REPLICAS[{name!r}].writer (the replica writer) is not callable"
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +73,7 @@ def replicas(tmp_path_factory):
         key = (name, layout)
         if key not in roots:
             root = tmp_path_factory.mktemp(f"{name}-{layout}")
-            REPLICAS[name].write(name, root, archive=LAYOUTS[layout])
+            replica(name).write_small(root, archive=LAYOUTS[layout])
             extract(open_raw(name, root), workers=1, progress=False, warn=False)
             roots[key] = root
         return roots[key]
@@ -102,8 +81,16 @@ def replicas(tmp_path_factory):
     return get
 
 
+def replica(name):
+    """The replica entry of ``name``; a clear failure (not a KeyError) when there is none."""
+    try:
+        return replicas_mod.replica(name)
+    except ValueError as e:
+        pytest.fail(str(e))
+
+
 def open_raw(name, root):
-    return REG.open_raw(name, root, **REPLICAS[name].open_kwargs)
+    return REG.open_raw(name, root, **replica(name).open_kwargs)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -113,7 +100,7 @@ def open_raw(name, root):
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
 @pytest.mark.parametrize("name", NAMES)
 def test_layout(name, layout, replicas):
-    spec = REPLICAS[name]
+    spec = replica(name)
     raw = open_raw(name, replicas(name, layout))
     assert type(raw) is RAW_DATASETS[name]
     assert raw.name == name
@@ -121,7 +108,7 @@ def test_layout(name, layout, replicas):
     assert len(classes) == spec.classes and len(set(classes)) == spec.classes, classes
     assert all(isinstance(c, str) and c for c in classes), classes
     assert tuple(raw.sensor_size) == spec.sensor_size
-    assert tuple(raw.splits) == tuple(spec.samples)
+    assert tuple(raw.splits) == tuple(spec.small_samples)
     files = raw.source_files()
     assert files and all(p.is_file() for p in files), files
 
@@ -140,11 +127,11 @@ def test_missing_layout_is_a_dataset_error(name, tmp_path):
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
 @pytest.mark.parametrize("name", NAMES)
 def test_extracted_stores(name, layout, replicas):
-    spec = REPLICAS[name]
+    spec = replica(name)
     root = replicas(name, layout)
     W, H = spec.sensor_size
     raw = open_raw(name, root)
-    for split, n in spec.samples.items():
+    for split, n in spec.small_samples.items():
         ds = EventsDataset(root, split)
         assert len(ds) == n, (split, len(ds))
         assert ds.classes == raw.classes
@@ -164,7 +151,7 @@ def test_extracted_stores(name, layout, replicas):
 @pytest.mark.parametrize("name", NAMES)
 def test_archive_and_folder_layouts_extract_identically(name, replicas):
     a, f = replicas(name, "archive"), replicas(name, "folder")
-    for split in REPLICAS[name].samples:
+    for split in replica(name).small_samples:
         assert_same_arrays(store_arrays(events_store_path(a, split)),
                            store_arrays(events_store_path(f, split)))
 
@@ -185,7 +172,7 @@ def test_stores_read_back_what_the_raw_jobs_decode(name, replicas):
             expected[split].append(({c: res.events[c][a:b] for c in "txyp"}, res.labels[k]))
     for split, want in expected.items():
         ds = EventsDataset(root, split)
-        assert len(ds) == len(want) == REPLICAS[name].samples[split]
+        assert len(ds) == len(want) == replica(name).small_samples[split]
         for i, (ev_want, label_want) in enumerate(want):
             ev, label = ds[i]
             assert label == label_want, (split, i)

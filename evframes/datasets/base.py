@@ -69,7 +69,8 @@ class NeuromorphicDataset(torch.utils.data.Dataset):
                  in_memory: bool = False, frame_dtype=torch.float32, progress: bool = True,
                  workers: Optional[int] = None, force: bool = False, memory_budget=None,
                  **raw_options):
-        from ..store import EventsDataset, events_store_path
+        from ..store import EventsDataset, Manifests, events_store_path
+        manifests = Manifests()  # each store's manifest is read once by this constructor
         self.root = Path(root)
         if self.root.exists() and not self.root.is_dir():
             raise DatasetError(f"{self.root}: is a file; root must be a dataset folder")
@@ -84,8 +85,9 @@ class NeuromorphicDataset(torch.utils.data.Dataset):
         self.split, self.data_type = split, data_type
         self.frame_dtype = frame_dtype
         self.transform, self.target_transform = transform, target_transform
-        self._ensure_events(raw_options, progress, workers)
-        self.events_store = EventsDataset(events_store_path(self.root, split))
+        self._ensure_events(raw_options, progress, workers, manifests)
+        ev_path = events_store_path(self.root, split)
+        self.events_store = EventsDataset(ev_path, manifest=manifests.read(ev_path))
         self.classes = self.events_store.classes
         self.sensor_size = self.events_store.sensor_size
         self.setting = None
@@ -107,9 +109,10 @@ class NeuromorphicDataset(torch.utils.data.Dataset):
                                                 custom_integrate_function,
                                                 custom_integrated_frames_dir_name)
             build_frames(self.root, self.setting, splits=[split], downsample=downsample,
-                         progress=progress, force=force, memory_budget=memory_budget)
-            self._frames = FramesStore(frames_store_path(self.root, self.setting, split,
-                                                         downsample))
+                         progress=progress, force=force, memory_budget=memory_budget,
+                         manifests=manifests)
+            fr_path = frames_store_path(self.root, self.setting, split, downsample)
+            self._frames = FramesStore(fr_path, manifest=manifests.read(fr_path))
             self.sensor_size = tuple(self._frames.manifest["sensor_size"])
             where = f"{self._frames.path}"
             if in_memory:
@@ -148,7 +151,7 @@ class NeuromorphicDataset(torch.utils.data.Dataset):
                 from None
 
     # -- building --------------------------------------------------------------------------
-    def _ensure_events(self, raw_options, progress, workers):
+    def _ensure_events(self, raw_options, progress, workers, manifests=None):
         from ..pipeline.extract import extract
         from ..raw import open_raw
         from ..store import events_store_path
@@ -159,7 +162,7 @@ class NeuromorphicDataset(torch.utils.data.Dataset):
             if have:
                 return  # raw data gone, stores present: use them as they are
             raise
-        extract(raw, workers=workers, progress=progress)
+        extract(raw, workers=workers, progress=progress, manifests=manifests)
 
     # -- access ----------------------------------------------------------------------------
     def __len__(self) -> int:

@@ -29,15 +29,14 @@ from ..store import (
     events_store_path,
     io_failure,
     layout,
-    read_manifest,
     store_lock,
-    store_status,
 )
-from ..store.frames import EventsColumns
+from ..store.events import EventsColumns
+from ..store.manifest import Manifests, manifests_or_new
 from .dask import _run_dask, dask_client  # noqa: F401  (dask_client: the old extract name)
 from .executor import run_windowed
 from .shards import _Shards
-from .sources import source_state
+from .sources import expected_manifest, save_hints, source_state, stores_status  # noqa: F401
 
 #: test hook: ``_after_job(result)`` runs after each job decoded here (in this process or a
 #: pool worker) has been placed; kill tests set it to slow a run down
@@ -109,25 +108,10 @@ class ExtractSummary:
         return out
 
 
-def expected_manifest(ds: RawDataset, split: str) -> dict:
-    return {"kind": "events", "dataset": ds.name, "split": split,
-            "source_fingerprint": source_state(ds).fingerprint, "options": ds.options(),
-            "sensor_size": list(ds.sensor_size)}
-
-
-def stores_status(ds: RawDataset) -> Optional[str]:
-    """None when every split's store is complete and current, else the first reason."""
-    for split in ds.splits:
-        reason = store_status(events_store_path(ds.root, split), expected_manifest(ds, split))
-        if reason is not None:
-            return f"{split}: {reason}"
-    return None
-
-
-def _fill_counts(summary: ExtractSummary, ds: RawDataset):
+def _fill_counts(summary: ExtractSummary, ds: RawDataset, manifests: Manifests):
     for split in ds.splits:
         path = events_store_path(ds.root, split)
-        man = read_manifest(path)
+        man = manifests.read(path)
         summary.truncation.load(split, man)
         summary.samples[split] = int(man["n_samples"])
         summary.events[split] = int(man["n_events"])
@@ -141,7 +125,8 @@ def extract(ds: RawDataset, workers: Optional[int] = None, force: bool = False,
             progress: bool = True, warn: bool = True,
             resumable: Optional[bool] = None, scheduler=None,
             on_truncated: str = "error",
-            hash_sources: Optional[bool] = None) -> ExtractSummary:
+            hash_sources: Optional[bool] = None,
+            manifests: Optional[Manifests] = None) -> ExtractSummary:
     """Decode, split and store ``ds``; reuse current stores unless ``force``.
 
     ``workers``: processes for decoding (default: all cores for large datasets whose decoding
@@ -170,38 +155,45 @@ def extract(ds: RawDataset, workers: Optional[int] = None, force: bool = False,
     again only when their size or mtime changed; ``hash_sources=True`` hashes every recording
     at every check (also catching edits that keep size and mtime); the mode is recorded in the
     manifest and kept by later runs (None) until a rebuild with ``hash_sources=False``.
+
+    ``manifests``: a :class:`~evframes.store.manifest.Manifests` memo shared with the steps
+    that follow in the same operation (a Dataset constructor opens the stores next); each
+    store's manifest is read once.
     """
     check_policy(on_truncated)
+    manifests = manifests_or_new(manifests)
     if hash_sources is not None:
         ds.hash_sources = bool(hash_sources)
     with store_lock(layout.extract_lock_target(ds.root), what="events store",
                     guards_folder=True):
         return _extract_locked(ds, workers, force, progress, warn, resumable, scheduler,
-                               on_truncated)
+                               on_truncated, manifests)
 
 
-def _partial_dir(ds: RawDataset) -> Path:
-    key = json.dumps({"fp": source_state(ds).fingerprint, "opts": ds.options(), "v": FORMAT_VERSION},
+def _partial_dir(ds: RawDataset, manifests: Manifests) -> Path:
+    key = json.dumps({"fp": source_state(ds, manifests=manifests).fingerprint,
+                      "opts": ds.options(), "v": FORMAT_VERSION},
                      sort_keys=True, default=str)
     return layout.partial_dir(ds.root, key)
 
 
 def _extract_locked(ds, workers, force, progress, warn, resumable,
-                    scheduler=None, on_truncated="error") -> ExtractSummary:
+                    scheduler=None, on_truncated="error",
+                    manifests: Optional[Manifests] = None) -> ExtractSummary:
+    manifests = manifests_or_new(manifests)
     summary = ExtractSummary(dataset=ds.name, root=ds.root,
                              truncation=TruncationLog(on_truncated, ds.splits))
-    reason = stores_status(ds)
+    reason = stores_status(ds, manifests)
     if reason is None and not force:
-        refused = reuse_refusal({s: read_manifest(events_store_path(ds.root, s))
+        refused = reuse_refusal({s: manifests.read(events_store_path(ds.root, s))
                                  for s in ds.splits}, on_truncated)
         if refused is not None:
             raise refused
         summary.reused = True
-        from .sources import save_hints
         save_hints(ds)  # hashes confirmed after a copy: not read again next time
         for old in layout.partial_dirs(ds.root):  # of killed runs
             shutil.rmtree(old, ignore_errors=True)
-        _fill_counts(summary, ds)
+        _fill_counts(summary, ds, manifests)
         return summary
     if reason is not None and not reason.endswith("missing"):
         summary.rebuilt_because = reason
@@ -220,7 +212,7 @@ def _extract_locked(ds, workers, force, progress, warn, resumable,
     t0 = time.perf_counter()
     events_dir = layout.events_dir(ds.root)
     events_dir.mkdir(parents=True, exist_ok=True)
-    partial = _partial_dir(ds)
+    partial = _partial_dir(ds, manifests)
     for old in layout.partial_dirs(ds.root):  # shards of another source: useless
         if old != partial:
             shutil.rmtree(old, ignore_errors=True)
@@ -240,10 +232,11 @@ def _extract_locked(ds, workers, force, progress, warn, resumable,
         try:
             _run(ds, writers, workers, progress, summary, shards, scheduler)
             for split, w in writers.items():
-                man = expected_manifest(ds, split)
+                man = expected_manifest(ds, split, manifests)
                 man["classes"] = ds.classes
                 man.update(summary.truncation.manifest(split))
-                man.update(source_state(ds).record())  # source_stat, hash_sources, ...
+                # source_stat, hash_sources, ...
+                man.update(source_state(ds, manifests=manifests).record())
                 w.commit(man)
         except (OSError, RuntimeError) as e:  # disk full, read-only, I/O error
             why = io_failure(e)
@@ -261,7 +254,7 @@ def _extract_locked(ds, workers, force, progress, warn, resumable,
         summary.resumed_jobs = shards.hits
         shutil.rmtree(partial, ignore_errors=True)
     summary.seconds = time.perf_counter() - t0
-    _fill_counts(summary, ds)
+    _fill_counts(summary, ds, manifests)
     if warn:
         for msg in summary.warnings:
             _warnings.warn(msg, ExtractWarning, stacklevel=2)

@@ -20,7 +20,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -34,16 +34,16 @@ from ..store import (
     io_failure,
     read_manifest,
     store_lock,
-    store_status,
 )
+from ..store.events import EventsColumns
 from ..store.frames import (  # noqa: F401
-    EventsColumns,
     FramesStore,
     FramesStoreWriter,
     compression_kwargs,
     frames_layout,
 )
 from ..store.layout import find_extracted_roots, frames_store_path, setting_dir_name  # noqa: F401 (path rules)
+from ..store.manifest import Manifests, manifests_or_new
 from .dask import dask_client, dask_window
 from .executor import windowed
 from .plan import DEFAULT_MEMORY_BUDGET, check_disk, parse_size, plan_split
@@ -71,10 +71,16 @@ def setting_from_options(split_by=None, frames_number=None, duration=None, count
                         function=function, function_name=function_name)
 
 
-def events_store_identity(path) -> str:
+def events_store_identity(manifest) -> str:
     """A short id of an events store: hash of its manifest (which records source fingerprint,
-    creation time and counts), so a rebuilt events store changes it."""
-    man = read_manifest(path)
+    creation time and counts), so a rebuilt events store changes it.
+
+    Parameters
+    ----------
+    manifest : mapping or path
+        The events store's manifest as read, or the store's path (its manifest is read).
+    """
+    man = manifest if isinstance(manifest, Mapping) else read_manifest(manifest)
     return hashlib.sha256(json.dumps(man, sort_keys=True).encode()).hexdigest()[:24]
 
 
@@ -85,12 +91,14 @@ def downsampled_size(sensor_size, downsample: int):
 
 
 def expected_frames_manifest(root, split, setting: FrameSetting, downsample: int,
-                             fingerprint: Optional[str] = None) -> dict:
+                             fingerprint: Optional[str] = None,
+                             manifests: Optional[Manifests] = None) -> dict:
     """What a current frames store's manifest holds; a custom function's store also records
-    ``function_fingerprint`` (:mod:`evframes.fingerprint`; None where none can be taken)."""
-    ev_path = events_store_path(root, split)
+    ``function_fingerprint`` (:mod:`evframes.fingerprint`; None where none can be taken).
+    ``manifests``: the operation's memo (the events store's manifest is read once)."""
+    ev_man = manifests_or_new(manifests).read(events_store_path(root, split))
     man = {"kind": "frames", "split": split, "setting": setting.to_dict(),
-           "downsample": int(downsample), "events_store": events_store_identity(ev_path)}
+           "downsample": int(downsample), "events_store": events_store_identity(ev_man)}
     if setting.function is not None:
         man["function_fingerprint"] = fingerprint
     return man
@@ -124,7 +132,7 @@ class FramesSummary:
 def build_frames(root, setting: FrameSetting, splits: Sequence[str] = ("train", "test"),
                  downsample: int = 1, force: bool = False, progress: bool = True,
                  n_threads: Optional[int] = None, scheduler=None,
-                 memory_budget=None) -> FramesSummary:
+                 memory_budget=None, manifests: Optional[Manifests] = None) -> FramesSummary:
     """Integrate every sample of each split's events store into a frames store (or reuse).
 
     ``force``: rebuild even a current store. A custom function's store is current only while
@@ -136,14 +144,18 @@ def build_frames(root, setting: FrameSetting, splits: Sequence[str] = ("train", 
     (:mod:`evframes.pipeline.plan`).
     ``scheduler``: a Dask scheduler address or Client; batches of samples are then integrated
     on the cluster's workers (which read the events store from a shared filesystem) and written
-    here in order, with the same atomicity and manifest as a local run."""
+    here in order, with the same atomicity and manifest as a local run.
+    ``manifests``: a :class:`~evframes.store.manifest.Manifests` memo shared with the steps
+    around this one in the same operation; each store's manifest is read once."""
+    manifests = manifests_or_new(manifests)
     root = Path(root)
     if int(downsample) < 1:
         raise ValueError(f"downsample must be >= 1, got {downsample}")
     budget = parse_size(DEFAULT_MEMORY_BUDGET if memory_budget is None else memory_budget)
     summary = FramesSummary(root=root, setting=setting_dir_name(setting, downsample))
     from .sources import check_events_current
-    check_events_current(root, splits)  # never build on / reuse frames of a stale events store
+    # never build on / reuse frames of a stale events store
+    check_events_current(root, splits, manifests)
     digest, no_fp = setting_fingerprint(setting)
     force = force or no_fp is not None
     plans = {}
@@ -153,19 +165,19 @@ def build_frames(root, setting: FrameSetting, splits: Sequence[str] = ("train", 
             raise StoreError(f"{ev_path}: no events store; run `evframes extract --root {root}` "
                              f"first")
         path = frames_store_path(root, setting, split, downsample)
-        expected = expected_frames_manifest(root, split, setting, downsample, digest)
-        if force or store_status(path, expected) is not None:
-            plans[split] = _plan(ev_path, setting, split, downsample, budget)
+        expected = expected_frames_manifest(root, split, setting, downsample, digest, manifests)
+        if force or manifests.status(path, expected) is not None:
+            plans[split] = _plan(ev_path, setting, split, downsample, budget, manifests)
     if plans:
         p0 = next(iter(plans.values()))
         check_disk(root, list(plans.values()), setting, p0.H, p0.W)
     for split in splits:
         ev_path = events_store_path(root, split)
         path = frames_store_path(root, setting, split, downsample)
-        expected = expected_frames_manifest(root, split, setting, downsample, digest)
+        expected = expected_frames_manifest(root, split, setting, downsample, digest, manifests)
         info = {"path": str(path), "reused": False, "seconds": 0.0}
         with store_lock(path, what="frames store"):
-            reason = store_status(path, expected)
+            reason = manifests.status(path, expected)  # read again if replaced meanwhile
             if reason is None and not force:
                 info["reused"] = True
             else:
@@ -173,11 +185,12 @@ def build_frames(root, setting: FrameSetting, splits: Sequence[str] = ("train", 
                     info["rebuilt_because"] = f"no fingerprint of the function: {no_fp}"
                 elif reason and reason != "missing":
                     info["rebuilt_because"] = reason
-                plan = plans.get(split) or _plan(ev_path, setting, split, downsample, budget)
+                plan = plans.get(split) or _plan(ev_path, setting, split, downsample, budget,
+                                                 manifests)
                 t0 = time.perf_counter()
                 try:
                     _build_split(ev_path, path, setting, split, downsample, expected, progress,
-                                 n_threads, scheduler, plan)
+                                 n_threads, scheduler, plan, manifests.read(ev_path))
                 except (OSError, RuntimeError) as e:  # disk full, read-only, I/O error
                     why = io_failure(e)
                     if why is None:
@@ -185,7 +198,7 @@ def build_frames(root, setting: FrameSetting, splits: Sequence[str] = ("train", 
                     raise StoreError(f"writing {path} failed: {why}; no partial store was "
                                      f"left") from None
                 info["seconds"] = time.perf_counter() - t0
-        man = read_manifest(path)
+        man = manifests.read(path)
         shape, dtype = frames_layout(path)
         info.update(samples=int(man["n_samples"]), frames=int(man["n_frames"]),
                     shape=f"T, {', '.join(str(s) for s in shape[1:])}" if
@@ -199,8 +212,9 @@ def build_frames(root, setting: FrameSetting, splits: Sequence[str] = ("train", 
     return summary
 
 
-def _plan(ev_path: Path, setting: FrameSetting, split: str, downsample: int, budget: int):
-    W, H = downsampled_size(read_manifest(ev_path)["sensor_size"], downsample)
+def _plan(ev_path: Path, setting: FrameSetting, split: str, downsample: int, budget: int,
+          manifests: Manifests):
+    W, H = downsampled_size(manifests.read(ev_path)["sensor_size"], downsample)
     with EventsColumns(ev_path) as src:
         plan = plan_split(src.column("t"), src.offsets, setting, H, W, downsample, budget,
                           BATCH_EVENTS, f"{setting_dir_name(setting, downsample)}, {split}")
@@ -209,9 +223,9 @@ def _plan(ev_path: Path, setting: FrameSetting, split: str, downsample: int, bud
 
 
 def _build_split(ev_path: Path, path: Path, setting: FrameSetting, split: str, downsample: int,
-                 expected: dict, progress: bool, n_threads: Optional[int], scheduler, plan):
+                 expected: dict, progress: bool, n_threads: Optional[int], scheduler, plan,
+                 ev_man: Mapping):
     from tqdm import tqdm
-    ev_man = read_manifest(ev_path)
     with EventsColumns(ev_path) as src:
         values = None  # what the stored values need (integrate.dtypes.ValueSummary), widening
         while True:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, List, Sequence
+from typing import Iterator, List, Optional, Sequence
 
 from ..integrate.fingerprint import verify_note
 from ..raw.truncation import store_note
 from ..store.layout import events_store_path, frames_store_path, store_paths
-from ..store.manifest import read_manifest, store_status
+from ..store.manifest import Manifests, manifests_or_new
 from ..store.verify import verify_store
 
 
@@ -40,34 +40,37 @@ class StoreCheck:
         return f"  ok   {self.rel}{self.note}"
 
 
-def store_problems(path, root) -> List[str]:
+def store_problems(path, root, manifests: Optional[Manifests] = None) -> List[str]:
     """Problems of the store ``path`` of dataset ``root``: its own (:func:`verify_store`), then
     staleness: an events store against the raw data (when present), a frames store against its
-    events store (missing, or rebuilt since)."""
+    events store (missing, or rebuilt since). ``manifests``: the operation's memo."""
     from .frames import events_store_identity
     from .sources import events_store_staleness
-    problems = verify_store(path)
+    manifests = manifests_or_new(manifests)
+    problems = verify_store(path, manifests)
     if not problems:
-        man = read_manifest(path)
+        man = manifests.read(path)
         if man.get("kind") == "events":
-            why = events_store_staleness(path)  # None without raw data
+            why = events_store_staleness(path, manifests=manifests)  # None without raw data
             if why:
                 problems.append(f"stale against the raw data: {why}")
         elif man.get("kind") == "frames":
             ev = events_store_path(root, man["split"])
             if not ev.exists():
                 problems.append(f"its events store {ev} is missing")
-            elif events_store_identity(ev) != man.get("events_store"):
+            elif events_store_identity(manifests.read(ev)) != man.get("events_store"):
                 problems.append("stale: built from an older events store")
     return problems
 
 
-def check_store(path, root) -> StoreCheck:
-    """:class:`StoreCheck` of the store ``path`` inside dataset ``root``."""
+def check_store(path, root, manifests: Optional[Manifests] = None) -> StoreCheck:
+    """:class:`StoreCheck` of the store ``path`` inside dataset ``root`` (``manifests``: the
+    operation's memo)."""
+    manifests = manifests_or_new(manifests)
     path, root = Path(path), Path(root)
-    check = StoreCheck(path, path.relative_to(root), store_problems(path, root))
+    check = StoreCheck(path, path.relative_to(root), store_problems(path, root, manifests))
     if check.ok:
-        man = read_manifest(path)
+        man = manifests.read(path)
         note = verify_note(man)  # what verify cannot check (custom functions)
         check.note = store_note(man) + (f" ({note})" if note else "")
     return check
@@ -76,15 +79,16 @@ def check_store(path, root) -> StoreCheck:
 def verify_root(root) -> Iterator[StoreCheck]:
     """One :class:`StoreCheck` per store of the dataset ``root`` (sorted by path), checked as
     the iteration reaches it."""
+    manifests = Manifests()  # each manifest read once (events stores are asked by frames too)
     for path in store_paths(root):
-        yield check_store(path, root)
+        yield check_store(path, root, manifests)
 
 
 def extract_current(ds) -> bool:
     """True when every split's events store of the raw dataset ``ds`` is complete and current
     (an extraction would only reuse them); False otherwise or when that cannot be told."""
     try:
-        from .extract import stores_status
+        from .sources import stores_status
         return stores_status(ds) is None
     except Exception:
         return False
@@ -95,8 +99,10 @@ def frames_current(root, setting, splits: Sequence[str], downsample: int = 1) ->
     (an integration would only reuse them); False otherwise or when that cannot be told."""
     try:
         from .frames import expected_frames_manifest
-        return all(store_status(frames_store_path(root, setting, s, downsample),
-                                expected_frames_manifest(root, s, setting, downsample)) is None
+        mans = Manifests()
+        return all(mans.status(frames_store_path(root, setting, s, downsample),
+                               expected_frames_manifest(root, s, setting, downsample,
+                                                        manifests=mans)) is None
                    for s in splits)
     except Exception:
         return False

@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Dict, Iterable, Optional, Sequence, Tuple
 
 from ..errors import StoreError
-from ..store import events_store_path, layout, read_manifest, store_status
+from ..store import events_store_path, layout, store_status
+from ..store.manifest import Manifests, manifests_or_new
 
 HINTS_FILE = layout.HINTS_FILE
 
@@ -61,6 +62,7 @@ def _digest(lines: Iterable[str]) -> str:
 @dataclass
 class SourceState:
     """Where the raw files of a dataset stand (see the module docstring)."""
+
     fingerprint: str
     stat: str
     recordings: str
@@ -79,13 +81,16 @@ class SourceState:
                 "source_bytes": self.n_bytes}
 
 
-def recorded_sources(root, splits: Sequence[str]) -> dict:
-    """The source entries of the first readable events store manifest under ``root``."""
+def recorded_sources(root, splits: Sequence[str],
+                     manifests: Optional[Manifests] = None) -> dict:
+    """The source entries of the first readable events store manifest under ``root``
+    (read through ``manifests``, the operation's memo, when given)."""
+    manifests = manifests_or_new(manifests)
     for split in splits:
         p = events_store_path(root, split)
         if p.exists():
             try:
-                man = read_manifest(p)
+                man = manifests.read(p)
             except StoreError:
                 continue
             if man.get("kind") == "events":
@@ -122,9 +127,11 @@ def save_hints(ds) -> None:
             pass
 
 
-def source_state(ds, hash_sources: Optional[bool] = None) -> SourceState:
+def source_state(ds, hash_sources: Optional[bool] = None,
+                 manifests: Optional[Manifests] = None) -> SourceState:
     """Fingerprint the raw files of ``ds`` (a :class:`RawDataset`), reading as little as the
-    rules in the module docstring allow. Each recording is hashed at most once per ``ds``."""
+    rules in the module docstring allow. Each recording is hashed at most once per ``ds``.
+    ``manifests``: the operation's memo of the events stores' manifests (what they record)."""
     root = Path(ds.root)
     memo: Dict[str, Tuple[int, int, str]] = ds.__dict__.setdefault("_source_memo", {})
     meta, recs = [], []
@@ -136,7 +143,7 @@ def source_state(ds, hash_sources: Optional[bool] = None) -> SourceState:
     meta.sort()
     recs.sort()
     stat = _digest(f"{r}\0{s}\0{m}" for r, _, s, m in recs)
-    known = recorded_sources(root, ds.splits)
+    known = recorded_sources(root, ds.splits, manifests)
     for mode in (hash_sources, getattr(ds, "hash_sources", None), known.get("hash_sources")):
         if mode is not None:
             break
@@ -177,6 +184,26 @@ def source_state(ds, hash_sources: Optional[bool] = None) -> SourceState:
 
 
 # -- staleness of events stores ------------------------------------------------------------
+def expected_manifest(ds, split: str, manifests: Optional[Manifests] = None) -> dict:
+    """The manifest entries a current events store of ``split`` of the raw dataset ``ds``
+    holds (its source fingerprint: :func:`source_state`)."""
+    return {"kind": "events", "dataset": ds.name, "split": split,
+            "source_fingerprint": source_state(ds, manifests=manifests).fingerprint,
+            "options": ds.options(), "sensor_size": list(ds.sensor_size)}
+
+
+def stores_status(ds, manifests: Optional[Manifests] = None) -> Optional[str]:
+    """None when every split's events store of ``ds`` is complete and current, else the first
+    reason (``"<split>: <reason>"``). Each store's manifest is read once (``manifests``)."""
+    manifests = manifests_or_new(manifests)
+    for split in ds.splits:
+        reason = manifests.status(events_store_path(ds.root, split),
+                                  expected_manifest(ds, split, manifests))
+        if reason is not None:
+            return f"{split}: {reason}"
+    return None
+
+
 def open_raw_for(man: dict, root):
     """The raw dataset an events store was extracted from, with its options; None when it is
     not present under ``root`` (nothing to compare with)."""
@@ -188,26 +215,31 @@ def open_raw_for(man: dict, root):
         return None
 
 
-def events_store_staleness(path, raw=None) -> Optional[str]:
+def events_store_staleness(path, raw=None, manifests: Optional[Manifests] = None
+                           ) -> Optional[str]:
     """Why the events store at ``path`` is stale against the raw files under its root (the
     manifest entry that differs), or None when it is current or the raw data is not there.
-    ``evframes verify``, ``extract`` and frames building all decide with this rule."""
-    from .extract import expected_manifest
+    ``evframes verify``, ``extract`` and frames building all decide with this rule.
+    ``manifests``: the operation's memo (the manifest is read once)."""
+    manifests = manifests_or_new(manifests)
     path = Path(path)
-    man = read_manifest(path)
+    man = manifests.read(path)
     if man.get("kind") != "events":
         return None
     if raw is None:
         raw = open_raw_for(man, path.parent.parent)
         if raw is None:
             return None
-    return store_status(path, expected_manifest(raw, man.get("split")))
+    return store_status(path, expected_manifest(raw, man.get("split"), manifests), man)
 
 
-def check_events_current(root, splits: Sequence[str]) -> None:
+def check_events_current(root, splits: Sequence[str],
+                         manifests: Optional[Manifests] = None) -> None:
     """Raise :class:`StoreError` when an events store of ``splits`` is stale against the raw
     data under ``root``: frames are then neither built from it nor reused. Waits for a running
-    extraction of the same root (its lock), and cleans that folder's dead temporaries."""
+    extraction of the same root (its lock), and cleans that folder's dead temporaries.
+    ``manifests``: the operation's memo (each manifest is read once)."""
+    manifests = manifests_or_new(manifests)
     from ..store.locking import store_lock
     root = Path(root)
     paths = [events_store_path(root, s) for s in splits]
@@ -218,14 +250,14 @@ def check_events_current(root, splits: Sequence[str]) -> None:
                     guards_folder=True, optional=True) as locked:
         raw = None
         for p in paths:
-            man = read_manifest(p)
+            man = manifests.read(p)
             if man.get("kind") != "events":
                 continue
             if raw is None:
                 raw = open_raw_for(man, root)
                 if raw is None:
                     return
-            why = events_store_staleness(p, raw)
+            why = events_store_staleness(p, raw, manifests)
             if why is not None:
                 raise StoreError(f"{p}: stale against the raw data ({why}); run `evframes "
                                  f"extract --dataset {man.get('dataset')} --root {root}` to "

@@ -20,14 +20,14 @@ from .layout import (EVENTS_DIR, PARTIAL_PREFIX, TMP_MARK, dataset_roots, events
                      partial_dir, partial_dirs, resolve_store, setting_dir_name, store_paths,
                      tmp_name, writer_tag)
 from .locking import remove_stale_temporaries, store_lock
-from .manifest import (FORMAT_VERSION, _json_default, _jsonable, _short, read_manifest,
-                       store_status)
+from .manifest import (FORMAT_VERSION, Manifests, _json_default, _jsonable, _short,
+                       read_manifest, store_status)
 from .reader import StoreReader, _decode, _LazyH5
 from .verify import dataset_crc, verify_store
 
 __all__ = [
     "AtomicH5", "EVENTS_DIR", "EventsDataset", "EventsStoreWriter", "FORMAT_VERSION",
-    "PARTIAL_PREFIX", "SPACE_MARGIN", "STORAGE_ERRNOS", "StoreReader", "TMP_MARK",
+    "Manifests", "PARTIAL_PREFIX", "SPACE_MARGIN", "STORAGE_ERRNOS", "StoreReader", "TMP_MARK",
     "dataset_crc", "dataset_roots", "ensure_free_space", "events_compression", "events_dir",
     "events_store_path", "extract_lock_target", "find_extracted_roots", "frames_store_path",
     "io_failure", "lock_path", "partial_dir", "partial_dirs", "read_manifest",

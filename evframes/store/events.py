@@ -1,5 +1,6 @@
 """The events store: one HDF5 file per split, written by :class:`EventsStoreWriter`, read by
-:class:`EventsDataset`.
+:class:`EventsDataset` (samples by index) and :class:`EventsColumns` (event columns by range,
+as the frames builder reads them).
 
 Events store layout (``<root>/events/<split>.h5``)::
 
@@ -22,8 +23,9 @@ from __future__ import annotations
 import time
 import uuid
 import zlib
+from functools import cached_property
 from pathlib import Path
-from typing import Dict, List, Mapping, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence
 
 import h5py
 import numpy as np
@@ -177,6 +179,7 @@ class EventsDataset(StoreReader):
 
     ``EventsDataset(path_or_root, split='train')``: ``path_or_root`` is either the ``.h5`` file
     or a dataset root holding ``events/<split>.h5``. ``ds[i] -> (Events, label)``.
+    ``manifest``: the store's manifest when the caller has already read it.
     The HDF5 handle is opened lazily in each process, so the object can be handed to DataLoader
     workers. Small index arrays (offsets, labels, metadata) are read once into memory.
     """
@@ -184,13 +187,13 @@ class EventsDataset(StoreReader):
     kind = "events"
 
     def __init__(self, path_or_root, split: str = "train", transform=None,
-                 target_transform=None):
+                 target_transform=None, manifest: Optional[Mapping] = None):
         path = resolve_store(path_or_root, split)
         if not path.exists():
             raise StoreError(
                 f"{path}: no events store; run `evframes extract --root "
                 f"{Path(path_or_root)}` first")
-        super().__init__(path)
+        super().__init__(path, manifest)
         self.split = self.manifest.get("split", split)
         self.classes = list(self.manifest.get("classes", []))
         self.sensor_size = tuple(self.manifest.get("sensor_size", ()))
@@ -224,3 +227,39 @@ class EventsDataset(StoreReader):
 
     def _repr_fields(self) -> str:
         return f"split={self.split!r}, samples={len(self)}, events={int(self.offsets[-1])}"
+
+
+class EventsColumns:
+    """An events store opened for reading by range (the frames builder's view of it):
+    ``offsets`` and ``labels`` (read into memory on first use), ``column(k)`` the lazy
+    ``t``/``x``/``y``/``p`` dataset (sliceable), ``read(a, b)`` the four columns of events
+    ``a..b-1``. ``filename``: the path as opened (used in messages). A context manager."""
+
+    def __init__(self, path):
+        self._f = h5py.File(path, "r")
+        self.filename = self._f.filename
+
+    @cached_property
+    def offsets(self) -> np.ndarray:
+        return self._f["offsets"][...]
+
+    @cached_property
+    def labels(self) -> np.ndarray:
+        return self._f["labels"][...]
+
+    def column(self, k: str):
+        return self._f[k]
+
+    def read(self, a: int, b: int):
+        """``(t, x, y, p)`` of events ``a..b-1``."""
+        return tuple(self._f[k][a:b] for k in ("t", "x", "y", "p"))
+
+    def close(self) -> None:
+        self._f.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False

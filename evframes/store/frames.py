@@ -18,14 +18,13 @@ Layout::
                      checksums (crc32 of frames, frame_offsets, labels)
 
 What goes into a store (which setting, when it is current) is decided by
-:mod:`evframes.pipeline.frames`; this module only writes and reads the file. It also holds
-:class:`EventsColumns`, the events store as the frames builder reads it (index arrays in
-memory, event columns read by range), so the pipeline never opens HDF5 itself.
+:mod:`evframes.pipeline.frames`; this module only writes and reads the file. The events store
+as the frames builder reads it (:class:`~evframes.store.events.EventsColumns`) lives with the
+events store and stays importable from here.
 """
 from __future__ import annotations
 
 import zlib
-from functools import cached_property
 from pathlib import Path
 from typing import Mapping, Optional, Tuple
 
@@ -33,6 +32,7 @@ import h5py
 import numpy as np
 
 from .atomic import AtomicH5, ensure_free_space
+from .events import EventsColumns  # noqa: F401  (it lived here before)
 from .reader import StoreReader
 from .verify import dataset_crc
 
@@ -147,13 +147,15 @@ class FramesStoreWriter(AtomicH5):
 class FramesStore(StoreReader):
     """Read access to one frames store; ``store[i] -> (frames [T, 2, H, W] numpy, label)``.
 
-    The HDF5 handle opens lazily in each process (safe for DataLoader workers)."""
+    ``FramesStore(path, manifest=None)``: ``manifest`` is the store's manifest when the caller
+    has already read it. The HDF5 handle opens lazily in each process (safe for DataLoader
+    workers)."""
 
     kind = "frames"
     offsets_name = "frame_offsets"
 
-    def __init__(self, path):
-        super().__init__(path)
+    def __init__(self, path, manifest: Optional[Mapping] = None):
+        super().__init__(path, manifest)
         self.frame_offsets = self.offsets
 
     def frames(self, i: int) -> np.ndarray:
@@ -168,39 +170,3 @@ def frames_layout(path) -> Tuple[tuple, np.dtype]:
     with h5py.File(path, "r") as f:
         d = f["frames"]
         return tuple(d.shape), d.dtype
-
-
-class EventsColumns:
-    """An events store opened for reading by range: ``offsets`` and ``labels`` (read into
-    memory on first use), ``column(k)`` the lazy ``t``/``x``/``y``/``p`` dataset (sliceable),
-    ``read(a, b)`` the four columns of events ``a..b-1``. ``filename``: the path as opened
-    (used in messages). A context manager."""
-
-    def __init__(self, path):
-        self._f = h5py.File(path, "r")
-        self.filename = self._f.filename
-
-    @cached_property
-    def offsets(self) -> np.ndarray:
-        return self._f["offsets"][...]
-
-    @cached_property
-    def labels(self) -> np.ndarray:
-        return self._f["labels"][...]
-
-    def column(self, k: str):
-        return self._f[k]
-
-    def read(self, a: int, b: int):
-        """``(t, x, y, p)`` of events ``a..b-1``."""
-        return tuple(self._f[k][a:b] for k in ("t", "x", "y", "p"))
-
-    def close(self) -> None:
-        self._f.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False

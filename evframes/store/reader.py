@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable, Tuple
+from typing import Callable, Mapping, Optional, Tuple
 
 import h5py
 import numpy as np
@@ -57,7 +57,8 @@ class StoreReader:
     HDF5 dataset of per-sample offsets into the bulk data), and may extend :meth:`_read_index`
     (call ``super()._read_index(f)`` first) and :meth:`_repr_fields`.
 
-    After ``__init__(path)``: ``path`` (Path), ``manifest`` (dict), ``offsets`` (int64
+    After ``__init__(path, manifest=None)``: ``path`` (Path), ``manifest`` (dict: the one
+    given, when the caller has already read it, else read here), ``offsets`` (int64
     ``[n + 1]``), ``labels`` (int64 ``[n]``), ``len(reader) == n``. A manifest of another kind
     raises :class:`~evframes.StoreError`; a missing or foreign file too (from
     :func:`~evframes.store.manifest.read_manifest`).
@@ -66,9 +67,9 @@ class StoreReader:
     kind: str = ""                 # manifest kind this reader accepts
     offsets_name: str = "offsets"  # sample i is rows offsets[i]:offsets[i+1] of the bulk data
 
-    def __init__(self, path):
+    def __init__(self, path, manifest: Optional[Mapping] = None):
         self.path = Path(path)
-        self.manifest = read_manifest(self.path)
+        self.manifest = read_manifest(self.path) if manifest is None else manifest
         got = self.manifest.get("kind")
         if got != self.kind:
             article = "an" if self.kind[:1] in "aeiou" else "a"

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import zlib
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
 import h5py
 import numpy as np
 
 from ..errors import StoreError
 from ..events import KEYS
-from .manifest import FORMAT_VERSION, read_manifest
+from .manifest import FORMAT_VERSION, Manifests, read_manifest
 
 
 def dataset_crc(dset, chunk: int = 1 << 24) -> str:
@@ -23,12 +23,13 @@ def dataset_crc(dset, chunk: int = 1 << 24) -> str:
     return f"{crc:08x}"
 
 
-def verify_store(path) -> List[str]:
-    """Problems found in one store (empty list = sound): manifest, structure, checksums."""
+def verify_store(path, manifests: Optional[Manifests] = None) -> List[str]:
+    """Problems found in one store (empty list = sound): manifest, structure, checksums.
+    ``manifests``: the operation's memo of manifests (the manifest is read once)."""
     problems = []
     path = Path(path)
     try:
-        man = read_manifest(path)
+        man = read_manifest(path) if manifests is None else manifests.read(path)
     except StoreError as e:
         return [str(e)]
     if not man.get("complete"):
