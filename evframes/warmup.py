@@ -92,7 +92,7 @@ def warm_extract(dataset: str, root) -> WarmUp:
     return warm_up(work)
 
 
-def warm_integrate(setting, downsample: int = 1, n_threads=None) -> WarmUp:
+def warm_integrate(setting, downsample=None, n_threads=None) -> WarmUp:
     """Integrate a tiny events store with ``setting``: the same kernels, compiled before the
     timed work. Custom functions are the user's code: nothing to warm (``WarmUp(0.0, False)``).
 
@@ -100,8 +100,8 @@ def warm_integrate(setting, downsample: int = 1, n_threads=None) -> WarmUp:
     ----------
     setting : FrameSetting
         The setting about to be integrated.
-    downsample : int
-        Coordinate pooling of the real run.
+    downsample : int, optional
+        Old call style: coordinate pooling of the real run (the setting carries its own).
     n_threads : int, optional
         Numba threads of the real run.
     """

@@ -2,6 +2,7 @@
 frames setting (:func:`make_setting`, :func:`_load_function` for ``--function``)."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -36,19 +37,30 @@ def _load_function(spec: str):
 
 
 def make_setting(split_by, frames_number, duration, count, overlap, drop_incomplete, function,
-                 name):
+                 name, downsample=1):
     """The frames setting of ``integrate``'s options (``function`` may be a callable or a
-    ``module:callable`` / ``file.py:callable`` spec); usage errors name the option."""
-    from ..pipeline.frames import setting_from_options
-    if frames_number is not None and split_by is None and \
-            duration is None and count is None and function is None:
-        # as the Python Datasets (and SpikingJelly): the split rule is never guessed
-        raise click.UsageError("-T/--frames-number needs --split-by number (equal event "
-                               "counts) or --split-by time (equal time spans)")
+    ``module:callable`` / ``file.py:callable`` spec), built by
+    :meth:`~evframes.integrate.FrameSetting.from_options` (its defaults and checks); usage
+    errors name the option."""
+    from ..integrate.setting import FrameSetting  # numba: imported when a command runs
     if function is not None and not callable(function):
         function = _load_function(function)
-    return setting_from_options(split_by, frames_number, duration, count, overlap,
-                                not drop_incomplete, function, name)
+    with split_by_usage():
+        return FrameSetting.from_options(split_by, frames_number, duration, count, overlap,
+                                         not drop_incomplete, function, name, downsample)
+
+
+@contextmanager
+def split_by_usage():
+    """Report the setting's :class:`~evframes.integrate.setting.MissingSplitBy` (``-T``
+    without ``--split-by``: as in the Python Datasets and SpikingJelly the split rule is never
+    guessed) as a usage error naming the options."""
+    from ..integrate.setting import MissingSplitBy
+    try:
+        yield
+    except MissingSplitBy:
+        raise click.UsageError("-T/--frames-number needs --split-by number (equal event "
+                               "counts) or --split-by time (equal time spans)") from None
 
 
 @click.command()
@@ -90,12 +102,12 @@ def integrate(dataset, root, split_by, frames_number, duration, count, overlap, 
     from ..warmup import warm_integrate
     root = _pick_root(dataset, root)
     setting = make_setting(split_by, frames_number, duration, count, overlap, drop_incomplete,
-                           function, name)
+                           function, name, downsample)
     if scheduler is None and (force or not frames_current(
-            root, setting, [s for s in splits.split(",") if s], downsample)):
-        _echo_warm_up(warm_integrate(setting, downsample, threads))
+            root, setting, [s for s in splits.split(",") if s])):
+        _echo_warm_up(warm_integrate(setting, n_threads=threads))
     summary = build_frames(root, setting, splits=[s for s in splits.split(",") if s],
-                           downsample=downsample, force=force, progress=not quiet,
+                           force=force, progress=not quiet,
                            n_threads=threads, scheduler=scheduler, memory_budget=memory_budget)
     for line in summary.lines():
         click.echo(line)

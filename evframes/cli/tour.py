@@ -46,8 +46,8 @@ def demo(out, quick):
         click.echo("      " + line)
     click.echo("[3/5] integrate: frames_number=20, split_by=number")
     setting = setting_from_options("number", 20)
-    if not frames_current(root, setting, ("train", "test"), 1):
-        _echo_warm_up(warm_integrate(setting, 1, None))
+    if not frames_current(root, setting, ("train", "test")):
+        _echo_warm_up(warm_integrate(setting))
     fs = build_frames(root, setting, progress=True)
     for line in fs.lines():
         click.echo("      " + line)

@@ -12,18 +12,17 @@ from ._options import _pick_root
 
 
 def _open_split(dataset, root, split, frames_number, split_by, duration):
-    """A NeuromorphicDataset over existing stores (frames built if missing)."""
+    """A NeuromorphicDataset over existing stores (frames built if missing); the Dataset
+    builds and checks the frames setting (``play``'s own default: 20 frames split by number)."""
     from .. import datasets
     from ..raw import entry
+    from .frames import split_by_usage
     cls = getattr(datasets, entry(dataset).torch_class)
     if frames_number is None and duration is None:
         frames_number, split_by = 20, split_by or "number"
-    elif frames_number is not None and split_by is None:
-        raise click.UsageError("-T/--frames-number needs --split-by number or time")
-    return cls(root, split=split, data_type="frame",
-               frames_number=frames_number,
-               split_by=split_by if frames_number else None,
-               duration=duration, progress=False)
+    with split_by_usage():
+        return cls(root, split=split, data_type="frame", frames_number=frames_number,
+                   split_by=split_by, duration=duration, progress=False)
 
 
 def _dataset_of(root):

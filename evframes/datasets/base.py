@@ -85,33 +85,26 @@ class NeuromorphicDataset(torch.utils.data.Dataset):
         self.split, self.data_type = split, data_type
         self.frame_dtype = frame_dtype
         self.transform, self.target_transform = transform, target_transform
+        self.setting = None
+        if data_type == "frame":  # the one setting (defaults, checks), before any work
+            from ..integrate.setting import FrameSetting
+            self.setting = FrameSetting.from_options(
+                split_by, frames_number, duration, count, overlap, include_incomplete,
+                custom_integrate_function, custom_integrated_frames_dir_name, downsample)
         self._ensure_events(raw_options, progress, workers, manifests)
         ev_path = events_store_path(self.root, split)
         self.events_store = EventsDataset(ev_path, manifest=manifests.read(ev_path))
         self.classes = self.events_store.classes
         self.sensor_size = self.events_store.sensor_size
-        self.setting = None
         self._frames = None
         self._mem = None
         if data_type == "frame":
-            from ..pipeline.frames import build_frames, setting_from_options
+            from ..pipeline.frames import build_frames
             from ..store.frames import FramesStore
             from ..store.layout import frames_store_path
-            if custom_integrate_function is None and frames_number is None and \
-                    duration is None and count is None:
-                raise ValueError("data_type='frame' needs frames_number (+ split_by), duration, "
-                                 "count or custom_integrate_function")
-            if frames_number is not None and split_by is None:
-                raise ValueError("frames_number needs split_by='number' or 'time' (as in "
-                                 "SpikingJelly; the CLI's -T needs --split-by too)")
-            self.setting = setting_from_options(split_by, frames_number, duration, count,
-                                                overlap, include_incomplete,
-                                                custom_integrate_function,
-                                                custom_integrated_frames_dir_name)
-            build_frames(self.root, self.setting, splits=[split], downsample=downsample,
-                         progress=progress, force=force, memory_budget=memory_budget,
-                         manifests=manifests)
-            fr_path = frames_store_path(self.root, self.setting, split, downsample)
+            build_frames(self.root, self.setting, splits=[split], progress=progress,
+                         force=force, memory_budget=memory_budget, manifests=manifests)
+            fr_path = frames_store_path(self.root, self.setting, split)
             self._frames = FramesStore(fr_path, manifest=manifests.read(fr_path))
             self.sensor_size = tuple(self._frames.manifest["sensor_size"])
             where = f"{self._frames.path}"

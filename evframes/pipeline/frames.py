@@ -3,9 +3,10 @@ and setting, at ``<root>/<setting name>/<split>.h5``.
 
 The setting name follows SpikingJelly's folder names (``frames_number_20_split_by_number``,
 ``duration_1000000``, the custom function's name), plus ``_downsample_K`` when coordinates are
-pooled by K (:mod:`evframes.store.layout`). The file layout (compact integer counts, a custom
-function's values exactly, Blosc2 chunks, ``frame_offsets``, ``labels``, the manifest) is
-described and written in :mod:`evframes.store.frames`; this module decides what goes in.
+pooled by K (``FrameSetting.dir_name``: the setting carries its ``downsample``). The file
+layout (compact integer counts, a custom function's values exactly, Blosc2 chunks,
+``frame_offsets``, ``labels``, the manifest) is described and written in
+:mod:`evframes.store.frames`; this module decides what goes in.
 
 Stores are written atomically. A store is reused only when its manifest matches the setting and
 the current events store (and, for a custom function, its fingerprint); otherwise it is rebuilt,
@@ -26,8 +27,10 @@ import numpy as np
 
 from ..errors import CustomFunctionError, StoreError
 from ..integrate import FrameSetting, integrate_batch
+from ..integrate.core import downsample_coords, downsampled_size  # noqa: F401 (old home)
 from ..integrate.dtypes import concat_exact, dtype_of, join, summarize
 from ..integrate.fingerprint import setting_fingerprint, verify_note  # noqa: F401 (cli)
+from ..integrate.setting import with_downsample
 from ..store import (
     FORMAT_VERSION,
     events_store_path,
@@ -57,18 +60,11 @@ _after_batch = None
 
 def setting_from_options(split_by=None, frames_number=None, duration=None, count=None,
                          overlap=0, include_incomplete=True, function=None,
-                         function_name=None) -> FrameSetting:
-    """A :class:`FrameSetting` from CLI / Dataset options; ``split_by`` defaults to 'number'."""
-    given = sum(v is not None for v in (frames_number, duration, count, function))
-    if given != 1:
-        raise ValueError("give exactly one of frames_number (-T, with split_by), duration, "
-                         "count or a custom function")
-    if frames_number is not None and split_by is None:
-        split_by = "number"
-    return FrameSetting(split_by=split_by if frames_number is not None else None,
-                        frames_number=frames_number, duration=duration, count=count,
-                        overlap=overlap, include_incomplete=include_incomplete,
-                        function=function, function_name=function_name)
+                         function_name=None, downsample=1) -> FrameSetting:
+    """:meth:`FrameSetting.from_options` (the one set of defaults and checks), under its old
+    name; ``frames_number`` needs ``split_by``, as everywhere."""
+    return FrameSetting.from_options(split_by, frames_number, duration, count, overlap,
+                                     include_incomplete, function, function_name, downsample)
 
 
 def events_store_identity(manifest) -> str:
@@ -84,21 +80,19 @@ def events_store_identity(manifest) -> str:
     return hashlib.sha256(json.dumps(man, sort_keys=True).encode()).hexdigest()[:24]
 
 
-def downsampled_size(sensor_size, downsample: int):
-    W, H = sensor_size
-    k = int(downsample)
-    return (-(-W // k), -(-H // k))
-
-
-def expected_frames_manifest(root, split, setting: FrameSetting, downsample: int,
+def expected_frames_manifest(root, split, setting: FrameSetting,
+                             downsample: Optional[int] = None,
                              fingerprint: Optional[str] = None,
                              manifests: Optional[Manifests] = None) -> dict:
     """What a current frames store's manifest holds; a custom function's store also records
     ``function_fingerprint`` (:mod:`evframes.fingerprint`; None where none can be taken).
+    ``downsample`` is the setting's (an explicit one, the old call style, must agree); it keeps
+    its own manifest key, outside ``setting.to_dict()``.
     ``manifests``: the operation's memo (the events store's manifest is read once)."""
+    setting = with_downsample(setting, downsample)
     ev_man = manifests_or_new(manifests).read(events_store_path(root, split))
     man = {"kind": "frames", "split": split, "setting": setting.to_dict(),
-           "downsample": int(downsample), "events_store": events_store_identity(ev_man)}
+           "downsample": setting.downsample, "events_store": events_store_identity(ev_man)}
     if setting.function is not None:
         man["function_fingerprint"] = fingerprint
     return man
@@ -130,7 +124,7 @@ class FramesSummary:
 
 
 def build_frames(root, setting: FrameSetting, splits: Sequence[str] = ("train", "test"),
-                 downsample: int = 1, force: bool = False, progress: bool = True,
+                 downsample: Optional[int] = None, force: bool = False, progress: bool = True,
                  n_threads: Optional[int] = None, scheduler=None,
                  memory_budget=None, manifests: Optional[Manifests] = None) -> FramesSummary:
     """Integrate every sample of each split's events store into a frames store (or reuse).
@@ -146,13 +140,15 @@ def build_frames(root, setting: FrameSetting, splits: Sequence[str] = ("train", 
     on the cluster's workers (which read the events store from a shared filesystem) and written
     here in order, with the same atomicity and manifest as a local run.
     ``manifests``: a :class:`~evframes.store.manifest.Manifests` memo shared with the steps
-    around this one in the same operation; each store's manifest is read once."""
+    around this one in the same operation; each store's manifest is read once.
+    ``downsample``: the setting carries it (``FrameSetting(..., downsample=K)``); the argument
+    stays for older callers and is folded into the setting (a different value from the
+    setting's own is refused)."""
     manifests = manifests_or_new(manifests)
     root = Path(root)
-    if int(downsample) < 1:
-        raise ValueError(f"downsample must be >= 1, got {downsample}")
+    setting = with_downsample(setting, downsample)
     budget = parse_size(DEFAULT_MEMORY_BUDGET if memory_budget is None else memory_budget)
-    summary = FramesSummary(root=root, setting=setting_dir_name(setting, downsample))
+    summary = FramesSummary(root=root, setting=setting.dir_name)
     from .sources import check_events_current
     # never build on / reuse frames of a stale events store
     check_events_current(root, splits, manifests)
@@ -164,17 +160,17 @@ def build_frames(root, setting: FrameSetting, splits: Sequence[str] = ("train", 
         if not ev_path.exists():
             raise StoreError(f"{ev_path}: no events store; run `evframes extract --root {root}` "
                              f"first")
-        path = frames_store_path(root, setting, split, downsample)
-        expected = expected_frames_manifest(root, split, setting, downsample, digest, manifests)
+        path = frames_store_path(root, setting, split)
+        expected = expected_frames_manifest(root, split, setting, None, digest, manifests)
         if force or manifests.status(path, expected) is not None:
-            plans[split] = _plan(ev_path, setting, split, downsample, budget, manifests)
+            plans[split] = _plan(ev_path, setting, split, budget, manifests)
     if plans:
         p0 = next(iter(plans.values()))
         check_disk(root, list(plans.values()), setting, p0.H, p0.W)
     for split in splits:
         ev_path = events_store_path(root, split)
-        path = frames_store_path(root, setting, split, downsample)
-        expected = expected_frames_manifest(root, split, setting, downsample, digest, manifests)
+        path = frames_store_path(root, setting, split)
+        expected = expected_frames_manifest(root, split, setting, None, digest, manifests)
         info = {"path": str(path), "reused": False, "seconds": 0.0}
         with store_lock(path, what="frames store"):
             reason = manifests.status(path, expected)  # read again if replaced meanwhile
@@ -185,12 +181,11 @@ def build_frames(root, setting: FrameSetting, splits: Sequence[str] = ("train", 
                     info["rebuilt_because"] = f"no fingerprint of the function: {no_fp}"
                 elif reason and reason != "missing":
                     info["rebuilt_because"] = reason
-                plan = plans.get(split) or _plan(ev_path, setting, split, downsample, budget,
-                                                 manifests)
+                plan = plans.get(split) or _plan(ev_path, setting, split, budget, manifests)
                 t0 = time.perf_counter()
                 try:
-                    _build_split(ev_path, path, setting, split, downsample, expected, progress,
-                                 n_threads, scheduler, plan, manifests.read(ev_path))
+                    _build_split(ev_path, path, setting, split, expected, progress, n_threads,
+                                 scheduler, plan, manifests.read(ev_path))
                 except (OSError, RuntimeError) as e:  # disk full, read-only, I/O error
                     why = io_failure(e)
                     if why is None:
@@ -212,26 +207,25 @@ def build_frames(root, setting: FrameSetting, splits: Sequence[str] = ("train", 
     return summary
 
 
-def _plan(ev_path: Path, setting: FrameSetting, split: str, downsample: int, budget: int,
-          manifests: Manifests):
-    W, H = downsampled_size(manifests.read(ev_path)["sensor_size"], downsample)
+def _plan(ev_path: Path, setting: FrameSetting, split: str, budget: int, manifests: Manifests):
+    W, H = downsampled_size(manifests.read(ev_path)["sensor_size"], setting.downsample)
     with EventsColumns(ev_path) as src:
-        plan = plan_split(src.column("t"), src.offsets, setting, H, W, downsample, budget,
-                          BATCH_EVENTS, f"{setting_dir_name(setting, downsample)}, {split}")
+        plan = plan_split(src.column("t"), src.offsets, setting, H, W, budget, BATCH_EVENTS,
+                          f"{setting.dir_name}, {split}")
     plan.H, plan.W = H, W
     return plan
 
 
-def _build_split(ev_path: Path, path: Path, setting: FrameSetting, split: str, downsample: int,
-                 expected: dict, progress: bool, n_threads: Optional[int], scheduler, plan,
+def _build_split(ev_path: Path, path: Path, setting: FrameSetting, split: str, expected: dict,
+                 progress: bool, n_threads: Optional[int], scheduler, plan,
                  ev_man: Mapping):
     from tqdm import tqdm
     with EventsColumns(ev_path) as src:
         values = None  # what the stored values need (integrate.dtypes.ValueSummary), widening
         while True:
             try:
-                _write(src, path, setting, downsample, values, expected, ev_man, split,
-                       progress, n_threads, tqdm, scheduler, plan)
+                _write(src, path, setting, values, expected, ev_man, split, progress,
+                       n_threads, tqdm, scheduler, plan)
                 return
             except _NeedWiderDtype as e:
                 values = e.values
@@ -242,23 +236,21 @@ class _NeedWiderDtype(Exception):
         self.values = values
 
 
-def _read_slice(src, offsets, i, j, downsample):
+def _read_slice(src, offsets, i, j, setting):
     a, b = int(offsets[i]), int(offsets[j])
     t, x, y, p = src.read(a, b)
-    if downsample > 1:
-        x = x // downsample
-        y = y // downsample
+    x, y = downsample_coords(x, y, setting.downsample)  # the store's events are valid
     return t, x, y, p, offsets[i:j + 1] - a
 
 
-def _integrate_slice(src, offsets, i, j, setting, H, W, downsample, n_threads=None, ev=None):
+def _integrate_slice(src, offsets, i, j, setting, H, W, n_threads=None, ev=None):
     """Frames of samples ``i..j-1`` of an open events store (:class:`EventsColumns`) or its
     path; ``ev``: those samples' arrays already read (``_read_slice``)."""
     close = False
     if not isinstance(src, EventsColumns):
         src, close = EventsColumns(src), True
     try:
-        t, x, y, p, off = ev if ev is not None else _read_slice(src, offsets, i, j, downsample)
+        t, x, y, p, off = ev if ev is not None else _read_slice(src, offsets, i, j, setting)
         try:
             return integrate_batch(t, x, y, p, off, setting, H, W, n_threads=n_threads)
         except CustomFunctionError as e:  # name the store and the sample's index in the split
@@ -270,17 +262,17 @@ def _integrate_slice(src, offsets, i, j, setting, H, W, downsample, n_threads=No
             src.close()
 
 
-def _function_batches(src, offsets, setting, H, W, downsample, plan):
+def _function_batches(src, offsets, setting, H, W, plan):
     """A custom function's frames, one sample at a time (what it returns has no size known in
     advance), grouped until they reach a share of the memory budget."""
     target = max(1, (plan.budget - plan.reserve) // 4)
     for i, j in plan.batches:
-        t, x, y, p, off = _read_slice(src, offsets, i, j, downsample)
+        t, x, y, p, off = _read_slice(src, offsets, i, j, setting)
         parts, fos, i0, size = [], [0], i, 0
         for s in range(i, j):
             a, b = int(off[s - i]), int(off[s - i + 1])
             try:
-                fr, _ = _integrate_slice(src, offsets, s, s + 1, setting, H, W, downsample,
+                fr, _ = _integrate_slice(src, offsets, s, s + 1, setting, H, W,
                                          ev=(t[a:b], x[a:b], y[a:b], p[a:b],
                                              np.array([0, b - a])))
             except CustomFunctionError:
@@ -299,18 +291,17 @@ def _function_batches(src, offsets, setting, H, W, downsample, plan):
                 yield box.pop()  # nothing kept here while the consumer writes
 
 
-def _integrated_batches(src, offsets, setting, H, W, downsample, n_threads, scheduler, plan):
+def _integrated_batches(src, offsets, setting, H, W, n_threads, scheduler, plan):
     """``(i, j, frames, frame_offsets)`` per batch of samples, in order; on a Dask cluster
     when ``scheduler`` is given (workers read the events store from the shared filesystem;
     results in flight are limited to what the memory budget holds)."""
     batches = plan.batches
     if scheduler is None:
         if setting.function is not None:
-            yield from _function_batches(src, offsets, setting, H, W, downsample, plan)
+            yield from _function_batches(src, offsets, setting, H, W, plan)
             return
         for i, j in batches:  # no reference kept here while the next batch is computed
-            yield (i, j) + tuple(_integrate_slice(src, offsets, i, j, setting, H, W, downsample,
-                                                  n_threads))
+            yield (i, j) + tuple(_integrate_slice(src, offsets, i, j, setting, H, W, n_threads))
         return
     client, own = dask_client(scheduler)
     try:
@@ -319,7 +310,7 @@ def _integrated_batches(src, offsets, setting, H, W, downsample, n_threads, sche
 
         def submit(ij):
             return client.submit(_integrate_slice, path, offsets, ij[0], ij[1], setting, H, W,
-                                 downsample, retries=2, pure=False)
+                                 retries=2, pure=False)
 
         results = windowed(batches, submit, window, ordered=True)
         try:
@@ -334,8 +325,8 @@ def _integrated_batches(src, offsets, setting, H, W, downsample, n_threads, sche
             client.close()
 
 
-def _write(src, path, setting, downsample, values, expected, ev_man, split, progress,
-           n_threads, tqdm, scheduler, plan):
+def _write(src, path, setting, values, expected, ev_man, split, progress, n_threads, tqdm,
+           scheduler, plan):
     offsets, labels = src.offsets, src.labels
     n = labels.shape[0]
     H, W = plan.H, plan.W
@@ -343,11 +334,11 @@ def _write(src, path, setting, downsample, values, expected, ev_man, split, prog
     dtype = dtype_of(values)
     counts_only = setting.function is None  # rule frames: non-negative counts
     with FramesStoreWriter(path, n, H, W, dtype, fixed_T, plan.reserve) as out:
-        bar = tqdm(total=n, desc=f"integrate {split} {setting_dir_name(setting, downsample)}",
+        bar = tqdm(total=n, desc=f"integrate {split} {setting.dir_name}",
                    unit=" samples", disable=not progress, file=sys.stderr, dynamic_ncols=True)
         try:
-            for i, j, frames, fo in _integrated_batches(src, offsets, setting, H, W,
-                                                        downsample, n_threads, scheduler, plan):
+            for i, j, frames, fo in _integrated_batches(src, offsets, setting, H, W, n_threads,
+                                                        scheduler, plan):
                 what = f"custom function {setting.name}" if setting.function else setting.name
                 where = f"{src.filename}: {what}, samples {i}..{j - 1}"
                 values = join(values, summarize(frames, where, nonnegative=counts_only), where)

@@ -94,14 +94,18 @@ def extract_current(ds) -> bool:
         return False
 
 
-def frames_current(root, setting, splits: Sequence[str], downsample: int = 1) -> bool:
+def frames_current(root, setting, splits: Sequence[str],
+                   downsample: Optional[int] = None) -> bool:
     """True when the frames stores of ``setting`` for ``splits`` under ``root`` are current
-    (an integration would only reuse them); False otherwise or when that cannot be told."""
+    (an integration would only reuse them); False otherwise or when that cannot be told.
+    ``downsample``: the setting's own unless given (old call style; must agree)."""
     try:
+        from ..integrate.setting import with_downsample
         from .frames import expected_frames_manifest
+        setting = with_downsample(setting, downsample)
         mans = Manifests()
-        return all(mans.status(frames_store_path(root, setting, s, downsample),
-                               expected_frames_manifest(root, s, setting, downsample,
+        return all(mans.status(frames_store_path(root, setting, s),
+                               expected_frames_manifest(root, s, setting,
                                                         manifests=mans)) is None
                    for s in splits)
     except Exception:

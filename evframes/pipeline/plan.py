@@ -123,15 +123,16 @@ def _event_bytes(downsample: int) -> int:
 
 
 def plan_split(t_dataset, offsets: np.ndarray, setting: FrameSetting, H: int, W: int,
-               downsample: int, budget: int, max_events: int, where: str) -> Plan:
+               budget: int, max_events: int, where: str) -> Plan:
     """Batches of samples ``(i, j)`` for one split (see the module docstring). ``t_dataset``:
-    the events store's ``t`` (a store column or an array); ``where`` names the split in errors.
+    the events store's ``t`` (a store column or an array); ``setting`` carries ``downsample``
+    (``H``, ``W``: the downsampled frame size); ``where`` names the split in errors.
     Raises ``ValueError`` for a sample that alone exceeds ``budget``, before anything is
     written."""
     n = offsets.shape[0] - 1
     reserve = int(min(32 << 20, budget // 8))
     plan = Plan(budget=budget, reserve=reserve)
-    ev_b = _event_bytes(downsample)
+    ev_b = _event_bytes(setting.downsample)
     ev_n = np.diff(offsets)
     avail = budget - reserve - 64 * n - (1 << 20)  # index arrays and small temporaries
     if avail <= 0:
