@@ -11,17 +11,51 @@
 
 Every name of the former ``evframes/store.py`` module is importable from here.
 """
-from .atomic import (SPACE_MARGIN, STORAGE_ERRNOS, AtomicH5, _errno_of, ensure_free_space,
-                     io_failure)
-from .events import (_EVENT_CHUNK, _EVENT_DTYPES, _STR, EventsDataset, EventsStoreWriter,
-                     events_compression)
-from .layout import (EVENTS_DIR, PARTIAL_PREFIX, TMP_MARK, dataset_roots, events_dir, events_store_path,
-                     extract_lock_target, find_extracted_roots, frames_store_path, lock_path,
-                     partial_dir, partial_dirs, resolve_store, setting_dir_name, store_paths,
-                     tmp_name, writer_tag)
+from .atomic import (
+    SPACE_MARGIN,
+    STORAGE_ERRNOS,
+    AtomicH5,
+    _errno_of,
+    ensure_free_space,
+    io_failure,
+)
+from .events import (
+    _EVENT_CHUNK,
+    _EVENT_DTYPES,
+    _STR,
+    EventsDataset,
+    EventsStoreWriter,
+    events_compression,
+)
+from .layout import (
+    EVENTS_DIR,
+    PARTIAL_PREFIX,
+    TMP_MARK,
+    dataset_roots,
+    events_dir,
+    events_store_path,
+    extract_lock_target,
+    find_extracted_roots,
+    frames_store_path,
+    lock_path,
+    partial_dir,
+    partial_dirs,
+    resolve_store,
+    setting_dir_name,
+    store_paths,
+    tmp_name,
+    writer_tag,
+)
 from .locking import remove_stale_temporaries, store_lock
-from .manifest import (FORMAT_VERSION, Manifests, _json_default, _jsonable, _short,
-                       read_manifest, store_status)
+from .manifest import (
+    FORMAT_VERSION,
+    Manifests,
+    _json_default,
+    _jsonable,
+    _short,
+    read_manifest,
+    store_status,
+)
 from .reader import StoreReader, _decode, _LazyH5
 from .verify import dataset_crc, verify_store
 
