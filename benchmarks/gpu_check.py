@@ -18,12 +18,19 @@ spikes and ``v`` must be equal and gradients equal up to rounding to the storage
   training  DVSGestureNet (128 channels, 128x128, T=16, batch 8, dropout off) Adam steps,
             fp32 and AMP (float16 autocast + GradScaler): cupy vs the reference network
             with the same weights and batch
+  integrate evframes.integrate.torch (frames_by_setting) on the GPU against the CPU Numba
+            kernel (integrate_batch) on the same flat batch (64 samples x 200k events,
+            128x128; rules number, time + overlap, duration, count + overlap): frames,
+            dtype and frame offsets equal; events/s of both (GPU with and without the copy
+            of the events to it)
 
 Prints a table.  Exit status 0 when every check passes, 1 on any mismatch or error, 2
 (one line on stderr) when there is no CUDA GPU or CuPy is not importable.
 
 ``--cpu-stand-in`` runs the same checks at toy sizes on the CPU with ``backend='cpu'`` as
-the candidate: a test of this script (tests/test_lif_kernel.py), nothing about any GPU.
+the candidate (the integrate rows: the torch path on the CPU): a test of this script
+(tests/test_lif_kernel.py, tests/test_integrate_torch.py), nothing about any GPU.
+``--integrate-only`` runs the integrate rows alone (they need CUDA, not CuPy).
 """
 from __future__ import annotations
 
@@ -41,12 +48,21 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
+from evframes.integrate import integrate_batch  # noqa: E402
+from evframes.integrate.setting import FrameSetting  # noqa: E402
+from evframes.integrate.torch import frames_by_setting  # noqa: E402
 from evframes.train.models import DVSGestureNet, SeqToANN  # noqa: E402
 from evframes.train.neuron import LIFNode  # noqa: E402
 
 MODES = [(v_reset, detach, decay_input) for v_reset in (0.0, None)
          for detach in (True, False) for decay_input in (True, False)]
 RTOL = {torch.float32: 1e-5, torch.float16: 2 ** -10, torch.bfloat16: 2 ** -7}
+INTEGRATE_SETTINGS = {
+    "number T=16": FrameSetting(split_by="number", frames_number=16),
+    "time T=16 overlap": FrameSetting(split_by="time", frames_number=16, overlap=20_000),
+    "duration 50 ms": FrameSetting(duration=50_000),
+    "count 5000 overlap": FrameSetting(count=5000, overlap=1000),
+}
 
 
 class Float32Reference(LIFNode):
@@ -312,6 +328,74 @@ class Checker:
                 f"{tc:.0f} ms/step vs reference {tr:.0f}")
         return ("PASS" if ok else "FAIL"), text
 
+    def _events(self):
+        """One flat batch (numpy), made once: B samples of sorted random events."""
+        if getattr(self, "_batch", None) is None:
+            import numpy as np
+            B, n, S = (4, 3000, 32) if self.small else (64, 200_000, 128)
+            rng = np.random.default_rng(12)
+            lens = rng.integers(n // 2, 3 * n // 2, B)
+            lens[1] = 0  # an empty sample
+            N = int(lens.sum())
+            off = np.zeros(B + 1, np.int64)
+            np.cumsum(lens, out=off[1:])
+            t = np.concatenate([np.sort(rng.integers(0, 1_000_000, k)) for k in lens])
+            self._batch = (t.astype(np.int64), rng.integers(0, S, N).astype(np.int16),
+                           rng.integers(0, S, N).astype(np.int16),
+                           rng.integers(0, 2, N).astype(np.int8), off, S)
+        return self._batch
+
+    def integrate(self, setting):
+        """The torch path on this device vs the CPU Numba kernel: equal, and events/s."""
+        t, x, y, p, off, S = self._events()
+        N = t.shape[0]
+        reps = 3 if self.small else 10
+        ref = None
+        cpu_ms = []
+        for r in range(reps + 1):
+            t0 = time.perf_counter()
+            ref = integrate_batch(t, x, y, p, off, setting, S, S)
+            if r:
+                cpu_ms.append((time.perf_counter() - t0) * 1e3)
+        host = [torch.from_numpy(a) for a in (t, x, y, p, off)]
+        if self.device.type == "cuda":
+            host = [a.pin_memory() for a in host]
+        got = None
+        dev_ms, copy_ms = [], []
+        for r in range(reps + 1):
+            self.sync()
+            t0 = time.perf_counter()
+            dev = [a.to(self.device, non_blocking=True) for a in host]
+            self.sync()
+            t1 = time.perf_counter()
+            got = frames_by_setting(*dev, setting, S, S)
+            self.sync()
+            if r:
+                copy_ms.append((t1 - t0) * 1e3)
+                dev_ms.append((time.perf_counter() - t1) * 1e3)
+        frames, fo = got[0].cpu().numpy(), got[1].cpu().numpy()
+        problems = []
+        if frames.dtype != ref[0].dtype or frames.shape != ref[0].shape:
+            problems.append(f"{frames.dtype} {list(frames.shape)} vs Numba {ref[0].dtype} "
+                            f"{list(ref[0].shape)}")
+        elif not (frames == ref[0]).all():
+            problems.append(f"{int((frames != ref[0]).sum())} of {frames.size} counts differ")
+        if not (fo.shape == ref[1].shape and (fo == ref[1]).all()):
+            problems.append("frame offsets differ")
+        c, d, k = (statistics.median(v) for v in (cpu_ms, dev_ms, copy_ms))
+        where = "GPU" if self.device.type == "cuda" else "torch CPU"
+        text = (f"B={off.size - 1}, {N / 1e6:.2f}M events, {S}x{S}, {frames.shape[0]} frames "
+                f"({frames.dtype}): {'; '.join(problems) or 'equal to Numba'}; {where} "
+                f"{d:.2f} ms ({N * 1e3 / d:.2e} ev/s), +copy {d + k:.2f} ms "
+                f"({N * 1e3 / (d + k):.2e} ev/s); Numba CPU ({_numba_threads()} threads) "
+                f"{c:.2f} ms ({N * 1e3 / c:.2e} ev/s); {c / d:.1f}x")
+        return ("FAIL" if problems else "PASS"), text
+
+
+def _numba_threads():
+    import numba
+    return numba.get_num_threads()
+
 
 def preflight(backend):
     """None when the GPU run can go ahead, else the one-line reason."""
@@ -334,11 +418,13 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="skip the > 2^31-element cases")
     ap.add_argument("--cpu-stand-in", action="store_true",
                     help="toy sizes on the CPU, backend='cpu' as the candidate (self-test)")
+    ap.add_argument("--integrate-only", action="store_true",
+                    help="only the evframes.integrate.torch rows (need CUDA, not CuPy)")
     args = ap.parse_args(argv)
     if args.cpu_stand_in:
         device, backend = torch.device("cpu"), "cpu"
     else:
-        reason = preflight("cupy")
+        reason = preflight("none" if args.integrate_only else "cupy")
         if reason:
             print(reason, file=sys.stderr)
             return 2
@@ -347,17 +433,21 @@ def main(argv=None) -> int:
         torch.backends.cudnn.benchmark = False
     c = Checker(device, backend, small=args.cpu_stand_in, quick=args.quick)
     t0 = time.perf_counter()
-    for dt in (torch.float32, torch.float16, torch.bfloat16):
-        c.run(f"dtype {str(dt)[6:]}", c.dtype, dt)
-    for dt in ((torch.float16, torch.bfloat16) if device.type == "cuda" else (torch.bfloat16,)):
-        c.run(f"autocast {str(dt)[6:]}", c.autocast, dt)
-    c.run("side stream", c.stream)
-    c.run("large T*N > 2^31", c.large, 3, 2 ** 31 // 3 + 4099)
-    c.run("large N > 2^31", c.large, 2, 2 ** 31 + 4099)
-    for dt in (torch.float32, torch.float16):
-        c.run(f"timing {str(dt)[6:]}", c.timing, dt)
-    c.run("training fp32", c.training, False)
-    c.run("training AMP", c.training, True)
+    if not args.integrate_only:
+        for dt in (torch.float32, torch.float16, torch.bfloat16):
+            c.run(f"dtype {str(dt)[6:]}", c.dtype, dt)
+        for dt in ((torch.float16, torch.bfloat16) if device.type == "cuda"
+                   else (torch.bfloat16,)):
+            c.run(f"autocast {str(dt)[6:]}", c.autocast, dt)
+        c.run("side stream", c.stream)
+        c.run("large T*N > 2^31", c.large, 3, 2 ** 31 // 3 + 4099)
+        c.run("large N > 2^31", c.large, 2, 2 ** 31 + 4099)
+        for dt in (torch.float32, torch.float16):
+            c.run(f"timing {str(dt)[6:]}", c.timing, dt)
+        c.run("training fp32", c.training, False)
+        c.run("training AMP", c.training, True)
+    for name, setting in INTEGRATE_SETTINGS.items():
+        c.run(f"integrate {name}", c.integrate, setting)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU stand-in"
     print(f"# gpu_check: {name}; torch {torch.__version__}; candidate backend={backend!r}\n")
     print("| check | result | detail | s |\n|---|---|---|---:|")

@@ -2,12 +2,17 @@
 
 - :func:`pad_sequence_collate`: ``batch -> (x [N, T_max, ...], y [N], lengths [N])``.
 - :func:`padded_sequence_mask`: ``lengths [N] -> bool [T, N]``, True where ``t < length``.
+- :func:`collate_events`: ``(events, label)`` samples -> the flat batch ``(t, x, y, p,
+  offsets, labels)`` that :func:`evframes.integrate.torch.frames_by_setting` integrates on
+  any device (defined there).
 """
 from __future__ import annotations
 
 from typing import Optional
 
 import torch
+
+from .integrate.torch import collate_events
 
 
 def pad_sequence_collate(batch, time_first: bool = False):
@@ -43,4 +48,5 @@ def padded_sequence_mask(sequence_len, T: Optional[int] = None) -> torch.Tensor:
     return t < lens.unsqueeze(0)
 
 
-__all__ = ["pad_sequence_collate", "pad_sequence_collate_time_first", "padded_sequence_mask"]
+__all__ = ["collate_events", "pad_sequence_collate", "pad_sequence_collate_time_first",
+           "padded_sequence_mask"]
