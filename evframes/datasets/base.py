@@ -52,6 +52,14 @@ class NeuromorphicDataset(torch.utils.data.Dataset):
     records the function's fingerprint and is rebuilt when the function changes; its values are
     stored exactly (signed, fractional, NaN), so choose ``frame_dtype`` to hold them (float64 for
     values float32 cannot hold).
+
+    On the fly: ``on_the_fly=True`` (with ``data_type='frame'``) writes no frames store; each
+    sample is read from the events store and integrated in the DataLoader worker with the same
+    setting, after ``event_transform`` (events -> events, e.g. ``transforms.Compose`` of
+    ``RandomFlip(sensor_size=...)``, ``RandomTranslate(sensor_size=...)``, ``DropEvents``,
+    ``TimeJitter``), so every epoch sees new frames; ``transform`` then gets the frames. Without
+    ``event_transform`` the frames equal the stored ones bit for bit. See
+    :mod:`evframes.datasets.on_the_fly`.
     """
 
     raw_name: str = ""
@@ -68,6 +76,7 @@ class NeuromorphicDataset(torch.utils.data.Dataset):
                  include_incomplete: bool = True, downsample: int = 1,
                  in_memory: bool = False, frame_dtype=torch.float32, progress: bool = True,
                  workers: Optional[int] = None, force: bool = False, memory_budget=None,
+                 on_the_fly: bool = False, event_transform: Optional[Callable] = None,
                  **raw_options):
         from ..store import EventsDataset, Manifests, events_store_path
         manifests = Manifests()  # each store's manifest is read once by this constructor
@@ -82,6 +91,11 @@ class NeuromorphicDataset(torch.utils.data.Dataset):
             raise ValueError(f"split must be one of {self.splits}, got {split!r}")
         if data_type not in ("event", "frame"):
             raise ValueError(f"data_type must be 'event' or 'frame', got {data_type!r}")
+        if on_the_fly and data_type != "frame":
+            raise ValueError("on_the_fly=True integrates frames: it needs data_type='frame'")
+        if event_transform is not None and not on_the_fly:
+            raise ValueError("event_transform needs on_the_fly=True (stored frames cannot see "
+                             "event-level augmentation; for events use transform=...)")
         self.split, self.data_type = split, data_type
         self.frame_dtype = frame_dtype
         self.transform, self.target_transform = transform, target_transform
@@ -98,7 +112,13 @@ class NeuromorphicDataset(torch.utils.data.Dataset):
         self.sensor_size = self.events_store.sensor_size
         self._frames = None
         self._mem = None
-        if data_type == "frame":
+        self._on_the_fly = None
+        if on_the_fly:
+            from .on_the_fly import OnTheFlyFrames
+            self._on_the_fly = OnTheFlyFrames(self.setting, self.sensor_size, event_transform,
+                                              frame_dtype, str(self.events_store.path))
+            self.sensor_size = self._on_the_fly.sensor_size
+        if data_type == "frame" and not on_the_fly:
             from ..pipeline.frames import build_frames
             from ..store.frames import FramesStore
             from ..store.layout import frames_store_path
@@ -120,7 +140,7 @@ class NeuromorphicDataset(torch.utils.data.Dataset):
                                            self._frames.frame_offsets, frame_dtype, where)
                 finally:
                     self._frames._h5.close()  # workers open their own handles
-        elif in_memory:
+        elif in_memory:  # events (also what on-the-fly frames are integrated from)
             try:
                 ev = self.events_store.read_all()
             except OSError as e:
@@ -164,21 +184,25 @@ class NeuromorphicDataset(torch.utils.data.Dataset):
     def sample_meta(self, i: int) -> dict:
         return self.events_store.sample_meta(i)
 
+    def _events(self, i: int):
+        if self._mem is not None:
+            from ..events import Events
+            offs = self.events_store.offsets
+            a, b = int(offs[i]), int(offs[i + 1])
+            return Events({k: v[a:b].numpy() for k, v in self._mem.items()})
+        return self.events_store.events(i)
+
     def __getitem__(self, i: int):
-        if self.data_type == "frame":
+        if self._on_the_fly is not None:
+            x = self._on_the_fly(self._events(i), i)
+        elif self.data_type == "frame":
             if self._mem is not None:
                 a, b = int(self._frames.frame_offsets[i]), int(self._frames.frame_offsets[i + 1])
                 x = self._mem[a:b].to(self.frame_dtype)
             else:
                 x = torch.from_numpy(self._frames.frames(i)).to(self.frame_dtype)
         else:
-            if self._mem is not None:
-                from ..events import Events
-                offs = self.events_store.offsets
-                a, b = int(offs[i]), int(offs[i + 1])
-                x = Events({k: v[a:b].numpy() for k, v in self._mem.items()})
-            else:
-                x = self.events_store.events(i)
+            x = self._events(i)
         y = int(self.labels[i])
         if self.transform is not None:
             x = self.transform(x)
@@ -191,6 +215,8 @@ class NeuromorphicDataset(torch.utils.data.Dataset):
             f"data_type={self.data_type!r}, samples={len(self)}"
         if self.setting is not None:
             s += f", setting={self.setting.name!r}"
+        if self._on_the_fly is not None:
+            s += ", on_the_fly=True"
         return s + ")"
 
 

@@ -21,7 +21,11 @@ Events
 ------
 Event functions take an :class:`~evframes.events.Events` (or any mapping with ``t, x, y, p``)
 and return a new :class:`Events` with the canonical dtypes; the input is never modified.
-Times are in microseconds.
+Times are in microseconds. The event-level augmentations (``RandomFlip`` and
+``RandomTranslate`` with ``sensor_size``, ``DropEvents``, ``TimeJitter``) keep events on the
+same sensor, so they serve as ``event_transform`` of a Dataset with ``on_the_fly=True`` (events
+augmented, then integrated in the DataLoader worker, new frames every epoch); a spatial crop
+changes the sensor size, so crop the integrated frames there (``transform=RandomCrop(...)``).
 
 Randomness
 ----------
@@ -61,10 +65,12 @@ from .functional import (
     random_crop,
     random_flip,
     random_translate,
+    random_translate_events,
     temporal_crop,
     time_jitter,
     to_float_tensor,
     translate,
+    translate_events,
 )
 
 __all__ = [
@@ -72,7 +78,8 @@ __all__ = [
     "flip", "random_flip", "translate", "random_translate", "crop", "random_crop", "center_crop",
     "temporal_crop", "to_float_tensor",
     # events
-    "flip_events", "drop_events", "denoise", "time_jitter", "crop_events",
+    "flip_events", "translate_events", "random_translate_events", "drop_events", "denoise",
+    "time_jitter", "crop_events",
     # classes
     "Compose", "RandomFlip", "RandomTranslate", "RandomCrop", "CenterCrop", "TemporalCrop",
     "DropEvents", "Denoise", "TimeJitter", "ToFloatTensor",
@@ -182,16 +189,26 @@ class RandomFlip(_Random):
 
 @dataclass(eq=False)
 class RandomTranslate(_Random):
-    """:func:`random_translate` (frames); ``max_shift = (max_dx, max_dy)`` pixels, or one int."""
+    """:func:`random_translate` for frames; for events (a mapping)
+    :func:`random_translate_events`, which needs ``sensor_size = (W, H)`` (events shifted off
+    the sensor are dropped). ``max_shift = (max_dx, max_dy)`` pixels, or one int.
+    ``sensor_size`` comes after ``seed`` so that older positional calls keep their meaning."""
 
     max_shift: Union[int, Tuple[int, int]] = (5, 5)
     seed: RngLike = None
+    sensor_size: Optional[Tuple[int, int]] = None
 
     def __post_init__(self):
         self.max_shift = _pair(self.max_shift, "max_shift")
+        if self.sensor_size is not None:
+            self.sensor_size = tuple(int(v) for v in self.sensor_size)
 
-    def __call__(self, frames):
-        return random_translate(frames, self.max_shift, self.rng)
+    def __call__(self, x):
+        if _is_events(x):
+            if self.sensor_size is None:
+                raise ValueError("RandomTranslate on events needs sensor_size=(W, H)")
+            return random_translate_events(x, self.max_shift, self.sensor_size, self.rng)
+        return random_translate(x, self.max_shift, self.rng)
 
 
 @dataclass(eq=False)

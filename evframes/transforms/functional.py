@@ -35,7 +35,8 @@ __all__ = [
     "flip", "random_flip", "translate", "random_translate", "crop", "random_crop", "center_crop",
     "temporal_crop", "to_float_tensor",
     # events
-    "flip_events", "drop_events", "denoise", "time_jitter", "crop_events",
+    "flip_events", "translate_events", "random_translate_events", "drop_events", "denoise",
+    "time_jitter", "crop_events",
 ]
 
 RngLike = Union[None, int, np.random.Generator]
@@ -266,6 +267,32 @@ def flip_events(ev: Mapping, sensor_size, axis: str = "x") -> Events:
     else:
         p = (1 - p).astype(P_DTYPE)
     return _new_events(t, x, y, p)
+
+
+def translate_events(ev: Mapping, dx: int, dy: int, sensor_size) -> Events:
+    """Shift events by ``dx`` pixels right and ``dy`` pixels down (negative: left / up) on a
+    ``sensor_size = (W, H)`` sensor; events shifted off the sensor are dropped (order kept).
+    Integrated by ``time`` or ``duration`` (rules on timestamps) the result equals
+    :func:`translate` of the frames; the index rules (``number``, ``count``) cut the fewer
+    remaining events into other windows."""
+    ev = as_events(ev)
+    W, H = _sensor(sensor_size)
+    x = ev["x"].astype(np.int64) + int(dx)
+    y = ev["y"].astype(np.int64) + int(dy)
+    keep = (x >= 0) & (x < W) & (y >= 0) & (y < H)
+    return _new_events(ev["t"][keep], x[keep], y[keep], ev["p"][keep])
+
+
+def random_translate_events(ev: Mapping, max_shift, sensor_size, rng: RngLike = None) -> Events:
+    """:func:`translate_events` by ``dx``, ``dy`` drawn as in :func:`random_translate`
+    (uniform integers in ``[-max_dx, max_dx]``, ``[-max_dy, max_dy]``)."""
+    mx, my = _pair(max_shift, "max_shift")
+    if mx < 0 or my < 0:
+        raise ValueError(f"max_shift must be >= 0, got {(mx, my)}")
+    g = _rng(rng)
+    dx = int(g.integers(-mx, mx + 1))
+    dy = int(g.integers(-my, my + 1))
+    return translate_events(ev, dx, dy, sensor_size)
 
 
 def drop_events(ev: Mapping, p: float, rng: RngLike = None) -> Events:
