@@ -66,6 +66,13 @@ accumulated in ``int64`` and a ``ValueError`` is raised when a pixel really exce
 range (float dtypes are then rounded, never wrapped). The SpikingJelly-named functions return
 ``float64`` like SpikingJelly unless told otherwise.
 
+Representations
+---------------
+A :class:`FrameSetting` with ``representation`` other than ``'count'`` (voxel grid, time
+surface, averaged time surface, stacked histogram, ON-OFF, event image, binary, latest
+timestamp) turns each window of its rule into that representation instead of count frames;
+formulas, shapes and dtypes in :mod:`evframes.integrate.representations`.
+
 Validation
 ----------
 Every entry point checks its input and raises ``ValueError`` naming the first offending
@@ -129,6 +136,23 @@ from .core import (  # noqa: F401
     integrate_with_function,
     to_frames,
 )
+from .representations import (  # noqa: F401
+    REPRESENTATIONS,
+    averaged_time_surface,
+    binary_frames,
+    event_image,
+    frame_layout,
+    latest_timestamp,
+    onoff_frames,
+    repr_channels,
+    repr_dtype,
+    repr_shape,
+    represent,
+    stacked_histogram,
+    time_surface,
+    voxel_grid,
+    window_times,
+)
 from .rules import (  # noqa: F401
     _bounds,
     bounds_by_count,
@@ -163,4 +187,19 @@ __all__ = [
     "cal_fixed_frames_number_segment_index",
     "integrate_events_by_fixed_frames_number",
     "integrate_events_by_fixed_duration",
+    "REPRESENTATIONS",
+    "represent",
+    "repr_channels",
+    "repr_dtype",
+    "repr_shape",
+    "frame_layout",
+    "window_times",
+    "voxel_grid",
+    "time_surface",
+    "averaged_time_surface",
+    "stacked_histogram",
+    "onoff_frames",
+    "event_image",
+    "binary_frames",
+    "latest_timestamp",
 ]

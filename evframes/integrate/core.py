@@ -24,6 +24,7 @@ from ._kernels import (
     _hist_segments,
     _t_decreases,
 )
+from .representations import represent_batch, represent_setting
 from .rules import _bounds
 from .setting import FrameSetting
 
@@ -132,10 +133,16 @@ def integrate(events: Mapping, setting: FrameSetting, H: int, W: int,
     """Frames ``[T, 2, H, W]`` of one sample for a :class:`FrameSetting`.
 
     ``H``, ``W``: frame height and width in pixels. Raises ``ValueError`` on invalid events.
-    ``dtype`` applies to rule-based settings; a custom function's frames keep their dtype.
+    ``dtype`` applies to rule-based count frames; a custom function's frames keep their dtype.
+    A setting with another ``representation`` returns that representation per window
+    (``[T, C, H', W']`` in its own dtype, :mod:`evframes.integrate.representations`).
     """
     if setting.function is not None:
         return integrate_with_function(events, setting.function, H, W)
+    if setting.representation not in ("count", "event_image"):
+        _repr_dtype_ok(setting, dtype)
+        return represent_setting(events["t"], events["x"], events["y"], events["p"],
+                                 setting, H, W)
     H, W = _check_hw(H, W)
     t, x, y, p = _arrays(events)
     rule, T, D, C, o, incl = setting._params()
@@ -238,7 +245,10 @@ def integrate_batch(t, x, y, p, offsets, setting: FrameSetting, H: int, W: int,
     ``frames[frame_offsets[s]:frame_offsets[s+1]]``, identical to ``integrate`` on that sample.
     One dtype serves the whole batch (chosen from the longest segment over all samples;
     ``dtype`` as in :func:`integrate`). All frames are returned in memory: call it on chunks of
-    samples when the frames of a whole split would not fit.
+    samples when the frames of a whole split would not fit. A setting with another
+    ``representation`` gives ``[sum T_s, C, H', W']`` in the representation's dtype (samples
+    on ``n_threads`` threads; :mod:`evframes.integrate.representations`); ``event_image`` is
+    count frames.
     """
     H, W = _check_hw(H, W)
     t, x, y, p = _arrays({"t": t, "x": x, "y": y, "p": p})
@@ -254,6 +264,9 @@ def integrate_batch(t, x, y, p, offsets, setting: FrameSetting, H: int, W: int,
 
     if setting.function is not None:
         return _batch_function(t, x, y, p, offsets, setting, H, W)
+    if setting.representation not in ("count", "event_image"):
+        _repr_dtype_ok(setting, dtype)
+        return represent_batch(t, x, y, p, offsets, setting, H, W, n_threads=n_threads)
 
     rule, T, D, C, o, incl = setting._params()
     with _numba_threads(n_threads):
@@ -280,6 +293,17 @@ def integrate_batch(t, x, y, p, offsets, setting: FrameSetting, H: int, W: int,
                 _raise_bad(int(code), int(i), t, x, y, p, H, W,
                            f"sample {s} (events {lo}..{hi})")
     return _finish_dtype(out.reshape(total, 2, H, W), final), frame_offsets
+
+
+def _repr_dtype_ok(setting: FrameSetting, dtype) -> None:
+    """A representation has its own dtype: ``dtype`` may only be None or that dtype."""
+    if dtype is None:
+        return
+    from ._repr_spec import repr_dtype
+    own = repr_dtype(setting.representation, **setting.repr_kwargs)
+    if np.dtype(dtype) != own:
+        raise ValueError(f"representation {setting.representation!r} is {own}; dtype={dtype} "
+                         f"cannot be honoured (convert the result instead)")
 
 
 def _batch_function(t, x, y, p, offsets, setting, H, W):

@@ -7,19 +7,22 @@ Rule-based settings (``number``, ``time``, ``duration``, ``count``) and custom f
 This is the one frames setting of evframes: every entry point (the torch Datasets, the CLI, the
 pipeline) builds it with :meth:`FrameSetting.from_options` (the one set of defaults) and hands
 it down; :meth:`FrameSetting.__post_init__` holds every check, so a setting that exists is
-valid. It carries ``downsample`` (coordinates pooled by K before integration) and its stores'
-folder name (:attr:`FrameSetting.dir_name`).
+valid. It carries ``downsample`` (coordinates pooled by K before integration), its
+``representation`` (``'count'`` frames by default, else one of
+:data:`~evframes.integrate.representations.REPRESENTATIONS` with its ``repr_params``) and its
+stores' folder name (:attr:`FrameSetting.dir_name`).
 """
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Callable, Mapping, Optional
+from typing import Callable, Mapping, Optional, Tuple
 
 import numpy as np
 
 from ._inputs import _nonneg_int, _pos_int
 from ._kernels import _RULE_CODES
+from ._repr_spec import REPR_VERSION, check_repr
 
 
 class MissingSplitBy(ValueError):
@@ -42,11 +45,18 @@ class FrameSetting:
     count only. See the module docstring for the exact rules. ``downsample`` K >= 1 pools
     coordinates (``x // K``, ``y // K``) before integration.
 
+    ``representation`` (default ``'count'``: count frames ``[T, 2, H, W]``) names what each
+    window becomes (:mod:`evframes.integrate.representations`: ``'voxel'``,
+    ``'time_surface'``, ...) with its parameters ``repr_params`` (a mapping or ``(name,
+    value)`` pairs, e.g. ``{'bins': 10}``; stored as pairs in the kind's order with defaults
+    filled in). Rule-based settings only.
+
     ``.name`` is a SpikingJelly-style name (``frames_number_20_split_by_number``,
     ``duration_1000000``, the function's name) with suffixes for evframes' extras
-    (``_overlap_5``, ``count_5000``, ``_drop_incomplete``); ``.dir_name`` is the stores' folder
-    name, ``.name`` plus ``_downsample_K`` when K > 1; ``.fixed_T`` is ``T`` or ``None`` when
-    ``T`` varies between samples.
+    (``_overlap_5``, ``count_5000``, ``_drop_incomplete``), prefixed with the representation
+    and its parameters when it is not ``'count'`` (``voxel_bins_10_duration_50000``);
+    ``.dir_name`` is the stores' folder name, ``.name`` plus ``_downsample_K`` when K > 1;
+    ``.fixed_T`` is ``T`` or ``None`` when ``T`` varies between samples.
     """
 
     split_by: Optional[str] = None
@@ -58,6 +68,8 @@ class FrameSetting:
     function: Optional[Callable] = None
     function_name: Optional[str] = None
     downsample: int = 1
+    representation: str = "count"
+    repr_params: Tuple[Tuple[str, object], ...] = ()
 
     def __post_init__(self):
         """Every check of a frames setting (the only place they live)."""
@@ -107,13 +119,20 @@ class FrameSetting:
         if int(k) < 1:
             raise ValueError(f"downsample must be >= 1, got {k}")
         object.__setattr__(self, "downsample", int(k))
+        rep, params = check_repr(self.representation, self.repr_params)
+        if rep != "count" and self.function is not None:
+            raise ValueError(f"representation {rep!r} applies to rule-based settings, not to a "
+                             f"custom function (which returns its own frames)")
+        object.__setattr__(self, "representation", rep)
+        object.__setattr__(self, "repr_params", params)
 
     @classmethod
     def from_options(cls, split_by: Optional[str] = None, frames_number: Optional[int] = None,
                      duration: Optional[int] = None, count: Optional[int] = None,
                      overlap: int = 0, include_incomplete: bool = True,
                      function: Optional[Callable] = None, function_name: Optional[str] = None,
-                     downsample: int = 1) -> "FrameSetting":
+                     downsample: int = 1, representation: Optional[str] = None,
+                     repr_params: Optional[Mapping] = None) -> "FrameSetting":
         """The frames setting of user-facing options: the one set of defaults every entry
         point (Dataset constructor, CLI, pipeline) uses.
 
@@ -133,6 +152,12 @@ class FrameSetting:
             Folder name of ``function`` (default its ``__name__``).
         downsample : int, default 1
             Pool coordinates by this factor before integration.
+        representation : str, optional
+            ``'count'`` (default, also for None) or a representation of
+            :mod:`evframes.integrate.representations`.
+        repr_params : mapping, optional
+            Its parameters (``bins``, ``tau``, ``cell``, ``radius``, ``clip``); None values are
+            left out (defaults apply).
 
         Returns
         -------
@@ -143,12 +168,15 @@ class FrameSetting:
         ------
         ValueError
             Options that make no valid setting (:class:`MissingSplitBy` for ``frames_number``
-            without ``split_by``).
+            without ``split_by``; an unknown representation, or its unknown, missing or
+            invalid parameters).
         """
+        params = {k: v for k, v in (repr_params or {}).items() if v is not None}
         return cls(split_by=split_by if frames_number is not None else None,
                    frames_number=frames_number, duration=duration, count=count,
                    overlap=overlap, include_incomplete=include_incomplete,
-                   function=function, function_name=function_name, downsample=downsample)
+                   function=function, function_name=function_name, downsample=downsample,
+                   representation=representation or "count", repr_params=params)
 
     @property
     def kind(self) -> str:
@@ -162,7 +190,23 @@ class FrameSetting:
         return "function"
 
     @property
+    def repr_kwargs(self) -> dict:
+        """The representation's parameters as a dict (empty for count frames)."""
+        return dict(self.repr_params)
+
+    @property
     def name(self) -> str:
+        """The rule's name, prefixed with ``<representation>_<param>_<value>..._`` when the
+        representation is not ``'count'``."""
+        if self.representation == "count":
+            return self._rule_name
+        parts = [self.representation]
+        for key, v in self.repr_params:
+            parts += [key, str(v)]
+        return "_".join(parts) + "_" + self._rule_name
+
+    @property
+    def _rule_name(self) -> str:
         k = self.kind
         if k in ("number", "time"):
             s = f"frames_number_{int(self.frames_number)}_split_by_{k}"
@@ -195,7 +239,9 @@ class FrameSetting:
 
         ``downsample`` is not part of it: frames manifests record it under their own
         ``downsample`` key, so the description (and the stores it marks current) is the same
-        as before ``downsample`` travelled inside the setting."""
+        as before ``downsample`` travelled inside the setting. Likewise ``representation``,
+        ``repr_params`` and ``repr_version`` (the formulas' version) appear only when the
+        representation is not ``'count'``."""
         d = {"name": self.name, "kind": self.kind}
         for k in ("split_by", "frames_number", "duration", "count"):
             v = getattr(self, k)
@@ -203,6 +249,10 @@ class FrameSetting:
                 d[k] = v if isinstance(v, str) else int(v)
         d["overlap"] = int(self.overlap)
         d["include_incomplete"] = bool(self.include_incomplete)
+        if self.representation != "count":
+            d["representation"] = self.representation
+            d["repr_params"] = dict(self.repr_params)
+            d["repr_version"] = REPR_VERSION
         return d
 
     @classmethod
@@ -212,7 +262,7 @@ class FrameSetting:
         if d.get("kind") == "function":
             raise ValueError("a custom-function setting cannot be rebuilt from its description")
         keys = ("split_by", "frames_number", "duration", "count", "overlap",
-                "include_incomplete", "downsample")
+                "include_incomplete", "downsample", "representation", "repr_params")
         return cls(**{k: d[k] for k in keys if k in d})
 
     def _params(self):

@@ -1,0 +1,203 @@
+"""Numba kernels of :mod:`evframes.integrate.representations` (one sample each).
+
+Small, ``cache=True``, ``nogil=True``, typed by their inputs, no Python objects. Inputs are
+already validated by the caller: ``t`` int64 microseconds (sorted), ``x``, ``y`` pixels inside
+``H x W``, ``p`` 0/1, ``starts``/``ends`` int64 event-index windows (``starts <= ends``, inside
+the arrays). ``out`` is preallocated ``[n_windows, ...]`` and fully written here. The formulas
+are documented in :mod:`evframes.integrate.representations`.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def _voxel(t, x, y, p, starts, ends, H, W, bins, out):
+    """out: float32 [n, bins*H*W]. Bilinear in time per window (float64 sums)."""
+    HW = H * W
+    acc = np.zeros(bins * HW, np.float64)
+    for k in range(starts.shape[0]):
+        acc[:] = 0.0
+        s = starts[k]
+        e = ends[k]
+        if e > s:
+            t0 = t[s]
+            span = t[e - 1] - t0
+            for i in range(s, e):
+                if span > 0:
+                    ts = np.float64(bins * (t[i] - t0)) / np.float64(span)
+                else:
+                    ts = 0.0
+                ti = np.int64(ts)
+                dts = ts - ti
+                pol = 1.0 if p[i] != 0 else -1.0
+                pix = np.int64(y[i]) * W + np.int64(x[i])
+                if ti < bins:
+                    acc[ti * HW + pix] += pol * (1.0 - dts)
+                if ti + 1 < bins:
+                    acc[(ti + 1) * HW + pix] += pol * dts
+        row = out[k]
+        for j in range(bins * HW):
+            row[j] = np.float32(acc[j])
+
+
+@njit(cache=True, nogil=True)
+def _time_surface(t, x, y, p, ends, t_end, H, W, tau, out):
+    """out: float32 [n, 2*H*W]. Memory of the latest event per (polarity, pixel) over events
+    ``[0, ends[k])``, sampled at ``t_end[k]``: ``exp(-(t_end - t_last) / tau)``, 0 if none
+    (the memory starts at -inf, as Tonic's; float64 differences of int64 microseconds, exact
+    below 2**53)."""
+    HW = H * W
+    mem = np.full(2 * HW, -np.inf, np.float64)
+    pos = 0
+    for k in range(ends.shape[0]):
+        e = ends[k]
+        if e < pos:  # windows not ordered by their ends: rebuild the memory
+            mem[:] = -np.inf
+            pos = 0
+        for i in range(pos, e):
+            mem[np.int64(p[i]) * HW + np.int64(y[i]) * W + np.int64(x[i])] = np.float64(t[i])
+        pos = max(pos, e)
+        row = out[k]
+        te = np.float64(t_end[k])
+        for q in range(2 * HW):
+            row[q] = np.float32(math.exp(-(te - mem[q]) / tau))
+
+
+@njit(cache=True, nogil=True)
+def _hats(t, x, y, p, starts, ends, H, W, cell, radius, tau, out):
+    """out: float32 [n, 2, Hc*S, Wc*S] (S = 2*radius+1, Hc = ceil(H/cell), Wc = ceil(W/cell)).
+
+    Per window, per (polarity, pixel) the sum ``A = sum_j exp((t_j - t_ref) / tau)`` of the
+    window's earlier events there, so that an event at ``t_i`` sees that pixel's surface value
+    ``A * exp(-(t_i - t_ref) / tau)`` with two ``exp`` per event (not one per neighbour);
+    ``t_ref`` moves forward (the sums rescaled) before ``exp`` could overflow. An event adds to
+    its cell's histogram ``1`` at the centre plus those values over its ``S x S`` neighbourhood
+    inside the same cell; histograms are divided by the cell's number of events of that
+    polarity."""
+    HW = H * W
+    S = 2 * radius + 1
+    Hc = (H + cell - 1) // cell
+    Wc = (W + cell - 1) // cell
+    ncell = Hc * Wc
+    acc = np.zeros(2 * HW, np.float64)  # 0 where no event yet in this window
+    touched = np.empty(2 * HW, np.int64)  # pixels to clear after the window
+    hist = np.zeros((2, ncell, S, S), np.float64)
+    cnt = np.zeros((2, ncell), np.int64)
+    for k in range(starts.shape[0]):
+        hist[:] = 0.0
+        cnt[:] = 0
+        if ends[k] <= starts[k]:
+            out[k] = 0.0
+            continue
+        t_ref = t[starts[k]]
+        n_touched = 0
+        for i in range(starts[k], ends[k]):
+            ti = t[i]
+            d = np.float64(ti - t_ref) / tau
+            if d > 300.0:  # rescale the sums to t_ref = ti; what falls below 1e-300 (far
+                f = math.exp(-d)  # below float32) stays 1e-300, so the pixel stays touched
+                for j in range(n_touched):
+                    q = touched[j]
+                    acc[q] = max(acc[q] * f, 1e-300)
+                t_ref = ti
+                d = 0.0
+            decay = math.exp(-d)
+            c = np.int64(p[i])
+            xi = np.int64(x[i])
+            yi = np.int64(y[i])
+            cy = yi // cell
+            cx = xi // cell
+            ci = cy * Wc + cx
+            base = c * HW
+            h = hist[c, ci]
+            y0 = max(yi - radius, cy * cell)  # the neighbourhood inside the cell (and sensor)
+            y1 = min(yi + radius, cy * cell + cell - 1, H - 1)
+            x0 = max(xi - radius, cx * cell)
+            x1 = min(xi + radius, cx * cell + cell - 1, W - 1)
+            for yy in range(y0, y1 + 1):
+                a = yy - yi + radius
+                row = base + yy * W
+                for xx in range(x0, x1 + 1):
+                    h[a, xx - xi + radius] += acc[row + xx] * decay
+            h[radius, radius] += 1.0
+            q = base + yi * W + xi
+            if acc[q] == 0.0:
+                touched[n_touched] = q
+                n_touched += 1
+            acc[q] += math.exp(d)
+            cnt[c, ci] += 1
+        for j in range(n_touched):
+            acc[touched[j]] = 0.0
+        fr = out[k]
+        for c in range(2):
+            for cy in range(Hc):
+                for cx in range(Wc):
+                    ci = cy * Wc + cx
+                    dv = np.float64(max(1, cnt[c, ci]))
+                    for a in range(S):
+                        for b in range(S):
+                            fr[c, cy * S + a, cx * S + b] = np.float32(hist[c, ci, a, b] / dv)
+
+
+@njit(cache=True, nogil=True)
+def _stacked(t, x, y, p, starts, ends, H, W, bins, clip, out):
+    """out: uint8 [n, 2*bins*H*W]; channel ``p*bins + b``, ``b = min(bins-1,
+    bins*(t - t0) // max(t_last - t0, 1))``; counts saturate at ``clip``."""
+    HW = H * W
+    cap = np.uint8(clip)
+    for k in range(starts.shape[0]):
+        row = out[k]
+        row[:] = 0
+        s = starts[k]
+        e = ends[k]
+        if e <= s:
+            continue
+        t0 = t[s]
+        span = max(t[e - 1] - t0, 1)
+        for i in range(s, e):
+            b = min(bins - 1, (bins * (t[i] - t0)) // span)
+            q = (np.int64(p[i]) * bins + b) * HW + np.int64(y[i]) * W + np.int64(x[i])
+            if row[q] < cap:
+                row[q] += np.uint8(1)
+
+
+@njit(cache=True, nogil=True)
+def _onoff(x, y, p, starts, ends, H, W, out):
+    """out: int16 [n, H*W]; ON count minus OFF count, saturated to [-32768, 32767]."""
+    HW = H * W
+    acc = np.zeros(HW, np.int64)
+    for k in range(starts.shape[0]):
+        acc[:] = 0
+        for i in range(starts[k], ends[k]):
+            acc[np.int64(y[i]) * W + np.int64(x[i])] += 1 if p[i] != 0 else -1
+        row = out[k]
+        for j in range(HW):
+            row[j] = np.int16(min(32767, max(-32768, acc[j])))
+
+
+@njit(cache=True, nogil=True)
+def _binary(x, y, p, starts, ends, H, W, out):
+    """out: uint8 [n, 2*H*W]; 1 where a window has an event of that polarity, else 0."""
+    HW = H * W
+    for k in range(starts.shape[0]):
+        row = out[k]
+        row[:] = 0
+        for i in range(starts[k], ends[k]):
+            row[np.int64(p[i]) * HW + np.int64(y[i]) * W + np.int64(x[i])] = 1
+
+
+@njit(cache=True, nogil=True)
+def _latest(t, x, y, p, starts, ends, t_start, H, W, out):
+    """out: int64 [n, 2*H*W]; ``t_last - t_start[k]`` of the window's latest event per
+    (polarity, pixel), -1 where it has none."""
+    HW = H * W
+    for k in range(starts.shape[0]):
+        row = out[k]
+        row[:] = -1
+        t0 = t_start[k]
+        for i in range(starts[k], ends[k]):
+            row[np.int64(p[i]) * HW + np.int64(y[i]) * W + np.int64(x[i])] = t[i] - t0
