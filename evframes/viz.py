@@ -10,6 +10,16 @@ a ``Figure`` is drawn on its own ``FigureCanvasAgg``, so the global pyplot backe
 caller is left alone). matplotlib is imported only when needed. Only :func:`play_frame` without
 a file shows a window (``plt.show``), and only on an interactive backend; under a
 non-interactive backend (``MPLBACKEND=Agg``, headless, tests) it returns without blocking.
+
+Representations (``representation=`` of :func:`frames_to_rgb`, :func:`play_frame`,
+:func:`save_gif`, :func:`save_frames_png`; the names of
+:mod:`evframes.integrate.representations`): each frame's channels are laid out as a grid
+(:func:`repr_to_rgb`). Signed values (``'voxel'`` bins, ``'onoff'``) use a diverging map: 0 the
+background, positive towards the ON colour, negative towards the OFF colour, scaled by the
+percentile of ``|value|``. Time surfaces, HATS and latest timestamps use a sequential map (dark
+violet -> teal -> yellow), ``-1`` ("never") of the latest timestamp left blank. Stacked
+histograms draw each bin in its polarity's colour (OFF bins on the first row, ON bins on the
+second). Count frames, ``'event_image'`` and ``'binary'`` keep the polarity colours.
 """
 from __future__ import annotations
 
@@ -19,8 +29,8 @@ from typing import Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-__all__ = ["frames_to_rgb", "play_frame", "save_gif", "save_frames_png", "event_grid",
-           "events_to_image", "BACKGROUND", "ON_COLOR", "OFF_COLOR"]
+__all__ = ["frames_to_rgb", "repr_to_rgb", "play_frame", "save_gif", "save_frames_png",
+           "event_grid", "events_to_image", "BACKGROUND", "ON_COLOR", "OFF_COLOR"]
 
 BACKGROUND = (14, 14, 20)
 ON_COLOR = (255, 168, 36)    # channel 1
@@ -67,8 +77,100 @@ def _scale(a: np.ndarray, normalize: Optional[str], percentile: float) -> float:
     raise ValueError(f"normalize must be 'percentile', 'max' or None, got {normalize!r}")
 
 
+#: representations drawn by :func:`repr_to_rgb` (the others use the polarity colours)
+SIGNED_REPRS = ("voxel", "onoff")
+SEQUENTIAL_REPRS = ("time_surface", "averaged_time_surface", "latest_timestamp")
+_SEQ_STOPS = np.array([(40, 12, 72), (58, 82, 139), (32, 144, 140), (94, 201, 98),
+                       (253, 231, 37)], np.float32)  # viridis-like, dark to bright
+
+
+def _sequential(v: np.ndarray) -> np.ndarray:
+    """``[..., 3]`` float colours of intensities ``v`` in ``[0, 1]`` (NaN: background)."""
+    x = np.clip(np.nan_to_num(v, nan=0.0), 0.0, 1.0) * (len(_SEQ_STOPS) - 1)
+    i = np.minimum(x.astype(np.int64), len(_SEQ_STOPS) - 2)
+    f = (x - i)[..., None]
+    rgb = _SEQ_STOPS[i] * (1 - f) + _SEQ_STOPS[i + 1] * f
+    rgb[np.isnan(v)] = BACKGROUND
+    return rgb
+
+
+def _grid(rgb: np.ndarray, nrows: int, gap: int = 1) -> np.ndarray:
+    """``[T, C, H, W, 3]`` -> ``[T, H', W', 3]``: channels in ``nrows`` rows, ``gap``
+    grey pixels between them."""
+    T, C, H, W, _ = rgb.shape
+    ncols = -(-C // nrows)
+    out = np.full((T, nrows * H + (nrows - 1) * gap, ncols * W + (ncols - 1) * gap, 3), 60,
+                  np.float32)
+    for c in range(C):
+        r, k = divmod(c, ncols)
+        out[:, r * (H + gap):r * (H + gap) + H, k * (W + gap):k * (W + gap) + W] = rgb[:, c]
+    return out
+
+
+def repr_to_rgb(frames, representation: str, gamma: float = 0.5,
+                percentile: float = 99.0) -> np.ndarray:
+    """``uint8 [T, H', W', 3]`` (``[H', W', 3]`` for one frame ``[C, H, W]``) of a
+    representation's frames ``[T, C, H, W]`` (numpy or torch), the ``C`` channels laid out as
+    a grid (voxel bins in one row, or about square for many; the stacked histogram's OFF bins
+    above its ON bins; time surfaces' OFF | ON side by side). Colours: see the module
+    docstring; one scale for the whole sequence (``percentile`` of the non-zero magnitudes,
+    then ``** gamma``)."""
+    a = _to_numpy(frames)
+    single = a.ndim == 3
+    if single:
+        a = a[None]
+    if a.ndim != 4:
+        raise ValueError(f"frames must be [T, C, H, W] or [C, H, W], got shape "
+                         f"{tuple(a.shape)}")
+    if gamma <= 0:
+        raise ValueError(f"gamma must be > 0, got {gamma}")
+    T, C, H, W = a.shape
+    bg = np.asarray(BACKGROUND, np.float32)
+    if representation in SIGNED_REPRS:
+        v = a.astype(np.float32)
+        nz = np.abs(v[v != 0])
+        s = max(float(np.percentile(nz, percentile)), 1e-12) if nz.size else 1.0
+        m = np.clip(v / s, -1.0, 1.0)
+        inten = (np.abs(m) ** np.float32(gamma))[..., None]
+        col = np.where((m > 0)[..., None], np.asarray(ON_COLOR, np.float32),
+                       np.asarray(OFF_COLOR, np.float32))
+        rgb = bg * (1 - inten) + col * inten
+        nrows = 1 if C <= 6 else int(math.ceil(math.sqrt(C)))
+    elif representation in SEQUENTIAL_REPRS:
+        v = a.astype(np.float64)
+        never = v < 0 if representation == "latest_timestamp" else np.zeros(v.shape, bool)
+        if representation == "latest_timestamp":
+            top = float(v[~never].max()) if (~never).any() else 1.0
+            x = (v / max(top, 1.0)) * 0.8 + 0.2  # the earliest event still visible
+        else:
+            nz = v[v > 0]
+            top = float(np.percentile(nz, percentile)) if nz.size else 1.0
+            x = np.clip(v / max(top, 1e-12), 0, 1) ** gamma
+            never = v <= 0
+        x[never] = np.nan
+        rgb = _sequential(x.astype(np.float32))
+        nrows = 1
+    elif representation == "stacked_histogram":
+        v = a.astype(np.float32)
+        nz = v[v > 0]
+        s = max(float(np.percentile(nz, percentile)), 1e-12) if nz.size else 1.0
+        inten = (np.clip(v / s, 0, 1) ** np.float32(gamma))[..., None]
+        B = max(1, C // 2)
+        pol = np.where(np.arange(C) < B, 0, 1)[None, :, None, None, None]
+        col = np.where(pol == 1, np.asarray(ON_COLOR, np.float32),
+                       np.asarray(OFF_COLOR, np.float32))
+        rgb = bg * (1 - inten) + col * inten
+        nrows = 2 if C >= 2 else 1
+    else:
+        raise ValueError(f"repr_to_rgb draws {', '.join(SIGNED_REPRS + SEQUENTIAL_REPRS)} and "
+                         f"stacked_histogram; got {representation!r} (use frames_to_rgb)")
+    out = np.clip(_grid(rgb, nrows) + 0.5, 0, 255).astype(np.uint8)
+    return out[0] if single else out
+
+
 def frames_to_rgb(frames, normalize: Optional[str] = "percentile", gamma: float = 0.5,
-                  percentile: float = 99.0) -> np.ndarray:
+                  percentile: float = 99.0, representation: Optional[str] = None
+                  ) -> np.ndarray:
     """Polarity-coloured ``uint8`` images of frames.
 
     ``frames``: numpy or torch ``[T, 2, H, W]`` (returns ``[T, H, W, 3]``) or ``[2, H, W]``
@@ -78,7 +180,14 @@ def frames_to_rgb(frames, normalize: Optional[str] = "percentile", gamma: float 
     maximum (``'max'``), or 1 (``None``: values are taken as intensities in ``[0, 1]``).
     ``gamma < 1`` brightens faint pixels. Colour = background + ON * on_colour + OFF *
     off_colour, clipped.
+
+    ``representation``: the frames' representation (a frames setting's ``representation``);
+    voxel grids, ON-OFF frames, time surfaces, HATS, latest timestamps and stacked histograms
+    are drawn by :func:`repr_to_rgb` (``normalize`` then ignored); count frames,
+    ``'event_image'`` and ``'binary'`` (``[T, 2, H, W]``) as above.
     """
+    if representation not in (None, "count", "event_image", "binary"):
+        return repr_to_rgb(frames, representation, gamma=gamma, percentile=percentile)
     a, single = _as_frames(frames)
     if gamma <= 0:
         raise ValueError(f"gamma must be > 0, got {gamma}")
@@ -170,9 +279,10 @@ def _draw_texts(img, corners: dict, font_size: int):
     return Image.alpha_composite(img.convert("RGBA"), overlay).convert("RGB")
 
 
-def _annotated_frames(frames, upscale, labels, label, class_names, title, normalize, gamma):
+def _annotated_frames(frames, upscale, labels, label, class_names, title, normalize, gamma,
+                      representation=None):
     from PIL import Image
-    rgb = frames_to_rgb(frames, normalize=normalize, gamma=gamma)
+    rgb = frames_to_rgb(frames, normalize=normalize, gamma=gamma, representation=representation)
     if rgb.ndim == 3:
         rgb = rgb[None]
     T, H, W, _ = rgb.shape
@@ -200,11 +310,11 @@ def _check_fps(fps) -> float:
 def save_gif(frames, path: PathLike, *, fps: float = 10, upscale: Optional[int] = None,
              labels: Optional[Sequence] = None, label=None, class_names=None,
              title: Optional[str] = None, normalize: Optional[str] = "percentile",
-             gamma: float = 0.5) -> Path:
+             gamma: float = 0.5, representation: Optional[str] = None) -> Path:
     """Write frames as an animated GIF that loops forever (see :func:`play_frame`)."""
     fps = _check_fps(fps)
     images = _annotated_frames(frames, upscale, labels, label, class_names, title, normalize,
-                               gamma)
+                               gamma, representation)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     duration = max(20, int(round(1000.0 / float(fps))))  # ms; browsers clamp < 20 ms
@@ -220,7 +330,8 @@ def save_gif(frames, path: PathLike, *, fps: float = 10, upscale: Optional[int] 
 def play_frame(x, save_gif_to: Optional[PathLike] = None, *, fps: float = 10,
                upscale: Optional[int] = None, labels: Optional[Sequence] = None, label=None,
                class_names: Optional[Sequence[str]] = None, title: Optional[str] = None,
-               normalize: Optional[str] = "percentile", gamma: float = 0.5):
+               normalize: Optional[str] = "percentile", gamma: float = 0.5,
+               representation: Optional[str] = None):
     """Show frames ``x`` (``[T, 2, H, W]`` or ``[2, H, W]``, numpy or torch) as an animation, or
     save them as a GIF (SpikingJelly's ``play_frame(x, save_gif_to=None)``).
 
@@ -233,14 +344,18 @@ def play_frame(x, save_gif_to: Optional[PathLike] = None, *, fps: float = 10,
     Without: a matplotlib animation shown with ``plt.show()`` on an interactive backend (no
     annotations but the title and frame counter); returns the ``FuncAnimation`` (keep it
     referenced in notebooks). On a non-interactive backend nothing blocks.
+
+    ``representation``: what the frames are (``ds.setting.representation``): voxel grids,
+    time surfaces, ... get their own colour maps and channel grids (:func:`repr_to_rgb`).
     """
     fps = _check_fps(fps)
     if save_gif_to is not None:
         return save_gif(x, save_gif_to, fps=fps, upscale=upscale, labels=labels, label=label,
-                        class_names=class_names, title=title, normalize=normalize, gamma=gamma)
+                        class_names=class_names, title=title, normalize=normalize, gamma=gamma,
+                        representation=representation)
     import matplotlib.pyplot as plt
     from matplotlib import animation
-    rgb = frames_to_rgb(x, normalize=normalize, gamma=gamma)
+    rgb = frames_to_rgb(x, normalize=normalize, gamma=gamma, representation=representation)
     if rgb.ndim == 3:
         rgb = rgb[None]
     T = rgb.shape[0]
@@ -272,13 +387,14 @@ def play_frame(x, save_gif_to: Optional[PathLike] = None, *, fps: float = 10,
 
 def save_frames_png(frames, path: PathLike, *, normalize: Optional[str] = "percentile",
                     gamma: float = 0.5, upscale: Optional[int] = None, ncols: Optional[int] = None,
-                    gap: int = 2, numbers: bool = True) -> Path:
+                    gap: int = 2, numbers: bool = True,
+                    representation: Optional[str] = None) -> Path:
     """One PNG of the ``T`` frames side by side (``ncols`` per row, default all in one strip),
     ``gap`` dark pixels between them, each frame upscaled by ``upscale`` (default: at least 64 px
     per frame) and numbered ``1..T`` top left when ``numbers``. All frames share one
-    normalisation. Returns the path."""
+    normalisation; ``representation`` as in :func:`frames_to_rgb`. Returns the path."""
     from PIL import Image
-    rgb = frames_to_rgb(frames, normalize=normalize, gamma=gamma)
+    rgb = frames_to_rgb(frames, normalize=normalize, gamma=gamma, representation=representation)
     if rgb.ndim == 3:
         rgb = rgb[None]
     T, H, W, _ = rgb.shape

@@ -36,18 +36,71 @@ def _load_function(spec: str):
                                  param_hint="--function") from None
 
 
+#: ``--repr`` choices: count frames and :data:`evframes.integrate.representations.REPRESENTATIONS`
+#: (spelled out so that ``evframes --help`` does not import Numba; a test keeps them equal)
+REPR_CHOICES = ("count", "voxel", "time_surface", "averaged_time_surface", "stacked_histogram",
+                "onoff", "event_image", "binary", "latest_timestamp")
+#: the representation parameters' options (``--bins`` ...), by parameter name
+REPR_OPTIONS = ("bins", "tau", "cell", "radius", "clip")
+
+
 def make_setting(split_by, frames_number, duration, count, overlap, drop_incomplete, function,
-                 name, downsample=1):
+                 name, downsample=1, representation=None, repr_params=None):
     """The frames setting of ``integrate``'s options (``function`` may be a callable or a
     ``module:callable`` / ``file.py:callable`` spec), built by
     :meth:`~evframes.integrate.FrameSetting.from_options` (its defaults and checks); usage
-    errors name the option."""
+    errors name the option. ``representation`` (``--repr``) and ``repr_params`` (``{'bins':
+    10, 'tau': None, ...}``: the ``--bins``/``--tau``/``--cell``/``--radius``/``--clip``
+    values, None where not given) choose a representation of
+    :mod:`evframes.integrate.representations`."""
     from ..integrate.setting import FrameSetting  # numba: imported when a command runs
     if function is not None and not callable(function):
         function = _load_function(function)
+    params = {k: v for k, v in (repr_params or {}).items() if v is not None}
     with split_by_usage():
-        return FrameSetting.from_options(split_by, frames_number, duration, count, overlap,
-                                         not drop_incomplete, function, name, downsample)
+        try:
+            return FrameSetting.from_options(split_by, frames_number, duration, count,
+                                             overlap, not drop_incomplete, function, name,
+                                             downsample, representation=representation,
+                                             repr_params=params)
+        except ValueError as e:
+            if not (params or representation not in (None, "count")):
+                raise
+            msg = str(e)
+            for k in REPR_OPTIONS:  # name the options, not the Python parameters
+                msg = msg.replace(f"needs {k}", f"needs --{k}").replace(
+                    f"{k} must", f"--{k} must")
+            raise click.UsageError(f"--repr {representation or 'count'}: {msg}") from None
+
+
+def repr_options(f):
+    """``--repr`` and its parameters' options (``--bins --tau --cell --radius --clip``), shared
+    by ``integrate`` and ``play``; the command gets ``representation, bins, tau, cell, radius,
+    clip``."""
+    for option in reversed([
+        click.option("--repr", "representation", type=click.Choice(REPR_CHOICES),
+                     default="count", show_default=True,
+                     help="What each window becomes: count frames, or a representation "
+                          "(voxel needs --bins, time_surface --tau, averaged_time_surface "
+                          "--tau [--cell --radius], stacked_histogram --bins [--clip])."),
+        click.option("--bins", type=int, default=None,
+                     help="--repr voxel / stacked_histogram: time bins per window."),
+        click.option("--tau", type=float, default=None,
+                     help="--repr time_surface / averaged_time_surface: decay in us."),
+        click.option("--cell", type=int, default=None,
+                     help="--repr averaged_time_surface: cell size in pixels [default: 10]."),
+        click.option("--radius", type=int, default=None,
+                     help="--repr averaged_time_surface: surface radius, pixels [default: 2]."),
+        click.option("--clip", type=int, default=None,
+                     help="--repr stacked_histogram: count clip, <= 255 [default: 255]."),
+    ]):
+        f = option(f)
+    return f
+
+
+def repr_params(bins=None, tau=None, cell=None, radius=None, clip=None) -> dict:
+    """The parameter options as :func:`make_setting`'s ``repr_params``."""
+    return dict(bins=bins, tau=tau, cell=cell, radius=radius, clip=clip)
 
 
 @contextmanager
@@ -83,6 +136,7 @@ def split_by_usage():
 @click.option("--name", default=None, help="Folder name for --function [default: its name].")
 @click.option("--downsample", type=int, default=1, show_default=True,
               help="Pool coordinates by K (x//K, y//K) before integration.")
+@repr_options
 @click.option("--splits", default="train,test", show_default=True)
 @click.option("--threads", type=int, default=None, help="Numba threads [default: all cores].")
 @click.option("--force", is_flag=True, help="Rebuild even if the frames store is current.")
@@ -94,15 +148,17 @@ def split_by_usage():
 @click.option("--quiet", "-q", is_flag=True)
 @_friendly
 def integrate(dataset, root, split_by, frames_number, duration, count, overlap, drop_incomplete,
-              function, name, downsample, splits, threads, force, memory_budget, scheduler,
-              quiet):
-    """Integrate extracted events into frames [T, 2, H, W] (one HDF5 store per split)."""
+              function, name, downsample, representation, bins, tau, cell, radius, clip, splits,
+              threads, force, memory_budget, scheduler, quiet):
+    """Integrate extracted events into frames [T, 2, H, W] (one HDF5 store per split), or
+    into a representation (--repr voxel --bins 10, --repr time_surface --tau 50000, ...)."""
     from ..pipeline.frames import build_frames
     from ..pipeline.inspect import frames_current
     from ..warmup import warm_integrate
     root = _pick_root(dataset, root)
     setting = make_setting(split_by, frames_number, duration, count, overlap, drop_incomplete,
-                           function, name, downsample)
+                           function, name, downsample, representation,
+                           repr_params(bins, tau, cell, radius, clip))
     if scheduler is None and (force or not frames_current(
             root, setting, [s for s in splits.split(",") if s])):
         _echo_warm_up(warm_integrate(setting, n_threads=threads))

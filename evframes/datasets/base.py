@@ -53,6 +53,20 @@ class NeuromorphicDataset(torch.utils.data.Dataset):
     stored exactly (signed, fractional, NaN), so choose ``frame_dtype`` to hold them (float64 for
     values float32 cannot hold).
 
+    Representations: ``representation='voxel', repr_params={'bins': 10}`` (with
+    ``data_type='frame'`` and a rule: ``frames_number`` + ``split_by``, ``duration`` or
+    ``count``) turns each window into a representation of
+    :mod:`evframes.integrate.representations` instead of count frames: ``'voxel'`` (bins),
+    ``'time_surface'`` (tau, us), ``'averaged_time_surface'`` (tau; cell, radius),
+    ``'stacked_histogram'`` (bins; clip), ``'onoff'``, ``'event_image'``, ``'binary'``,
+    ``'latest_timestamp'``; ``ds[i]`` is then ``[T, C, H', W']`` (C = bins for the voxel grid,
+    2 * bins for the stacked histogram, 1 for onoff; HATS' grid of cell histograms is
+    ``H' x W'``), cached in its own frames store in the representation's dtype (float32,
+    int16, uint8; int64 microseconds, -1 = never, for the latest timestamp). The default
+    ``frame_dtype=torch.float32`` holds every value of every representation exactly except
+    latest timestamps past 2**24 us (16.8 s) in one window, which the exactness check refuses:
+    use ``frame_dtype=torch.int64`` (or float64) there.
+
     On the fly: ``on_the_fly=True`` (with ``data_type='frame'``) writes no frames store; each
     sample is read from the events store and integrated in the DataLoader worker with the same
     setting, after ``event_transform`` (events -> events, e.g. ``transforms.Compose`` of
@@ -77,6 +91,7 @@ class NeuromorphicDataset(torch.utils.data.Dataset):
                  in_memory: bool = False, frame_dtype=torch.float32, progress: bool = True,
                  workers: Optional[int] = None, force: bool = False, memory_budget=None,
                  on_the_fly: bool = False, event_transform: Optional[Callable] = None,
+                 representation: Optional[str] = None, repr_params: Optional[dict] = None,
                  **raw_options):
         from ..store import EventsDataset, Manifests, events_store_path
         manifests = Manifests()  # each store's manifest is read once by this constructor
@@ -104,7 +119,11 @@ class NeuromorphicDataset(torch.utils.data.Dataset):
             from ..integrate.setting import FrameSetting
             self.setting = FrameSetting.from_options(
                 split_by, frames_number, duration, count, overlap, include_incomplete,
-                custom_integrate_function, custom_integrated_frames_dir_name, downsample)
+                custom_integrate_function, custom_integrated_frames_dir_name, downsample,
+                representation=representation, repr_params=repr_params)
+        elif representation is not None or repr_params:
+            raise ValueError("representation= / repr_params= choose what frames become: they "
+                             "need data_type='frame'")
         self._ensure_events(raw_options, progress, workers, manifests)
         ev_path = events_store_path(self.root, split)
         self.events_store = EventsDataset(ev_path, manifest=manifests.read(ev_path))

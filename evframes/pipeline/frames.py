@@ -1,5 +1,5 @@
-"""Frames stores: events store -> frames ``[T, 2, H, W]`` per sample, one HDF5 file per split
-and setting, at ``<root>/<setting name>/<split>.h5``.
+"""Frames stores: events store -> frames ``[T, 2, H, W]`` per sample (a representation's
+``[T, C, H', W']``), one HDF5 file per split and setting, at ``<root>/<setting name>/<split>.h5``.
 
 The setting name follows SpikingJelly's folder names (``frames_number_20_split_by_number``,
 ``duration_1000000``, the custom function's name), plus ``_downsample_K`` when coordinates are
@@ -7,6 +7,12 @@ pooled by K (``FrameSetting.dir_name``: the setting carries its ``downsample``).
 layout (compact integer counts, a custom function's values exactly, Blosc2 chunks,
 ``frame_offsets``, ``labels``, the manifest) is described and written in
 :mod:`evframes.store.frames`; this module decides what goes in.
+
+A representation other than count frames and the event image
+(:mod:`evframes.integrate.representations`) is stored in its own dtype (float32 voxel grids,
+time surfaces and HATS, int16 ON-OFF, uint8 binary and stacked histograms, int64 latest
+timestamps) and shape (:func:`~evframes.integrate.representations.frame_layout`); count frames
+and the event image get the narrowest unsigned dtype holding their counts.
 
 Stores are written atomically. A store is reused only when its manifest matches the setting and
 the current events store (and, for a custom function, its fingerprint); otherwise it is rebuilt,
@@ -30,6 +36,7 @@ from ..integrate import FrameSetting, integrate_batch
 from ..integrate.core import downsample_coords, downsampled_size  # noqa: F401 (old home)
 from ..integrate.dtypes import concat_exact, dtype_of, join, summarize
 from ..integrate.fingerprint import setting_fingerprint, verify_note  # noqa: F401 (cli)
+from ..integrate.representations import frame_layout
 from ..integrate.setting import with_downsample
 from ..store import (
     FORMAT_VERSION,
@@ -331,9 +338,10 @@ def _write(src, path, setting, values, expected, ev_man, split, progress, n_thre
     n = labels.shape[0]
     H, W = plan.H, plan.W
     fixed_T = setting.fixed_T
-    dtype = dtype_of(values)
+    (C, Hf, Wf), own = frame_layout(setting, H, W)
+    dtype = dtype_of(values) if own is None else own  # a representation: its own dtype
     counts_only = setting.function is None  # rule frames: non-negative counts
-    with FramesStoreWriter(path, n, H, W, dtype, fixed_T, plan.reserve) as out:
+    with FramesStoreWriter(path, n, Hf, Wf, dtype, fixed_T, plan.reserve, C) as out:
         bar = tqdm(total=n, desc=f"integrate {split} {setting.dir_name}",
                    unit=" samples", disable=not progress, file=sys.stderr, dynamic_ncols=True)
         try:
@@ -341,9 +349,11 @@ def _write(src, path, setting, values, expected, ev_man, split, progress, n_thre
                                                         scheduler, plan):
                 what = f"custom function {setting.name}" if setting.function else setting.name
                 where = f"{src.filename}: {what}, samples {i}..{j - 1}"
-                values = join(values, summarize(frames, where, nonnegative=counts_only), where)
-                if dtype_of(values) != dtype:  # restart in a dtype holding every value so far
-                    raise _NeedWiderDtype(values)
+                if own is None:  # counts / a custom function's values: narrowest exact dtype
+                    values = join(values, summarize(frames, where, nonnegative=counts_only),
+                                  where)
+                    if dtype_of(values) != dtype:  # restart in a dtype holding every value
+                        raise _NeedWiderDtype(values)
                 out.append(i, j, frames, fo)
                 del frames
                 bar.update(j - i)

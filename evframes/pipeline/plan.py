@@ -39,6 +39,7 @@ from ..errors import StoreError
 from ..integrate import FrameSetting
 from ..integrate._kernels import _batch_n_frames, _fill_bounds
 from ..integrate.core import _auto_dtype
+from ..integrate.representations import frame_layout
 from ..store.frames import CHUNK_BYTES, chunk_frames, write_blocks  # noqa: F401 (old names)
 
 DEFAULT_MEMORY_BUDGET = 1 << 30  # bytes
@@ -152,7 +153,9 @@ def plan_split(t_dataset, offsets: np.ndarray, setting: FrameSetting, H: int, W:
         return plan
     rule, T, D, C, o, incl = setting._params()
     needs_t = setting.kind in ("time", "duration")
-    bins = 2 * H * W
+    (Cf, Hf, Wf), own = frame_layout(setting, H, W)  # a representation: its shape and dtype
+    bins = Cf * Hf * Wf
+    least_item = 2 if own is None else own.itemsize
     counts = np.zeros(n, np.int64)
     longest = np.zeros(n, np.int64)
     for i, j in _event_batches(offsets, max(1, min(max_events, avail // 8))):
@@ -160,14 +163,19 @@ def plan_split(t_dataset, offsets: np.ndarray, setting: FrameSetting, H: int, W:
         t = np.asarray(t_dataset[a:b], dtype=np.int64) if needs_t else _EMPTY_T
         off = np.ascontiguousarray(offsets[i:j + 1] - a, dtype=np.int64)
         c = _batch_n_frames(rule, t, off, T, D, C, o, incl)
-        least = c * (bins * 2 + 16) + ev_n[i:j] * ev_b  # uint16 accumulation at the least
+        # counts: uint16 accumulation at the least; a representation: its own dtype
+        least = c * (bins * least_item + 16) + ev_n[i:j] * ev_b
         over = np.flatnonzero(least > avail)
         if over.size:
-            _refuse(where, setting, i + int(over[0]), int(c[over[0]]), H, W, 2, budget)
+            _refuse(where, setting, i + int(over[0]), int(c[over[0]]), Hf, Wf, least_item,
+                    budget, Cf)
         counts[i:j] = c
         longest[i:j] = _batch_max_segment(rule, t, off, c, T, D, C, o, incl)
-    items = np.array([_auto_dtype(int(v)).itemsize for v in longest], np.int64) if n else \
-        np.zeros(0, np.int64)
+    if own is not None:
+        items = np.full(n, own.itemsize, np.int64)
+    else:
+        items = np.array([_auto_dtype(int(v)).itemsize for v in longest], np.int64) if n \
+            else np.zeros(0, np.int64)
     plan.n_frames = int(counts.sum())
     target = min(avail, BATCH_TARGET)
     i = 0
@@ -180,7 +188,7 @@ def plan_split(t_dataset, offsets: np.ndarray, setting: FrameSetting, H: int, W:
             if j > i and (cost > target or ev2 > max_events):
                 break
             if j == i and cost > avail:
-                _refuse(where, setting, j, int(counts[j]), H, W, acc2, budget)
+                _refuse(where, setting, j, int(counts[j]), Hf, Wf, acc2, budget, Cf)
             j, acc, fr, ev = j + 1, acc2, fr2, ev2
         plan.batches.append((i, j))
         plan.batch_bytes.append(fr * (bins * acc + 16) + ev * ev_b)
@@ -188,11 +196,11 @@ def plan_split(t_dataset, offsets: np.ndarray, setting: FrameSetting, H: int, W:
     return plan
 
 
-def _refuse(where, setting, s, frames, H, W, itemsize, budget):
-    need = frames * (2 * H * W * itemsize + 16)
+def _refuse(where, setting, s, frames, H, W, itemsize, budget, C=2):
+    need = frames * (C * H * W * itemsize + 16)
     raise ValueError(
         f"{where}: sample {s} alone needs {fmt_bytes(need)} of frames in memory ({frames:,} "
-        f"frames of 2 x {H} x {W} at {itemsize} bytes per pixel), more than the memory budget "
+        f"frames of {C} x {H} x {W} at {itemsize} bytes per pixel), more than the memory budget "
         f"of {fmt_bytes(budget)}; use fewer frames (a smaller -T, a longer --duration, a larger "
         f"--count), --downsample, or raise the budget (memory_budget= / --memory-budget)")
 
@@ -214,14 +222,16 @@ def check_disk(root, plans, setting: FrameSetting, H: int, W: int) -> None:
     free = free_bytes(root)
     if free is None:
         return
-    ct = chunk_frames(setting.fixed_T, H, W, 1)
+    (C, H, W), own = frame_layout(setting, H, W)
+    item = 1 if own is None else own.itemsize
+    ct = chunk_frames(setting.fixed_T, H, W, item, C)
     frames = sum(p.n_frames for p in plans)
     chunks = sum(-(-p.n_frames // ct) for p in plans)
     least = chunks * MIN_CHUNK_BYTES
     if least > free:
         raise StoreError(
-            f"{root}: {setting.name} would write {frames:,} frames of 2 x {H} x {W} "
-            f"({fmt_bytes(frames * 2 * H * W)} uncompressed): even at the smallest compressed "
-            f"size ({chunks:,} chunks of at least {MIN_CHUNK_BYTES} B) that is "
+            f"{root}: {setting.name} would write {frames:,} frames of {C} x {H} x {W} "
+            f"({fmt_bytes(frames * C * H * W * item)} uncompressed): even at the smallest "
+            f"compressed size ({chunks:,} chunks of at least {MIN_CHUNK_BYTES} B) that is "
             f"{fmt_bytes(least)}, more than the {fmt_bytes(free)} free on its disk; use fewer "
             f"frames or free space (nothing was written)")

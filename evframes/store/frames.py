@@ -2,10 +2,14 @@
 
 Layout::
 
-    /frames          [sum_i T_i, 2, H, W], compact unsigned integer counts (uint8 unless a
-                     pixel count needs more: then uint16, uint32); a custom function's values
-                     exactly, in the narrowest dtype holding all of them (integer, signed or
-                     not, or float16/32/64; NaN and inf kept: :mod:`evframes.integrate.dtypes`);
+    /frames          [sum_i T_i, C, H', W'] (count frames: C = 2, H' x W' = H x W), compact
+                     unsigned integer counts (uint8 unless a pixel count needs more: then
+                     uint16, uint32); a representation's frames
+                     (:mod:`evframes.integrate.representations`: C channels, HATS' H' x W'
+                     grid) in its own dtype (float32, int16, uint8, int64); a custom
+                     function's values exactly, in the narrowest dtype holding all of them
+                     (integer, signed or not, or float16/32/64; NaN and inf kept:
+                     :mod:`evframes.integrate.dtypes`);
                      chunked one sample (fixed T, at most 4 MiB a chunk)
                      or 8 frames per chunk, compressed with Blosc2 (zstd, bit shuffle) from
                      hdf5plugin (``import hdf5plugin`` before reading with plain h5py), or with
@@ -51,11 +55,12 @@ def compression_kwargs() -> dict:
         return {"compression": "gzip", "compression_opts": 4, "shuffle": True}
 
 
-def chunk_frames(fixed_T: Optional[int], H: int, W: int, itemsize: int) -> int:
+def chunk_frames(fixed_T: Optional[int], H: int, W: int, itemsize: int, C: int = 2) -> int:
     """Frames per HDF5 chunk: one sample for a fixed T (8 for variable T), at most
-    :data:`CHUNK_BYTES` uncompressed (Blosc2 takes at most 2 GiB per chunk)."""
+    :data:`CHUNK_BYTES` uncompressed (Blosc2 takes at most 2 GiB per chunk); frames of
+    ``C x H x W`` values."""
     want = fixed_T if fixed_T else 8
-    return int(max(1, min(want, CHUNK_BYTES // (2 * H * W * itemsize))))
+    return int(max(1, min(want, CHUNK_BYTES // max(1, C * H * W * itemsize))))
 
 
 def write_blocks(d, frames: np.ndarray, start: int, dtype: np.dtype, chunk_T: int,
@@ -98,20 +103,26 @@ class FramesStoreWriter(AtomicH5):
         Frames per sample when fixed (sets the chunking, :func:`chunk_frames`).
     reserve : int
         Bytes converted to ``dtype`` at once (:func:`write_blocks`).
+    C : int
+        Channels per frame (2 for count frames; a representation's
+        :func:`~evframes.integrate.representations.frame_layout`).
 
-    Leaving a ``with`` block without ``commit()`` removes the temporary.
+    Appended frames must be ``[k, C, H, W]`` exactly (no broadcasting). Leaving a ``with``
+    block without ``commit()`` removes the temporary.
     """
 
     def __init__(self, final, n_samples: int, H: int, W: int, dtype, fixed_T: Optional[int],
-                 reserve: int):
+                 reserve: int, C: int = 2):
         super().__init__(final)
         try:
             self.dtype = np.dtype(dtype)
-            self.chunk_T = chunk_frames(fixed_T, H, W, self.dtype.itemsize)
+            self.frame_shape = (int(C), int(H), int(W))
+            self.chunk_T = chunk_frames(fixed_T, H, W, self.dtype.itemsize, C)
             self.reserve = int(reserve)
             self.frames = self.h5.create_dataset(
-                "frames", shape=(0, 2, H, W), maxshape=(None, 2, H, W), dtype=self.dtype,
-                chunks=(max(1, self.chunk_T), 2, H, W), **compression_kwargs())
+                "frames", shape=(0,) + self.frame_shape, maxshape=(None,) + self.frame_shape,
+                dtype=self.dtype, chunks=(max(1, self.chunk_T),) + self.frame_shape,
+                **compression_kwargs())
         except BaseException:
             self.abort()
             raise
@@ -122,6 +133,10 @@ class FramesStoreWriter(AtomicH5):
 
     def append(self, i: int, j: int, frames: np.ndarray, frame_offsets: np.ndarray) -> None:
         """Append the frames of samples ``i..j-1`` (``frame_offsets``: ``[j - i + 1]``, from 0)."""
+        if frames.ndim != 4 or tuple(frames.shape[1:]) != self.frame_shape:
+            raise ValueError(f"{self.final}: frames of samples {i}..{j - 1} have shape "
+                             f"{tuple(frames.shape)}, expected [T, "
+                             f"{', '.join(str(v) for v in self.frame_shape)}]")
         k = frames.shape[0]
         self.crc = write_blocks(self.frames, frames, self.n_frames, self.dtype, self.chunk_T,
                                 self.reserve, self.crc, self.final)
@@ -145,7 +160,8 @@ class FramesStoreWriter(AtomicH5):
 
 
 class FramesStore(StoreReader):
-    """Read access to one frames store; ``store[i] -> (frames [T, 2, H, W] numpy, label)``.
+    """Read access to one frames store; ``store[i] -> (frames [T, C, H', W'] numpy, label)``
+    (``C = 2``, ``H' x W' = H x W`` for count frames).
 
     ``FramesStore(path, manifest=None)``: ``manifest`` is the store's manifest when the caller
     has already read it. The HDF5 handle opens lazily in each process (safe for DataLoader

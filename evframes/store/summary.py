@@ -58,6 +58,11 @@ class StoreSummary:
                  f"{man.get('n_frames', 0):,} frames, T="
                  f"{man.get('fixed_T') or 'variable'}, {man['sensor_size'][0]}x"
                  f"{man['sensor_size'][1]}")
+        setting = man.get("setting") or {}
+        if kind == "frames":
+            rep = setting.get("representation", "count")
+            params = setting.get("repr_params") or {}
+            extra += ", " + rep + "".join(f" {k}={v}" for k, v in params.items())
         out = [f"  {str(self.rel):48s} {kind:6s} {man.get('n_samples', 0):6d} "
                f"samples, {extra}, {self.size_bytes / 1e6:.1f} MB"]
         if len(classes) and kind == "events":
