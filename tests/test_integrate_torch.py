@@ -318,12 +318,100 @@ def test_gpu_check_integrate_rows_on_the_cpu_stand_in(monkeypatch, capsys):
     assert "| integrate number T=16 | FAIL |" in capsys.readouterr().out
 
 
-def test_other_representations_refused_until_they_have_a_torch_path():
+# ------------------------------------------------------------------------------------------
+# Representations (evframes.integrate.torch_repr) equal to the Numba kernels
+# ------------------------------------------------------------------------------------------
+
+REPRS = [("voxel", {"bins": 3}), ("time_surface", {"tau": 7.5}), ("stacked_histogram", {"bins": 3}),
+         ("stacked_histogram", {"bins": 2, "clip": 2}), ("onoff", {}), ("binary", {}),
+         ("latest_timestamp", {}), ("event_image", {})]
+REPR_IDS = ["-".join([k] + [f"{a}{v}" for a, v in ps.items()]) for k, ps in REPRS]
+# every rule, overlap, include_incomplete=False, empty windows, T > N and downsample
+REPR_SETTINGS = [SETTINGS[i] for i in (1, 2, 3, 6, 7, 9, 13, 14, 17)]
+
+
+def with_repr(setting, kind, params):
     import dataclasses
-    if "representation" not in {f.name for f in dataclasses.fields(FrameSetting)}:
-        pytest.skip("FrameSetting has no representation field yet")
-    s = FrameSetting.from_options(frames_number=2, split_by="number", representation="voxel",
-                                  repr_params={"bins": 3})
-    with pytest.raises(ValueError, match="no torch path"):
+    return dataclasses.replace(setting, representation=kind, repr_params=tuple(params.items()))
+
+
+def _edge_cases(H, W, k):
+    ev = lambda t, x, y, p: (np.asarray(t, np.int64), np.asarray(x, np.int16),  # noqa: E731
+                             np.asarray(y, np.int16), np.asarray(p, np.int8))
+    return {
+        "empty batch": (*ev([], [], [], []), np.zeros(1, np.int64)),
+        "one empty sample": (*ev([], [], [], []), np.zeros(2, np.int64)),
+        "empty samples around one": (*ev([5], [1], [2], [1]), np.array([0, 0, 0, 1, 1, 1])),
+        "single event": (*ev([7], [3 * k], [2 * k], [0]), np.array([0, 1])),
+        "one timestamp": (*ev([42] * 9, np.arange(9) % (W * k), np.arange(9) % (H * k),
+                              np.arange(9) % 2), np.array([0, 9])),
+        "gaps (empty windows)": (*ev([0, 1, 2, 1000, 1001, 5000, 5000, 9999],
+                                     [0, 1, 2, 3, 0, 1, 2, 3], [0] * 8, [1, 0] * 4),
+                                 np.array([0, 3, 8])),
+        "negative times": (*ev([-500, -500, -20, 0, 3], [0, 1, 2, 3, 0], [1] * 5, [0] * 5),
+                           np.array([0, 5])),
+        "one pixel, many events": (*ev(np.arange(40) * 3, [1] * 40, [1] * 40,
+                                       np.arange(40) % 3 == 0), np.array([0, 40])),
+    }
+
+
+@pytest.mark.parametrize("kind,params", REPRS, ids=REPR_IDS)
+def test_representations_equal_numba(kind, params):
+    """Every representation x every rule setting: random batches and the edge cases equal
+    integrate_batch bit for bit (dtype, shape, values, frame offsets)."""
+    rng = np.random.default_rng(len(kind) * 1000 + len(params))
+    H, W = 4, 5
+    for base in REPR_SETTINGS:
+        s = with_repr(base, kind, params)
+        k = s.downsample
+        for _ in range(2):
+            b = random_batch(rng, int(rng.integers(1, 10)), H * k, W * k)
+            assert_same(*b, s, H, W)
+        for name, b in _edge_cases(H, W, k).items():
+            assert_same(*b, s, H, W), (s.dir_name, name)
+
+
+def test_representations_stacked_and_large_times():
+    rng = np.random.default_rng(9)
+    b = random_batch(rng, 5, 4, 4)
+    for kind, params in REPRS:
+        s = with_repr(FrameSetting(split_by="time", frames_number=3), kind, params)
+        flat, fo = torch_frames(*b, s, 4, 4)
+        st, _ = torch_frames(*b, s, 4, 4, stacked=True)
+        assert st.shape == (5, 3) + tuple(flat.shape[1:])
+        assert torch.equal(st.reshape(flat.shape), flat)
+    # timestamps near 2**40 us (float64 time differences still exact)
+    t, x, y, p, off = b
+    t = t + 2 ** 40
+    for kind, params in REPRS + [("voxel", {"bins": 1}), ("time_surface", {"tau": 500})]:
+        assert_same(t, x, y, p, off, with_repr(FrameSetting(duration=400), kind, params), 4, 4)
+
+
+def test_representation_dtype_and_hats_refused():
+    rng = np.random.default_rng(1)
+    b = random_batch(rng, 3, 3, 3)
+    s = with_repr(FrameSetting(count=4), "voxel", {"bins": 2})
+    got, _ = torch_frames(*b, s, 3, 3, dtype=torch.float32)
+    assert got.dtype == torch.float32
+    got, _ = torch_frames(*b, s, 3, 3, dtype=np.float32)
+    with pytest.raises(ValueError, match="cannot be honoured"):
+        torch_frames(*b, s, 3, 3, dtype=torch.float64)
+    hats = FrameSetting.from_options(frames_number=2, split_by="number",
+                                     representation="averaged_time_surface",
+                                     repr_params={"tau": 100, "cell": 3, "radius": 1})
+    with pytest.raises(ValueError, match="no torch path.*integrate_batch"):
         IT.frames_by_setting(np.arange(3), np.zeros(3, np.int8), np.zeros(3, np.int8),
-                             np.zeros(3, np.int8), [0, 3], s, 1, 1)
+                             np.zeros(3, np.int8), [0, 3], hats, 3, 3)
+    # invalid events are refused before any representation is computed (same messages)
+    t, x, y, p, off = b
+    x = x.copy()
+    x[-1] = 3
+    with pytest.raises(ValueError) as ref:
+        I.integrate_batch(t, x, y, p, off, s, 3, 3)
+    with pytest.raises(ValueError) as got:
+        torch_frames(t, x, y, p, off, s, 3, 3)
+    # the same sample, pixel and bound (the Numba representation path numbers the event
+    # within its sample, the torch path globally as for count frames)
+    msg = "sample 2 (events 45..61): x=3 at index {} is outside [0, W=3) pixels"
+    assert str(ref.value) in (msg.format(15), msg.format(60))
+    assert str(got.value) == msg.format(60)

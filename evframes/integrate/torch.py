@@ -24,6 +24,14 @@ atomics on CUDA, exact and order-independent). On the CPU and on a GPU the frame
 ``frame_offsets`` equal :func:`~evframes.integrate.integrate_batch`'s bit for bit
 (``tests/test_integrate_torch.py``, ``benchmarks/gpu_check.py``).
 
+Representations
+---------------
+A setting with a ``representation`` (voxel, time_surface, stacked_histogram, onoff, binary,
+latest_timestamp; event_image is count frames) gives that representation over the same
+windows (:mod:`evframes.integrate.torch_repr`: integer bincount / scatter ``amax``, float64
+voxel sums in event order), equal to ``integrate_batch`` bit for bit on the CPU;
+``averaged_time_surface`` (HATS) has no torch path and is refused.
+
 dtype
 -----
 As the Numba path: ``dtype=None`` gives ``torch.uint16`` when no frame can hold more than 65535
@@ -59,6 +67,7 @@ from ._inputs import _check_hw, _raise_bad
 from ._kernels import _BAD_P, _BAD_T, _BAD_X, _BAD_Y, _COUNT, _DURATION, _NUMBER, _TIME
 from .core import _auto_dtype
 from .setting import FrameSetting
+from .torch_repr import check_torch_repr, represent_torch
 
 _NP_TO_TORCH = {np.dtype(np.uint16): torch.uint16, np.dtype(np.int32): torch.int32,
                 np.dtype(np.int64): torch.int64}
@@ -332,12 +341,14 @@ def frames_by_setting(t, x, y, p, offsets, setting: FrameSetting, H: int, W: int
     offsets : torch.Tensor or array-like
         int ``[B + 1]``, non-decreasing from 0 to the number of events.
     setting : FrameSetting
-        A rule-based count-frames setting (number, time, duration, count; overlap,
-        include_incomplete, downsample as in the module docstring).
+        A rule-based setting (number, time, duration, count; overlap, include_incomplete,
+        downsample as in the module docstring), count frames or a representation other than
+        ``averaged_time_surface`` (:mod:`evframes.integrate.torch_repr`).
     H, W : int
         Frame height and width in pixels (the pooled size when ``setting.downsample`` > 1).
     dtype : torch.dtype or numpy dtype, optional
-        None: ``uint16`` / ``int32`` / ``int64`` as the Numba path (module docstring).
+        None: ``uint16`` / ``int32`` / ``int64`` as the Numba path (module docstring). A
+        representation has its own dtype: only None or that dtype.
     stacked : bool, default False
         Return ``frames`` as ``[B, T, 2, H, W]`` (fixed-T settings only: number, time).
 
@@ -345,7 +356,9 @@ def frames_by_setting(t, x, y, p, offsets, setting: FrameSetting, H: int, W: int
     -------
     frames : torch.Tensor
         ``[sum T_s, 2, H, W]`` (or ``[B, T, 2, H, W]`` when ``stacked``); ``frames[f, c, y, x]``
-        counts the events of frame ``f`` with polarity ``c`` at pixel ``(x, y)``.
+        counts the events of frame ``f`` with polarity ``c`` at pixel ``(x, y)``. A
+        representation gives ``[sum T_s, C, H, W]`` in its dtype, equal to
+        ``integrate_batch``'s (bit for bit on the CPU; :mod:`evframes.integrate.torch_repr`).
     frame_offsets : torch.Tensor
         int64 ``[B + 1]``: sample ``s``'s frames are ``frames[frame_offsets[s]:
         frame_offsets[s+1]]``.
@@ -354,16 +367,15 @@ def frames_by_setting(t, x, y, p, offsets, setting: FrameSetting, H: int, W: int
     ------
     ValueError
         Invalid events or offsets (messages as ``integrate_batch``), a custom-function
-        setting or another representation than count frames, ``stacked`` with a variable-T
+        setting or ``averaged_time_surface``, ``stacked`` with a variable-T
         setting, a pixel count the dtype cannot hold.
     """
     if setting.function is not None:
         raise ValueError("a custom function setting has no torch path; integrate it with "
                          "evframes.integrate.integrate_batch")
-    rep = getattr(setting, "representation", "count")
+    rep = setting.representation
     if rep not in ("count", "event_image"):  # event_image windows are count frames
-        raise ValueError(f"representation {rep!r} has no torch path yet (count frames only); "
-                         f"integrate it with evframes.integrate.integrate_batch")
+        check_torch_repr(setting, dtype)
     if stacked and setting.fixed_T is None:
         raise ValueError(f"stacked=True needs a fixed-T setting (number or time), not "
                          f"{setting.kind}: use frame_offsets")
@@ -375,9 +387,12 @@ def frames_by_setting(t, x, y, p, offsets, setting: FrameSetting, H: int, W: int
         y = torch.div(y, k, rounding_mode="floor")
     _validate(t, x, y, p, offsets, H, W)
     starts, ends, frame_offsets = _bounds(t, offsets, *setting._params())
-    frames = _histogram(x, y, p, starts, ends, H, W, dtype)
+    if rep in ("count", "event_image"):
+        frames = _histogram(x, y, p, starts, ends, H, W, dtype)
+    else:
+        frames = represent_torch(t, x, y, p, offsets, starts, ends, frame_offsets, setting, H, W)
     if stacked:
-        frames = frames.view(offsets.shape[0] - 1, setting.fixed_T, 2, H, W)
+        frames = frames.view(offsets.shape[0] - 1, setting.fixed_T, *frames.shape[1:])
     return frames, frame_offsets
 
 
