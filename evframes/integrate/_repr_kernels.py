@@ -158,8 +158,15 @@ def _stacked(t, x, y, p, starts, ends, H, W, bins, clip, out):
             continue
         t0 = t[s]
         span = max(t[e - 1] - t0, 1)
+        # t is sorted: advance the bin while bins*(t - t0) reaches the next bin's start
+        # (b*span), the same b as the floor division above without a division per event
+        b = 0
+        nxt = span
         for i in range(s, e):
-            b = min(bins - 1, (bins * (t[i] - t0)) // span)
+            d = bins * (t[i] - t0)
+            while b < bins - 1 and d >= nxt:
+                b += 1
+                nxt += span
             q = (np.int64(p[i]) * bins + b) * HW + np.int64(y[i]) * W + np.int64(x[i])
             if row[q] < cap:
                 row[q] += np.uint8(1)
