@@ -138,15 +138,7 @@ def main(argv=None):
                     help="before starting, wait while the 1-min load average exceeds this")
     args = ap.parse_args(argv)
 
-    bp.wait_for_load(args.wait_load)
-    workdir, created = bp.make_workdir(args.workdir)
-    bp.log(f"workdir: {workdir}")
-    try:
-        return run(args, workdir)
-    finally:
-        if created and not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-            bp.log(f"removed {workdir}")
+    return bp.run_in_workdir(args, run)
 
 
 def run(args, workdir: Path):

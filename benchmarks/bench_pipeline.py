@@ -201,6 +201,20 @@ def human(n: float) -> str:
 # ------------------------------------------------------------------------------------------
 # the replica and the per-library roots
 # ------------------------------------------------------------------------------------------
+def run_in_workdir(args, run):
+    """``run(args, workdir)`` after waiting for a quiet machine (``args.wait_load``), in
+    ``args.workdir`` or a temporary folder removed afterwards unless ``args.keep``."""
+    wait_for_load(args.wait_load)
+    workdir, created = make_workdir(args.workdir)
+    log(f"workdir: {workdir}")
+    try:
+        return run(args, workdir)
+    finally:
+        if created and not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+            log(f"removed {workdir}")
+
+
 def make_workdir(arg):
     """(workdir, created_by_us)."""
     if arg:
