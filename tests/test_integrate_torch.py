@@ -387,7 +387,7 @@ def test_representations_stacked_and_large_times():
         assert_same(t, x, y, p, off, with_repr(FrameSetting(duration=400), kind, params), 4, 4)
 
 
-def test_representation_dtype_and_hats_refused():
+def test_representation_dtype():
     rng = np.random.default_rng(1)
     b = random_batch(rng, 3, 3, 3)
     s = with_repr(FrameSetting(count=4), "voxel", {"bins": 2})
@@ -396,12 +396,6 @@ def test_representation_dtype_and_hats_refused():
     got, _ = torch_frames(*b, s, 3, 3, dtype=np.float32)
     with pytest.raises(ValueError, match="cannot be honoured"):
         torch_frames(*b, s, 3, 3, dtype=torch.float64)
-    hats = FrameSetting.from_options(frames_number=2, split_by="number",
-                                     representation="averaged_time_surface",
-                                     repr_params={"tau": 100, "cell": 3, "radius": 1})
-    with pytest.raises(ValueError, match="no torch path.*integrate_batch"):
-        IT.frames_by_setting(np.arange(3), np.zeros(3, np.int8), np.zeros(3, np.int8),
-                             np.zeros(3, np.int8), [0, 3], hats, 3, 3)
     # invalid events are refused before any representation is computed (same messages)
     t, x, y, p, off = b
     x = x.copy()
@@ -415,3 +409,79 @@ def test_representation_dtype_and_hats_refused():
     msg = "sample 2 (events 45..61): x=3 at index {} is outside [0, W=3) pixels"
     assert str(ref.value) in (msg.format(15), msg.format(60))
     assert str(got.value) == msg.format(60)
+
+
+# ------------------------------------------------------------------------------------------
+# HATS (averaged_time_surface): within HATS_ULP float32 ulp of the Numba kernel
+# ------------------------------------------------------------------------------------------
+
+HATS_PARAMS = [{"tau": 100.0, "cell": 3, "radius": 1}, {"tau": 7.5, "cell": 5, "radius": 2},
+               {"tau": 1e-3, "cell": 2, "radius": 0}]
+
+
+def _ulp(a, b) -> int:
+    """Largest distance in float32 ulp (monotonic integer view) between two float32 arrays."""
+    ia = a.astype(np.float32).view(np.int32).astype(np.int64)
+    ib = b.astype(np.float32).view(np.int32).astype(np.int64)
+    ia = np.where(ia < 0, -(2 ** 31) - ia, ia)
+    ib = np.where(ib < 0, -(2 ** 31) - ib, ib)
+    return int(np.abs(ia - ib).max()) if ia.size else 0
+
+
+def assert_close_hats(t, x, y, p, off, setting, H, W):
+    """Dtype, shape, frame offsets equal; values within HATS_ULP float32 ulp (not bit-exact
+    by construction: pairwise exps vs the kernel's rescaled running sums, torch_repr.py)."""
+    from evframes.integrate.torch_repr import HATS_ULP
+    ref, ref_off = numba_frames(t, x, y, p, off, setting, H, W)
+    got, got_off = torch_frames(t, x, y, p, off, setting, H, W)
+    g = got.numpy()
+    assert g.dtype == ref.dtype == np.float32 and g.shape == ref.shape, (g.shape, ref.shape)
+    assert np.array_equal(got_off.numpy(), ref_off)
+    assert _ulp(g, ref) <= HATS_ULP
+    return ref
+
+
+@pytest.mark.parametrize("params", HATS_PARAMS, ids=["tau100-c3-r1", "tau7.5-c5-r2",
+                                                    "tau1e-3-c2-r0"])
+def test_hats_close_to_numba(params):
+    """HATS x every rule setting (number, time, duration, count, overlap, empty windows,
+    downsample): random batches and the edge cases (empty sample, one event, one timestamp,
+    empty windows) within HATS_ULP of integrate_batch."""
+    rng = np.random.default_rng(int(params["cell"]) * 7 + int(params["radius"]))
+    H, W = 7, 8
+    for base in REPR_SETTINGS:
+        s = with_repr(base, "averaged_time_surface", params)
+        k = s.downsample
+        for _ in range(2):
+            assert_close_hats(*random_batch(rng, int(rng.integers(1, 10)), H * k, W * k),
+                              s, H, W)
+        for name, b in _edge_cases(H, W, k).items():
+            assert_close_hats(*b, s, H, W), (s.dir_name, name)
+
+
+def test_hats_dense_chunked_large_times(monkeypatch):
+    """Dense cells (many pairs), tiny chunks of the pair enumeration, timestamps near 2**40,
+    the kernel's rescaling (gaps of far more than 300 tau), stacked output."""
+    from evframes.integrate import torch_repr
+    rng = np.random.default_rng(5)
+    b = random_batch(rng, 4, 10, 10, max_n=600, span=20_000, empty=0.0)
+    s = with_repr(FrameSetting(split_by="number", frames_number=3), "averaged_time_surface",
+                  {"tau": 2000.0, "cell": 4, "radius": 1})
+    whole = assert_close_hats(*b, s, 10, 10)
+    assert whole.max() > 1.5  # neighbours really contribute
+    monkeypatch.setattr(torch_repr, "_HATS_PAIRS", 97)
+    got, _ = torch_frames(*b, s, 10, 10)
+    assert _ulp(got.numpy(), whole) <= torch_repr.HATS_ULP
+    t, x, y, p, off = b
+    assert_close_hats(t + 2 ** 40, x, y, p, off, s, 10, 10)
+    st, _ = torch_frames(*b, s, 10, 10, stacked=True)
+    assert st.shape == (4, 3, 2, 9, 9) and torch.equal(st.reshape(got.shape), got)
+    # one pixel, far-apart bursts: the kernel rescales its sums, the pairs decay to 0
+    tt = np.concatenate([np.arange(5), 10 ** 6 + np.arange(5), 2 * 10 ** 6 + np.arange(5)])
+    one = (tt.astype(np.int64), np.ones(15, np.int16), np.ones(15, np.int16),
+           np.zeros(15, np.int8), np.array([0, 15]))
+    s1 = with_repr(FrameSetting(split_by="number", frames_number=1), "averaged_time_surface",
+                   {"tau": 10.0, "cell": 3, "radius": 1})
+    assert_close_hats(*one, s1, 3, 3)
+    with pytest.raises(ValueError, match="cannot be honoured"):
+        torch_frames(*b, s, 10, 10, dtype=torch.float64)

@@ -27,10 +27,12 @@ atomics on CUDA, exact and order-independent). On the CPU and on a GPU the frame
 Representations
 ---------------
 A setting with a ``representation`` (voxel, time_surface, stacked_histogram, onoff, binary,
-latest_timestamp; event_image is count frames) gives that representation over the same
-windows (:mod:`evframes.integrate.torch_repr`: integer bincount / scatter ``amax``, float64
-voxel sums in event order), equal to ``integrate_batch`` bit for bit on the CPU;
-``averaged_time_surface`` (HATS) has no torch path and is refused.
+latest_timestamp, averaged_time_surface; event_image is count frames) gives that
+representation over the same windows (:mod:`evframes.integrate.torch_repr`: integer bincount
+/ scatter ``amax``, float64 voxel sums in event order, HATS as pairwise float64 decays per
+window, polarity and cell), equal to ``integrate_batch`` bit for bit on the CPU, except
+``averaged_time_surface``: within 1 float32 ulp (``torch_repr.HATS_ULP``; the kernel's
+rescaled running sums round differently).
 
 dtype
 -----
@@ -342,8 +344,8 @@ def frames_by_setting(t, x, y, p, offsets, setting: FrameSetting, H: int, W: int
         int ``[B + 1]``, non-decreasing from 0 to the number of events.
     setting : FrameSetting
         A rule-based setting (number, time, duration, count; overlap, include_incomplete,
-        downsample as in the module docstring), count frames or a representation other than
-        ``averaged_time_surface`` (:mod:`evframes.integrate.torch_repr`).
+        downsample as in the module docstring), count frames or a representation
+        (:mod:`evframes.integrate.torch_repr`).
     H, W : int
         Frame height and width in pixels (the pooled size when ``setting.downsample`` > 1).
     dtype : torch.dtype or numpy dtype, optional
@@ -358,7 +360,8 @@ def frames_by_setting(t, x, y, p, offsets, setting: FrameSetting, H: int, W: int
         ``[sum T_s, 2, H, W]`` (or ``[B, T, 2, H, W]`` when ``stacked``); ``frames[f, c, y, x]``
         counts the events of frame ``f`` with polarity ``c`` at pixel ``(x, y)``. A
         representation gives ``[sum T_s, C, H, W]`` in its dtype, equal to
-        ``integrate_batch``'s (bit for bit on the CPU; :mod:`evframes.integrate.torch_repr`).
+        ``integrate_batch``'s (bit for bit on the CPU, ``averaged_time_surface`` within 1
+        float32 ulp; :mod:`evframes.integrate.torch_repr`).
     frame_offsets : torch.Tensor
         int64 ``[B + 1]``: sample ``s``'s frames are ``frames[frame_offsets[s]:
         frame_offsets[s+1]]``.
@@ -367,8 +370,8 @@ def frames_by_setting(t, x, y, p, offsets, setting: FrameSetting, H: int, W: int
     ------
     ValueError
         Invalid events or offsets (messages as ``integrate_batch``), a custom-function
-        setting or ``averaged_time_surface``, ``stacked`` with a variable-T
-        setting, a pixel count the dtype cannot hold.
+        setting, a representation's dtype other than its own, ``stacked`` with a
+        variable-T setting, a pixel count the dtype cannot hold.
     """
     if setting.function is not None:
         raise ValueError("a custom function setting has no torch path; integrate it with "

@@ -35,10 +35,24 @@ Same numbers as the Numba kernels (on the CPU)
   bit-equal float64 sums, bit-equal float32 results. On CUDA the weighted bincount adds with
   atomics (order not fixed): the sums may differ by float64 rounding (far below float32's
   resolution, so in practice the float32 values agree or differ by 1 ulp).
-- ``averaged_time_surface`` (HATS) has no torch path: its per-event surfaces depend on the
-  earlier events of the same cell one by one (a sequential recurrence the kernel runs per
-  event); :func:`~evframes.integrate.torch.frames_by_setting` refuses it with a
-  ``ValueError`` pointing to ``integrate_batch``.
+- ``averaged_time_surface`` (HATS): the events of each window are grouped by (window,
+  polarity, cell) (a stable sort keeps them in index order within a group); every pair
+  (event ``i``, earlier event ``j`` of its group, ``j < i``) within ``radius`` pixels in x and
+  y adds ``exp(-(t_i - t_j) / tau)`` (the int64 difference converted to float64, divided by
+  ``tau``) at offset ``(y_j - y_i, x_j - x_i)`` of the group's histogram, one weighted
+  float64 :meth:`torch.Tensor.index_add_`; each event adds 1 at the centre; the sums divided by
+  ``max(1, count)`` in float64, stored float32. The pairs are enumerated in chunks of about
+  ``_HATS_PAIRS`` (a group's pairs are ``n (n - 1) / 2``: memory is bounded by the chunk,
+  the work grows with the square of the events per window, polarity and cell). Not bit-equal
+  to the kernel, which keeps a running sum ``A = sum_j exp((t_j - t_ref) / tau)`` per pixel
+  and multiplies it by ``exp(-(t_i - t_ref) / tau)`` (rescaling ``t_ref`` forward): the same
+  value in exact arithmetic, but a different float64 rounding (products of ``exp(+d)`` and
+  ``exp(-d)`` instead of one ``exp`` per pair, sums in another order). All terms are
+  positive, so both float64 results are within a few float64 ulp of the true value, far below
+  float32's resolution: the float32 results agree or differ by 1 float32 ulp where the
+  float64 value lies next to a float32 rounding boundary (tolerance ``HATS_ULP`` = 1,
+  asserted in ``tests/test_integrate_torch.py`` on the CPU and ``benchmarks/gpu_check.py``).
+  Values the kernel floors at ``1e-300`` (far below float32) are 0 in float32 on both paths.
 
 Window times (``time_surface``'s ``te``, ``latest_timestamp``'s ``ts``) are
 :func:`~evframes.integrate.representations.window_times` per sample, as int64 tensor
@@ -58,17 +72,18 @@ from .setting import FrameSetting
 # representation -> its torch dtype (event_image / count frames are handled by torch.py)
 _DTYPES = {"voxel": torch.float32, "time_surface": torch.float32,
            "stacked_histogram": torch.uint8, "onoff": torch.int16, "binary": torch.uint8,
-           "latest_timestamp": torch.int64}
+           "latest_timestamp": torch.int64, "averaged_time_surface": torch.float32}
 TORCH_REPRESENTATIONS = tuple(_DTYPES)
 _I64_MIN = torch.iinfo(torch.int64).min
+HATS_ULP = 1  # float32 ulp between this HATS and the Numba kernel's (module docstring)
+_HATS_PAIRS = 1 << 22  # (event, earlier event) pairs per chunk of the HATS enumeration
 
 
 def check_torch_repr(setting: FrameSetting, dtype) -> None:
     """Refuse a representation without a torch path, and a ``dtype`` other than its own."""
     rep = setting.representation
     if rep not in _DTYPES:
-        raise ValueError(f"representation {rep!r} has no torch path (its per-event surfaces "
-                         f"are a sequential recurrence); integrate it with "
+        raise ValueError(f"representation {rep!r} has no torch path; integrate it with "
                          f"evframes.integrate.integrate_batch")
     if dtype is None:
         return
@@ -171,6 +186,9 @@ def represent_torch(t, x, y, p, offsets, starts, ends, fo, setting: FrameSetting
         return cnt.clamp(max=clip).to(torch.uint8).view(F, 2 * B, H, W)
     if kind == "voxel":
         return _voxel(t, x, y, p, starts, ends, f_idx, ev, F, int(d["bins"]), H, W)
+    if kind == "averaged_time_surface":
+        return _hats(t, x, y, p, f_idx, ev, F, H, W, int(d["cell"]), int(d["radius"]),
+                     float(d["tau"]))
 
     sid, j, lo, hi, n_frames = _frame_ids(offsets, fo, F)
     ts, te = _window_times(t, starts, ends, setting, j, lo, hi, n_frames)
@@ -223,4 +241,54 @@ def _voxel(t, x, y, p, starts, ends, f_idx, ev, F, B, H, W) -> torch.Tensor:
     return acc.to(torch.float32).view(F, B, H, W)
 
 
-__all__ = ["represent_torch", "check_torch_repr", "TORCH_REPRESENTATIONS"]
+def _hats(t, x, y, p, f_idx, ev, F, H, W, cell, r, tau) -> torch.Tensor:
+    """HATS: pairwise (event, earlier event) decays per (window, polarity, cell) group."""
+    dev = t.device
+    S = 2 * r + 1
+    SS = S * S
+    Hc, Wc = -(-H // cell), -(-W // cell)
+    ncell = Hc * Wc
+    xs, ys = x[ev].to(torch.int64), y[ev].to(torch.int64)
+    key = (f_idx * 2 + p[ev].to(torch.int64)) * ncell + (ys // cell) * Wc + xs // cell
+    key, order = torch.sort(key, stable=True)  # index order kept within a group
+    ev, xs, ys = ev[order], xs[order], ys[order]
+    ts = t[ev]
+    M = key.shape[0]
+    cnt = torch.bincount(key, minlength=F * 2 * ncell)
+    hist = torch.zeros(F * 2 * ncell * SS, dtype=torch.float64, device=dev)
+    if M:
+        pos = torch.arange(M, device=dev)
+        new = torch.ones(M, dtype=torch.bool, device=dev)
+        new[1:] = key[1:] != key[:-1]
+        gstart = torch.cummax(torch.where(new, pos, 0), 0).values  # first position of group
+        rank = pos - gstart  # earlier events of the group
+        cum = torch.cumsum(rank, 0)
+        total = int(cum[-1])
+        a = 0
+        while a < M and total:
+            done = int(cum[a - 1]) if a else 0
+            b = int(torch.searchsorted(cum, done + _HATS_PAIRS, right=True))
+            b = min(M, max(b, a + 1))
+            rk = rank[a:b]
+            P = int(cum[b - 1]) - done
+            if P:
+                loc = torch.repeat_interleave(torch.arange(b - a, device=dev), rk,
+                                              output_size=P)
+                first = torch.cumsum(rk, 0) - rk
+                ii = loc + a
+                jj = gstart[ii] + (torch.arange(P, device=dev) - first[loc])
+                dx, dy = xs[jj] - xs[ii], ys[jj] - ys[ii]
+                ok = (dx.abs() <= r) & (dy.abs() <= r)
+                ii, jj = ii[ok], jj[ok]
+                w = torch.exp(-(ts[ii] - ts[jj]).to(torch.float64) / tau)
+                idx = key[ii] * SS + (dy[ok] + r) * S + (dx[ok] + r)
+                hist.index_add_(0, idx, w)
+            a = b
+    hist = hist.view(-1, SS)
+    hist[:, r * S + r] += cnt.to(torch.float64)
+    hist = hist / cnt.clamp(min=1).to(torch.float64)[:, None]
+    out = hist.view(F, 2, Hc, Wc, S, S).permute(0, 1, 2, 4, 3, 5).reshape(F, 2, Hc * S, Wc * S)
+    return out.to(torch.float32).contiguous()
+
+
+__all__ = ["represent_torch", "check_torch_repr", "TORCH_REPRESENTATIONS", "HATS_ULP"]
