@@ -13,35 +13,89 @@ import math
 import numpy as np
 from numba import njit
 
+_CHUNK = 1024  # events per buffered chunk (voxel, stacked histogram)
+
 
 @njit(cache=True, nogil=True)
-def _voxel(t, x, y, p, starts, ends, H, W, bins, out):
-    """out: float32 [n, bins*H*W]. Bilinear in time per window (float64 sums)."""
+def _chunk_bad(t, x, y, p, i, m, s, H, W):
+    """True if an event in ``[i, i+m)`` is off the ``H x W`` sensor, has ``p`` not 0/1, or has
+    ``t`` below the previous event's (the pair ``(i-1, i)`` only if ``i > s``): the kernels
+    that validate their windows' events (``check``) call it before scattering a chunk."""
+    Wu = np.uint64(W)
+    Hu = np.uint64(H)
+    one = np.uint64(1)
+    xs = x[i:i + m]
+    ys = y[i:i + m]
+    ps = p[i:i + m]
+    ts = t[i:i + m]
+    bad = False
+    for j in range(m):  # negative values wrap to huge unsigned ones
+        bad |= (np.uint64(xs[j]) >= Wu) | (np.uint64(ys[j]) >= Hu) | (np.uint64(ps[j]) > one)
+    for j in range(1, m):
+        bad |= ts[j] < ts[j - 1]
+    if i > s and m > 0:
+        bad |= t[i] < t[i - 1]
+    return bad
+
+
+@njit(cache=True, nogil=True)
+def _voxel(t, x, y, p, starts, ends, H, W, bins, check, out):
+    """out: float32 [n, bins*H*W]. Bilinear in time per window (float64 sums).
+
+    Per chunk of events, the time positions (one float64 division each), weights and flat
+    indices are computed in vectorised loops into small buffers, then scattered in event
+    order (each cell receives the same additions in the same order as a fused loop, so the
+    sums are bit-identical). The accumulator has two spare bin planes, so events at
+    ``t_last`` (bin ``B``) and bin ``B - 1``'s ``d`` share land there instead of branching.
+    With ``check``, each chunk is validated first (:func:`_chunk_bad`, t sorted within the
+    window): returns True, ``out`` partly written, at the first bad chunk; else False."""
     HW = H * W
-    acc = np.zeros(bins * HW, np.float64)
+    acc = np.zeros((bins + 2) * HW, np.float64)
+    idx = np.empty(_CHUNK, np.int64)
+    w0 = np.empty(_CHUNK, np.float64)
+    w1 = np.empty(_CHUNK, np.float64)
     for k in range(starts.shape[0]):
-        acc[:] = 0.0
         s = starts[k]
         e = ends[k]
+        if k > 0:
+            acc[:] = 0.0
         if e > s:
             t0 = t[s]
             span = t[e - 1] - t0
-            for i in range(s, e):
+            fspan = np.float64(span)
+            i = s
+            while i < e:
+                m = min(_CHUNK, e - i)
+                ts_ = t[i:i + m]
+                xs = x[i:i + m]
+                ys = y[i:i + m]
+                ps = p[i:i + m]
+                if check and _chunk_bad(t, x, y, p, i, m, s, H, W):
+                    return True
                 if span > 0:
-                    ts = np.float64(bins * (t[i] - t0)) / np.float64(span)
+                    for j in range(m):
+                        tn = np.float64(bins * (ts_[j] - t0)) / fspan
+                        ti = np.int64(tn)
+                        d = tn - ti
+                        pol = 1.0 if ps[j] != 0 else -1.0
+                        w0[j] = pol * (1.0 - d)
+                        w1[j] = pol * d
+                        idx[j] = ti * HW + np.int64(ys[j]) * W + np.int64(xs[j])
                 else:
-                    ts = 0.0
-                ti = np.int64(ts)
-                dts = ts - ti
-                pol = 1.0 if p[i] != 0 else -1.0
-                pix = np.int64(y[i]) * W + np.int64(x[i])
-                if ti < bins:
-                    acc[ti * HW + pix] += pol * (1.0 - dts)
-                if ti + 1 < bins:
-                    acc[(ti + 1) * HW + pix] += pol * dts
+                    for j in range(m):
+                        pol = 1.0 if ps[j] != 0 else -1.0
+                        w0[j] = pol
+                        w1[j] = pol * 0.0
+                        idx[j] = np.int64(ys[j]) * W + np.int64(xs[j])
+                for j in range(m):
+                    q = idx[j]
+                    acc[q] += w0[j]
+                    acc[q + HW] += w1[j]
+                i += m
         row = out[k]
         for j in range(bins * HW):
             row[j] = np.float32(acc[j])
+    return False
 
 
 @njit(cache=True, nogil=True)
@@ -144,11 +198,32 @@ def _hats(t, x, y, p, starts, ends, H, W, cell, radius, tau, out):
 
 
 @njit(cache=True, nogil=True)
-def _stacked(t, x, y, p, starts, ends, H, W, bins, clip, out):
+def _first_at_least(t, lo, hi, v):
+    """First index i in [lo, hi) with t[i] >= v (t sorted), hi if none."""
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if t[mid] < v:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True, nogil=True)
+def _stacked(t, x, y, p, starts, ends, H, W, bins, clip, check, out):
     """out: uint8 [n, 2*bins*H*W]; channel ``p*bins + b``, ``b = min(bins-1,
-    bins*(t - t0) // max(t_last - t0, 1))``; counts saturate at ``clip``."""
+    bins*(t - t0) // max(t_last - t0, 1))``; counts saturate at ``clip``.
+
+    t is sorted, so bin ``b >= 1`` starts at the first event with ``bins*(t - t0) >= b*span``,
+    i.e. ``t - t0 >= ceil(b*span / bins)`` (integers; a binary search per bin): the same ``b``
+    as the floor division without a division per event. Within a bin, per chunk of events
+    the flat indices are computed in a vectorised loop, then the counts incremented
+    (saturating, without a branch). ``check``: as :func:`_voxel` (the bins of a window with
+    unsorted t are wrong but in range until its chunk is checked)."""
     HW = H * W
+    PB = bins * HW
     cap = np.uint8(clip)
+    idx = np.empty(_CHUNK, np.int64)
     for k in range(starts.shape[0]):
         row = out[k]
         row[:] = 0
@@ -158,18 +233,32 @@ def _stacked(t, x, y, p, starts, ends, H, W, bins, clip, out):
             continue
         t0 = t[s]
         span = max(t[e - 1] - t0, 1)
-        # t is sorted: advance the bin while bins*(t - t0) reaches the next bin's start
-        # (b*span), the same b as the floor division above without a division per event
-        b = 0
-        nxt = span
-        for i in range(s, e):
-            d = bins * (t[i] - t0)
-            while b < bins - 1 and d >= nxt:
-                b += 1
-                nxt += span
-            q = (np.int64(p[i]) * bins + b) * HW + np.int64(y[i]) * W + np.int64(x[i])
-            if row[q] < cap:
-                row[q] += np.uint8(1)
+        lo = s
+        for b in range(bins):
+            if b == bins - 1:
+                hi = e
+            else:
+                c = (b + 1) * span
+                hi = _first_at_least(t, lo, e, t0 + (c + bins - 1) // bins)
+            off = b * HW
+            i = lo
+            while i < hi:
+                m = min(_CHUNK, hi - i)
+                xs = x[i:i + m]
+                ys = y[i:i + m]
+                ps = p[i:i + m]
+                if check and _chunk_bad(t, x, y, p, i, m, s, H, W):
+                    return True
+                for j in range(m):
+                    idx[j] = (np.int64(ps[j]) * PB + off + np.int64(ys[j]) * W
+                              + np.int64(xs[j]))
+                for j in range(m):
+                    q = idx[j]
+                    v = row[q]
+                    row[q] = v + np.uint8(v < cap)
+                i += m
+            lo = hi
+    return False
 
 
 @njit(cache=True, nogil=True)

@@ -97,14 +97,47 @@ __all__ = ["REPRESENTATIONS", "REPR_VERSION", "represent", "repr_channels", "rep
 _I64 = np.int64
 
 
-def _prep(t, x, y, p, H, W, starts, ends):
-    """Validated arrays and windows (``None``: one window of all events)."""
+_FUSED = ("voxel", "stacked_histogram")  # kernels that validate their windows' events
+
+
+def _covered(t, starts, ends) -> bool:
+    """True if the windows (inside ``[0, N]``, ``starts <= ends``) hold every event and ``t``
+    does not decrease where one window starts: a kernel that checks the events of each
+    window (x, y, p, and t sorted within the window) then validates all ``N`` events."""
+    n = t.shape[0]
+    if n == 0 or starts.shape[0] == 0 or int(starts.min()) < 0 or int(ends.max()) > n:
+        return False
+    o = np.argsort(starts, kind="stable")
+    s = starts[o]
+    reach = np.maximum.accumulate(ends[o])
+    if s[0] != 0 or reach[-1] < n or bool(np.any(s[1:] > reach[:-1])):
+        return False
+    j = starts[starts > 0]
+    return not bool(np.any(t[j - 1] > t[j]))
+
+
+def _prep(t, x, y, p, H, W, starts, ends, kind=None):
+    """Arrays and windows (``None``: one window of all events), and whether the kernel of
+    ``kind`` is left to validate the events (``_FUSED``, windows :func:`_covered`); otherwise
+    validated here."""
     H, W = _check_hw(H, W)
     t, x, y, p = _arrays({"t": t, "x": x, "y": y, "p": p})
     n = t.shape[0]
-    _validate(t, x, y, p, H, W)
     if starts is None and ends is None:
-        return t, x, y, p, H, W, np.zeros(1, _I64), np.full(1, n, _I64)
+        starts, ends = np.zeros(1, _I64), np.full(1, n, _I64)
+    else:
+        try:
+            starts, ends = _windows(starts, ends, n)
+        except ValueError:
+            _validate(t, x, y, p, H, W)  # bad events are reported first
+            raise
+    check = kind in _FUSED and _covered(t, starts, ends)
+    if not check:
+        _validate(t, x, y, p, H, W)
+    return t, x, y, p, H, W, starts, ends, check
+
+
+def _windows(starts, ends, n):
     if starts is None or ends is None:
         raise ValueError("give both starts and ends (or neither: one window of all events)")
     starts = np.ascontiguousarray(starts, dtype=_I64).reshape(-1)
@@ -113,7 +146,7 @@ def _prep(t, x, y, p, H, W, starts, ends):
         raise ValueError(f"starts and ends differ in length ({starts.size} vs {ends.size})")
     if starts.size and (int(starts.min()) < 0 or int(ends.max()) > n):
         raise ValueError(f"windows must lie within [0, {n}] event indices")
-    return t, x, y, p, H, W, starts, np.maximum(ends, starts)  # inverted: empty
+    return starts, np.maximum(ends, starts)  # inverted: empty
 
 
 def _times(t, starts, ends, t_start, t_end):
@@ -162,21 +195,26 @@ def window_times(t, starts, ends, setting: Optional[FrameSetting] = None
     return ts, te
 
 
-def _compute(kind, params, t, x, y, p, H, W, starts, ends, ts, te, out):
-    """Fill ``out`` (``[n, *repr_shape]``, the kind's dtype) for validated inputs."""
+def _compute(kind, params, t, x, y, p, H, W, starts, ends, ts, te, out, check=False,
+             where="events"):
+    """Fill ``out`` (``[n, *repr_shape]``, the kind's dtype) for validated inputs, or, with
+    ``check`` (``_FUSED`` kinds, windows :func:`_covered`), inputs its kernel validates (a bad
+    event raises as :func:`_validate` would have)."""
     n = starts.shape[0]
     if n == 0:
         return out
     flat = out.reshape(n, -1)
+    bad = False
     if kind == "voxel":
-        K._voxel(t, x, y, p, starts, ends, H, W, params["bins"], flat)
+        bad = K._voxel(t, x, y, p, starts, ends, H, W, params["bins"], check, flat)
     elif kind == "time_surface":
         K._time_surface(t, x, y, p, ends, te, H, W, float(params["tau"]), flat)
     elif kind == "averaged_time_surface":
         K._hats(t, x, y, p, starts, ends, H, W, params["cell"], params["radius"],
                 float(params["tau"]), out)
     elif kind == "stacked_histogram":
-        K._stacked(t, x, y, p, starts, ends, H, W, params["bins"], params["clip"], flat)
+        bad = K._stacked(t, x, y, p, starts, ends, H, W, params["bins"], params["clip"], check,
+                         flat)
     elif kind == "onoff":
         K._onoff(x, y, p, starts, ends, H, W, flat)
     elif kind == "binary":
@@ -187,6 +225,9 @@ def _compute(kind, params, t, x, y, p, H, W, starts, ends, ts, te, out):
         _hist_segments(x, y, p, starts, ends, H, W, flat)
     else:  # pragma: no cover - check_repr refuses it first
         raise ValueError(f"unknown representation {kind!r}")
+    if bad:
+        _validate(t, x, y, p, H, W, where=where)  # raises, naming the first bad event
+        raise RuntimeError("a kernel flagged valid events")  # pragma: no cover
     return out
 
 
@@ -234,10 +275,10 @@ def represent(kind: str, t, x, y, p, starts, ends, H: int, W: int, *,
     if t_end is not None and kind != "time_surface":
         raise ValueError(f"t_end applies to time_surface, not {kind}")
     d = dict(ps)
-    t, x, y, p, H, W, starts, ends = _prep(t, x, y, p, H, W, starts, ends)
+    t, x, y, p, H, W, starts, ends, check = _prep(t, x, y, p, H, W, starts, ends, kind)
     ts, te = _times(t, starts, ends, t_start, t_end)
     out = _alloc(kind, d, H, W, starts.shape[0], starts, ends)
-    return _compute(kind, d, t, x, y, p, H, W, starts, ends, ts, te, out)
+    return _compute(kind, d, t, x, y, p, H, W, starts, ends, ts, te, out, check)
 
 
 def frame_layout(setting: FrameSetting, H: int, W: int) -> Tuple[Tuple[int, int, int],
