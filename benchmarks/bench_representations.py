@@ -44,6 +44,9 @@ import numba  # noqa: E402
 from evframes import integrate as I  # noqa: E402
 from evframes.integrate import representations as R  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_integrate import make_events  # noqa: E402  (the same 128x128 random events)
+
 H = W = 128
 N = 1_000_000
 SPAN_US = 1_000_000
@@ -58,14 +61,6 @@ HATS_CELL, HATS_R = 10, 2
 TARGET_TONIC, TARGET_READ, TARGET_EVLIB = 20.0, 1.5, 2.0
 
 
-def make_events(n, span, seed):
-    rng = np.random.default_rng(seed)
-    return {
-        "t": np.sort(rng.integers(0, span, n)).astype(np.int64),
-        "x": rng.integers(0, W, n).astype(np.int16),
-        "y": rng.integers(0, H, n).astype(np.int16),
-        "p": rng.integers(0, 2, n).astype(np.int8),
-    }
 
 
 def _version(mod):
