@@ -97,22 +97,7 @@ def test_random_batches_equal_numba(setting):
 @pytest.mark.parametrize("setting", SETTINGS, ids=IDS)
 def test_edge_cases_equal_numba(setting):
     H, W = 3, 4
-    k = setting.downsample
-    ev = lambda t, x, y, p: (np.asarray(t, np.int64), np.asarray(x, np.int16),  # noqa: E731
-                             np.asarray(y, np.int16), np.asarray(p, np.int8))
-    cases = {
-        "empty batch": (*ev([], [], [], []), np.zeros(1, np.int64)),
-        "one empty sample": (*ev([], [], [], []), np.zeros(2, np.int64)),
-        "empty samples around one": (*ev([5], [1], [2], [1]), np.array([0, 0, 0, 1, 1, 1])),
-        "single event": (*ev([7], [3 * k], [2 * k], [0]), np.array([0, 1])),
-        "one timestamp": (*ev([42] * 9, np.arange(9) % (W * k), np.arange(9) % (H * k),
-                              np.arange(9) % 2), np.array([0, 9])),
-        "gaps (empty windows)": (*ev([0, 1, 2, 1000, 1001, 5000, 5000, 9999],
-                                     [0, 1, 2, 3, 0, 1, 2, 3], [0] * 8, [1, 0] * 4),
-                                 np.array([0, 3, 8])),
-        "negative times": (*ev([-500, -500, -20, 0, 3], [0, 1, 2, 3, 0], [1] * 5, [0] * 5),
-                           np.array([0, 5])),
-    }
+    cases = _edge_cases(H, W, setting.downsample)
     for name, b in cases.items():
         assert_same(*b, setting, H, W), name
 
