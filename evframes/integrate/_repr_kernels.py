@@ -13,6 +13,8 @@ import math
 import numpy as np
 from numba import njit
 
+from ._kernels import _any_bad
+
 _CHUNK = 1024  # events per buffered chunk (voxel, stacked histogram)
 
 
@@ -20,22 +22,10 @@ _CHUNK = 1024  # events per buffered chunk (voxel, stacked histogram)
 def _chunk_bad(t, x, y, p, i, m, s, H, W):
     """True if an event in ``[i, i+m)`` is off the ``H x W`` sensor, has ``p`` not 0/1, or has
     ``t`` below the previous event's (the pair ``(i-1, i)`` only if ``i > s``): the kernels
-    that validate their windows' events (``check``) call it before scattering a chunk."""
-    Wu = np.uint64(W)
-    Hu = np.uint64(H)
-    one = np.uint64(1)
-    xs = x[i:i + m]
-    ys = y[i:i + m]
-    ps = p[i:i + m]
-    ts = t[i:i + m]
-    bad = False
-    for j in range(m):  # negative values wrap to huge unsigned ones
-        bad |= (np.uint64(xs[j]) >= Wu) | (np.uint64(ys[j]) >= Hu) | (np.uint64(ps[j]) > one)
-    for j in range(1, m):
-        bad |= ts[j] < ts[j - 1]
-    if i > s and m > 0:
-        bad |= t[i] < t[i - 1]
-    return bad
+    that validate their windows' events (``check``) call it before scattering a chunk. The
+    count kernels' :func:`~evframes.integrate._kernels._any_bad`, started one event early so
+    that the pair across the chunk border is checked too."""
+    return _any_bad(t, x, y, p, i - 1 if i > s else i, i + m, H, W, True)
 
 
 @njit(cache=True, nogil=True)
