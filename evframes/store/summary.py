@@ -14,7 +14,8 @@ import h5py
 import numpy as np
 
 from ..errors import StoreError
-from .layout import events_dir, events_store_path, store_paths
+from . import layout
+from .layout import events_store_path, store_paths
 from .manifest import read_manifest
 
 
@@ -27,10 +28,7 @@ def dataset_roots(base=None) -> List[Path]:
     base : path, optional
         A dataset root or a folder of roots [default: ``./data``].
     """
-    base = Path(base) if base else Path("data")
-    if events_dir(base).is_dir():
-        return [base]
-    return sorted(p for p in base.iterdir() if events_dir(p).is_dir()) if base.is_dir() else []
+    return layout.dataset_roots(Path(base) if base else Path("data"))
 
 
 @dataclass
