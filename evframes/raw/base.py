@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import DatasetError
 from ..events import KEYS, Events, concat_events
+from . import roots
 from .truncation import other_warnings, truncation
 
 
@@ -81,11 +82,33 @@ class RawDataset:
     #: whether a process pool speeds extraction up (False when decoding is cheap next to
     #: reading the source, so moving data between processes costs more than it saves)
     parallel_decode: bool = True
+    #: the official downloads ``(file name, url, md5)`` (SpikingJelly's ``resource_url_md5()``)
+    #: and whether SpikingJelly downloads them itself (its ``downloadable()``); evframes never
+    #: downloads, it says where to get them (:func:`evframes.raw.roots.where_to_get`)
+    resources: Tuple[roots.Resource, ...] = ()
+    resources_downloadable: bool = False
 
     def __init__(self, root):
         self.root = Path(root)
         if not self.root.exists():
-            raise DatasetError(f"{self.root}: dataset root does not exist")
+            hint = self.where_to_get()
+            raise DatasetError(f"{self.root}: dataset root does not exist"
+                               + (f"; {hint}" if hint else ""))
+
+    def where_to_get(self, files: Optional[Sequence[str]] = None) -> str:
+        """Where to get the raw ``files`` (default: all) and where to put them (one sentence,
+        empty when the dataset lists no resources)."""
+        return roots.where_to_get(self.root, self.resources, self.resources_downloadable, files,
+                                  ref=f"{type(self).__module__}.RESOURCES or the dataset "
+                                      f"class's resource_url_md5()")
+
+    def missing(self, what: str, files: Optional[Sequence[str]] = None) -> DatasetError:
+        """The error for raw items not found under the root: ``"<root>: <what>; <where to get
+        them>; or run `evframes fake ...` for a demo replica"``, one line."""
+        hint = self.where_to_get(files)
+        return DatasetError(f"{self.root}: {what}" + (f"; {hint}" if hint else "")
+                            + f"; or run `evframes fake --dataset {self.name} --out {self.root}` "
+                              f"for a demo replica")
 
     # -- layout --------------------------------------------------------------------------
     @property

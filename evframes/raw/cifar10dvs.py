@@ -2,7 +2,10 @@
 
 Raw layout under ``root``: ten class archives ``airplane.zip`` ... ``truck.zip`` (1000
 ``.aedat`` recordings each, at any depth inside the zip), or extracted class folders
-``airplane/`` ... ``truck/``. Label = index of the class in :data:`CLASSES`.
+``airplane/`` ... ``truck/``, or SpikingJelly's ``download/airplane.zip`` ... /
+``extract/airplane/`` ... (see :mod:`evframes.raw.roots`). Label = index of the class in
+:data:`CLASSES`. The official files: :data:`RESOURCES` (figshare; SpikingJelly downloads them,
+evframes never does and says where to get them).
 
 Split: the dataset has no official split. evframes takes, per class, the first
 ``round(train_ratio * n)`` recordings by natural file-name order (``..._2.aedat`` before
@@ -27,6 +30,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 from ..errors import DatasetError
 from ..events import Events, make_events
+from . import roots
 from .base import Job, RawDataset, chunked, decode_members, list_members, natural_key
 
 SENSOR_SIZE = (128, 128)
@@ -34,6 +38,20 @@ CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "hors
            "truck"]
 ORIENTATIONS = ("spikingjelly", "raw")
 CHUNK = 100
+_FIGSHARE = "https://ndownloader.figshare.com/files/"
+#: the official files ``(name, url, md5)`` (facts from SpikingJelly's ``resource_url_md5()``)
+RESOURCES = tuple((f"{c}.zip", _FIGSHARE + n, m) for c, n, m in (
+    ("airplane", "7712788", "0afd5c4bf9ae06af762a77b180354fdd"),
+    ("automobile", "7712791", "8438dfeba3bc970c94962d995b1b9bdd"),
+    ("bird", "7712794", "a9c207c91c55b9dc2002dc21c684d785"),
+    ("cat", "7712812", "52c63c677c2b15fa5146a8daf4d56687"),
+    ("deer", "7712815", "b6bf21f6c04d21ba4e23fc3e36c8a4a3"),
+    ("dog", "7712818", "f379ebdf6703d16e0a690782e62639c3"),
+    ("frog", "7712842", "cad6ed91214b1c7388a5f6ee56d08803"),
+    ("horse", "7712851", "e7cbbf77bec584ffbf913f00e682782a"),
+    ("ship", "7712836", "41c7bd7d6b251be82557c6cce9a7d5c9"),
+    ("truck", "7712839", "89f3922fd147d9aeff89e76a2b0b70a7"),
+))
 
 
 def orient_events(ev: Events, orientation: str = "spikingjelly", size: int = 128) -> Events:
@@ -49,6 +67,8 @@ class CIFAR10DVSRaw(RawDataset):
     name = "cifar10dvs"
     sensor_size = SENSOR_SIZE
     meta_columns = {"source": str}
+    resources = RESOURCES
+    resources_downloadable = True
 
     def __init__(self, root, train_ratio: float = 0.9, orientation: str = "spikingjelly"):
         super().__init__(root)
@@ -61,17 +81,17 @@ class CIFAR10DVSRaw(RawDataset):
         self._sources: Dict[str, Tuple[Path, bool]] = {}
         missing = []
         for c in CLASSES:
-            folder, archive = self.root / c, self.root / f"{c}.zip"
-            if folder.is_dir():
-                self._sources[c] = (folder, False)
-            elif archive.is_file():
-                self._sources[c] = (archive, True)
-            else:
+            found = roots.find_item(self.root, self.name, c, f"{c}.zip")
+            if found is None:
                 missing.append(c)
+            else:
+                self._sources[c] = (found.path, found.is_archive)
         if missing:
-            raise DatasetError(f"{self.root}: class archive(s) missing: "
-                               f"{', '.join(m + '.zip' for m in missing)}; run `evframes fake "
-                               f"--dataset cifar10dvs --out {self.root}` for a demo replica")
+            names = [m + ".zip" for m in missing]
+            what = ("no class archives" if len(missing) == len(CLASSES) else
+                    f"class archive(s) missing: {', '.join(names)}")
+            raise self.missing(f"{what} (looked for "
+                               f"{roots.describe(self.name, '<class>', '<class>.zip')})", names)
         self._placements: Dict[str, Tuple[str, int]] = {}
 
     @property

@@ -8,6 +8,10 @@ extracted to disk)::
                                     userNN_<lighting>_labels.csv, trials_to_train.txt,
                                     trials_to_test.txt, gesture_mapping.csv (optional)
 
+or SpikingJelly's ``root/download/DvsGesture.tar.gz`` / ``root/extract/DvsGesture/`` (see
+:mod:`evframes.raw.roots`). The official download (:data:`RESOURCES`, SpikingJelly's
+``resource_url_md5()``) needs a login, so neither SpikingJelly nor evframes fetches it.
+
 Each recording is an AEDAT 3.1 file (128 x 128 pixels). Its labels CSV has the header
 ``class,startTime_usec,endTime_usec``; every row is one sample holding the recording's events
 with ``start <= t < end`` (microseconds). The label is ``class - 1`` (0..10), in the order of
@@ -38,6 +42,7 @@ import numpy as np
 
 from ..errors import DatasetError
 from ..events import Events
+from . import roots
 from .base import Job, JobResult, RawDataset, drop_off_sensor, ensure_sorted, pack_samples
 from .tarstream import iter_tar, open_gzip
 from .truncation import other_warnings, truncation
@@ -51,6 +56,15 @@ CLASSES = [
     "arm_roll", "air_drums", "air_guitar", "other_gestures",
 ]
 LABELS_HEADER = ("class", "startTime_usec", "endTime_usec")
+#: the official files ``(name, url, md5)`` (facts from SpikingJelly's ``resource_url_md5()``;
+#: the page needs a login, so nothing downloads them)
+_BOX = "https://ibm.ent.box.com/s/3hiq58ww1pbbjrinh367ykfdf60xsfm8/folder/50167556794"
+RESOURCES = (
+    (ARCHIVE, _BOX, "8a5c71fb11e24e5ca5b11866ca6c00a1"),
+    ("gesture_mapping.csv", _BOX, "109b2ae64a0e1f3ef535b18ad7367fd1"),
+    ("LICENSE.txt", _BOX, "065e10099753156f18f51941e6e44b66"),
+    ("README.txt", _BOX, "a0663d3b1d8307c329a43d949ee32d19"),
+)
 _REC_RE = re.compile(r"^user(\d+)_(.+)\.aedat$")
 
 
@@ -179,24 +193,29 @@ class DVS128GestureRaw(RawDataset):
     meta_columns = {"source": str, "user": int, "lighting": str, "row": int, "start": int,
                     "end": int}
 
+    resources = RESOURCES
+
     def __init__(self, root):
         super().__init__(root)
         self.folder = self.root / FOLDER
         self.archive = self.root / ARCHIVE
-        if self.folder.is_dir() and (self.folder / "trials_to_train.txt").exists():
-            self.mode = "folder"
-        elif self.archive.is_file():
-            self.mode = "archive"
+        found = roots.find_item(self.root, self.name, FOLDER, ARCHIVE,
+                                complete=lambda p: (p / "trials_to_train.txt").exists())
+        if found is None:
+            partial = roots.existing_folders(self.root, self.name, FOLDER)
+            if partial:
+                raise DatasetError(f"{partial[0]}: trials_to_train.txt missing (is the DVS128 "
+                                   f"Gesture folder complete?)")
+            raise self.missing(f"no DVS128 Gesture found (looked for "
+                               f"{roots.describe(self.name, FOLDER, ARCHIVE)})", [ARCHIVE])
+        self.layout = found.layout
+        if found.is_archive:
+            self.mode, self.archive = "archive", found.path
             # inflating the archive dominates; decoding AEDAT 3.1 is ~10x faster than that, so
             # shipping each recording to another process would cost more than it saves
             self.parallel_decode = False
-        elif self.folder.is_dir():
-            raise DatasetError(f"{self.folder}: trials_to_train.txt missing (is the DVS128 "
-                               f"Gesture folder complete?)")
         else:
-            raise DatasetError(f"{self.root}: neither {ARCHIVE} nor {FOLDER}/ found; download "
-                               f"DVS128 Gesture there, or run `evframes fake --dataset dvs128 "
-                               f"--out {self.root}` for a demo replica")
+            self.mode, self.folder = "folder", found.path
         self._classes: Optional[List[str]] = None
         self._trials: Dict[str, List[str]] = {}
         self._seen: set = set()

@@ -5,6 +5,10 @@ Raw layout under ``root`` (archives are read in place, members straight from the
     root/Train.zip, root/Test.zip    containing Train/<digit>/<id>.bin, Test/<digit>/<id>.bin
     root/Train/, root/Test/          or the extracted folders
 
+or SpikingJelly's ``root/download/Train.zip`` / ``root/extract/Train/`` (and ``Test``; see
+:mod:`evframes.raw.roots`). The official files: :data:`RESOURCES` (SpikingJelly's
+``resource_url_md5()``; a web page, nothing downloads them).
+
 Each ``.bin`` is one sample in the ATIS 40-bit format (34 x 34 pixels, microseconds); its label
 is the digit folder (0..9). Samples are stored in digit order, then by file name in natural
 order (``2.bin`` before ``10.bin``). Metadata: ``source`` (path inside the archive or folder).
@@ -19,12 +23,17 @@ from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple
 
 from ..errors import DatasetError
+from . import roots
 from .base import Job, RawDataset, chunked, decode_members, list_members, natural_key
 
 SENSOR_SIZE = (34, 34)
 CLASSES = [str(d) for d in range(10)]
 SPLIT_DIRS = {"train": "Train", "test": "Test"}
 CHUNK = 2000  # files per job
+_PAGE = "https://www.garrickorchard.com/datasets/n-mnist"
+#: the official files ``(name, url, md5)`` (facts from SpikingJelly's ``resource_url_md5()``)
+RESOURCES = (("Train.zip", _PAGE, "20959b8e626244a1b502305a9e6e2031"),
+             ("Test.zip", _PAGE, "69ca8762b2fe404d9b9bad1103e97832"))
 
 
 class FolderSplitRaw(RawDataset):
@@ -38,15 +47,11 @@ class FolderSplitRaw(RawDataset):
         super().__init__(root)
         self._sources: Dict[str, Tuple[Path, bool]] = {}
         for split, d in self.split_dirs.items():
-            folder, archive = self.root / d, self.root / f"{d}.zip"
-            if folder.is_dir():
-                self._sources[split] = (folder, False)
-            elif archive.is_file():
-                self._sources[split] = (archive, True)
-            else:
-                raise DatasetError(f"{self.root}: neither {d}.zip nor {d}/ found for the {split} "
-                                   f"split of {self.name}; run `evframes fake --dataset "
-                                   f"{self.name} --out {self.root}` for a demo replica")
+            found = roots.find_item(self.root, self.name, d, f"{d}.zip")
+            if found is None:
+                raise self.missing(f"no {split} split of {self.name} found (looked for "
+                                   f"{roots.describe(self.name, d, f'{d}.zip')})", [f"{d}.zip"])
+            self._sources[split] = (found.path, found.is_archive)
         self._placements: Dict[str, Tuple[str, int]] = {}
 
     @property
@@ -97,4 +102,5 @@ class FolderSplitRaw(RawDataset):
 class NMNISTRaw(FolderSplitRaw):
     name = "nmnist"
     sensor_size = SENSOR_SIZE
+    resources = RESOURCES
     meta_columns = {"source": str}
