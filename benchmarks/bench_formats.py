@@ -1,0 +1,313 @@
+"""Today's camera formats: evframes readers vs every peer that reads the format, in one process.
+
+Each case in :data:`CASES` writes its file **with a peer** (never with evframes) at benchmark
+time, in a temporary directory, then times evframes' reader and each available peer reader on
+that file. Before any timing, every peer's output is compared with evframes' (t, x, y, p as
+int64) and the script stops on a mismatch. evframes is timed with one decode thread and with the
+default number of threads (``EVFRAMES_NUM_THREADS``); peers run as they come (their own
+threading). Best of ``--repeat`` runs after a warm-up; the file is in the page cache.
+
+Run it in the benchmark venv (peers are never installed in the project's venv):
+
+    .venv-bench/bin/python benchmarks/bench_formats.py --markdown > benchmarks/results_formats.md
+
+Adding a format: append :class:`Case` entries to :data:`CASES` (one section per format below);
+``make`` writes the peer file, ``ours`` reads it with evframes, ``peers`` returns the available
+peer readers (name -> callable(path) -> mapping with t, x, y, p arrays), skipping missing ones.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Dict, List, Mapping
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numba  # noqa: E402
+
+_REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+
+Reader = Callable[[Path], Mapping]
+
+
+@dataclass
+class Case:
+    """One benchmark row: a peer-written file and the readers timed on it.
+
+    key: short id (``--only`` matches it); title: the row label; make(dir, n) writes a file of
+    about ``n`` events with a peer and returns its path (or None when the writing peer is
+    missing); ours(path): evframes' reader; peers(): available peer readers by name;
+    versions: peer name -> distribution name (for the header line).
+    """
+
+    key: str
+    title: str
+    make: Callable[[Path, int], "Path | None"]
+    ours: Reader
+    peers: Callable[[], Dict[str, Reader]]
+    versions: Dict[str, str]
+
+
+def random_events(n: int, width: int, height: int, seed: int, rate_hz: float = 2e6):
+    """``n`` random events on a ``width`` x ``height`` sensor (pixels), sorted timestamps (us)
+    at about ``rate_hz`` events per second, polarity 0/1 (int64 t, int16 x/y, int8 p)."""
+    rng = np.random.default_rng(seed)
+    t = np.cumsum(rng.integers(0, int(2e6 / rate_hz) + 1, n)).astype(np.int64) + 1_000_000
+    return {"t": t, "x": rng.integers(0, width, n).astype(np.int16),
+            "y": rng.integers(0, height, n).astype(np.int16),
+            "p": rng.integers(0, 2, n).astype(np.int8)}
+
+
+def _importable(name: str) -> bool:
+    try:
+        __import__(name)
+        return True
+    except ImportError:
+        return False
+
+
+# --------------------------------------------------------------------------------------------
+# AEDAT 4 (iniVation DV): files written by faery and by dv-processing; read by evframes,
+# aedat, faery, evlib, dv-processing.
+# --------------------------------------------------------------------------------------------
+
+AEDAT4_SIZE = (346, 260)  # DAVIS346
+
+
+def _aedat4_faery_write(compression):
+    def make(tmp: Path, n: int):
+        if not _importable("faery"):
+            return None
+        import faery
+        ev = random_events(n, *AEDAT4_SIZE, seed=4)
+        arr = np.empty(n, faery.EVENTS_DTYPE)
+        arr["t"], arr["x"], arr["y"], arr["p"] = ev["t"], ev["x"], ev["y"], ev["p"]
+        path = tmp / f"faery_{compression[0] if compression else 'none'}_{n}.aedat4"
+        faery.events_stream_from_array(arr, AEDAT4_SIZE).to_file(path, compression=compression)
+        return path
+    return make
+
+
+def _aedat4_dv_write(compression_name):
+    def make(tmp: Path, n: int):
+        if not _importable("dv_processing"):
+            return None
+        import datetime
+
+        import dv_processing as dv
+        cfg = dv.io.MonoCameraWriter.EventOnlyConfig("DAVIS346_bench", AEDAT4_SIZE)
+        cfg.compression = getattr(dv.CompressionType, compression_name)
+        path = tmp / f"dv_{compression_name.lower()}_{n}.aedat4"
+        writer = dv.io.MonoCameraWriter(str(path), cfg)
+        step, t0 = 1_000_000, 1_000_000
+        for a in range(0, n, step):
+            # dv-processing draws the events itself (uniform pixels, increasing timestamps)
+            store = dv.data.generate.uniformEventsWithinTimeRange(
+                t0, datetime.timedelta(milliseconds=500), AEDAT4_SIZE, min(step, n - a), a)
+            writer.writeEvents(store)
+            t0 += 500_000
+        del writer  # closes the file (writes its data table)
+        return path
+    return make
+
+
+def _aedat4_ours(path: Path):
+    from evframes.formats.aedat4 import read_aedat4
+    return read_aedat4(path)
+
+
+def _aedat4_peers() -> Dict[str, Reader]:
+    found: Dict[str, Reader] = {}
+    if _importable("aedat"):
+        import aedat
+
+        def read_aedat(path):
+            parts = [pk["events"] for pk in aedat.Decoder(str(path)) if "events" in pk]
+            a = np.concatenate(parts)
+            return {"t": a["t"], "x": a["x"], "y": a["y"], "p": a["on"]}
+        found["aedat"] = read_aedat
+    if _importable("faery"):
+        import faery
+
+        def read_faery(path):
+            with faery.aedat.Decoder(path) as dec:
+                parts = [pk for track, pk in dec if track.data_type == "events"]
+            a = np.concatenate(parts)
+            return {"t": a["t"], "x": a["x"], "y": a["y"], "p": a["on"]}
+        found["faery"] = read_faery
+    if _importable("evlib"):
+        import evlib
+
+        def read_evlib(path):
+            df = evlib.load_events(str(path), sort=False).collect()
+            t = df["t"]
+            t = t.dt.total_microseconds() if str(t.dtype).startswith("Duration") else t
+            p = df["polarity"].to_numpy()
+            return {"t": t.to_numpy(), "x": df["x"].to_numpy(), "y": df["y"].to_numpy(),
+                    "p": (p > 0).astype(np.int8)}
+        found["evlib"] = read_evlib
+    if _importable("dv_processing"):
+        import dv_processing as dv
+
+        def read_dv(path):
+            rec = dv.io.MonoCameraRecording(str(path))
+            store = dv.EventStore()
+            while True:
+                batch = rec.getNextEventBatch()
+                if batch is None:
+                    break
+                store.add(batch)
+            a = store.numpy()
+            return {"t": a["timestamp"], "x": a["x"], "y": a["y"], "p": a["polarity"]}
+        found["dv-processing"] = read_dv
+    return found
+
+
+_AEDAT4_VERSIONS = {"aedat": "aedat", "faery": "faery", "evlib": "evlib",
+                    "dv-processing": "dv-processing"}
+
+CASES: List[Case] = [
+    Case("aedat4-faery-lz4", "AEDAT 4, LZ4, written by faery", _aedat4_faery_write(("lz4", 1)),
+         _aedat4_ours, _aedat4_peers, _AEDAT4_VERSIONS),
+    Case("aedat4-faery-zstd", "AEDAT 4, ZSTD, written by faery",
+         _aedat4_faery_write(("zstd", 3)), _aedat4_ours, _aedat4_peers, _AEDAT4_VERSIONS),
+    Case("aedat4-dv-lz4", "AEDAT 4, LZ4, written by dv-processing", _aedat4_dv_write("LZ4"),
+         _aedat4_ours, _aedat4_peers, _AEDAT4_VERSIONS),
+]
+
+# --------------------------------------------------------------------------------------------
+# Prophesee (DAT, EVT 2.0 / 2.1 / 3.0): cases appended here.
+# --------------------------------------------------------------------------------------------
+
+
+# --------------------------------------------------------------------------------------------
+# timing
+# --------------------------------------------------------------------------------------------
+
+def best_of(fn, repeat):
+    """Best time of one call over ``repeat`` calls after a warm-up call; (seconds, output)."""
+    out = fn()
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def with_threads(n: int, fn):
+    def run():
+        old = os.environ.get("EVFRAMES_NUM_THREADS")
+        os.environ["EVFRAMES_NUM_THREADS"] = str(n)
+        try:
+            return fn()
+        finally:
+            if old is None:
+                del os.environ["EVFRAMES_NUM_THREADS"]
+            else:
+                os.environ["EVFRAMES_NUM_THREADS"] = old
+    return run
+
+
+def same(ours: Mapping, theirs: Mapping, what: str) -> None:
+    for k in "txyp":
+        a = np.asarray(ours[k]).astype(np.int64)
+        b = np.asarray(theirs[k]).astype(np.int64)
+        if a.shape != b.shape or not np.array_equal(a, b):
+            raise SystemExit(f"MISMATCH {what}: field {k} differs from evframes "
+                             f"({a.shape[0]} vs {b.shape[0]} events)")
+
+
+def version(dist: str) -> str:
+    try:
+        from importlib.metadata import version as v
+        return v(dist)
+    except Exception:
+        return "?"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", type=int, default=10_000_000, help="events per file")
+    ap.add_argument("--repeat", type=int, default=3, help="timed runs per reader (best kept)")
+    ap.add_argument("--only", default="", help="run the cases whose key contains this text")
+    ap.add_argument("--markdown", action="store_true", help="print a markdown table")
+    args = ap.parse_args(argv)
+    from evframes.formats._common import _num_threads
+    nthreads = _num_threads()
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    rows, versions = [], {}
+    with tempfile.TemporaryDirectory(prefix="evframes-bench-formats-") as tmp:
+        for case in CASES:
+            if args.only not in case.key:
+                continue
+            path = case.make(Path(tmp), args.events)
+            if path is None:
+                print(f"skipped {case.key}: its writing peer is not installed", file=sys.stderr)
+                continue
+            def read(case=case, path=path):
+                return case.ours(path)
+            t1, ours = best_of(with_threads(1, read), args.repeat)
+            tn, _ = best_of(with_threads(nthreads, read), args.repeat)
+            n = len(ours["t"])
+            row = {"case": case.title, "events": n, "MB": path.stat().st_size / 2**20,
+                   "evframes_1": n / t1 / 1e6, "evframes_n": n / tn / 1e6, "peers": {}}
+            for name, fn in case.peers().items():
+                versions[name] = version(case.versions.get(name, name))
+                try:
+                    theirs = fn(path)
+                except Exception as exc:  # a peer that cannot read the file: say so
+                    row["peers"][name] = f"fails: {type(exc).__name__}: {str(exc)[:60]}"
+                    continue
+                same(ours, theirs, f"{name} on {case.key}")
+                tp, _ = best_of(lambda fn=fn, path=path: fn(path), args.repeat)
+                row["peers"][name] = n / tp / 1e6
+            rows.append(row)
+            if not args.markdown:
+                print(row, flush=True)
+            os.unlink(path)
+    load_after = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    if args.markdown:
+        print_markdown(rows, versions, nthreads, args, load_before, load_after)
+
+
+def print_markdown(rows, versions, nthreads, args, load_before, load_after):
+    print("# Camera formats: decoding throughput (M events/s, higher is better)\n")
+    print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical "
+          f"CPUs, Python {platform.python_version()}, numpy {np.__version__}, numba "
+          f"{numba.__version__}" + "".join(f", {p} {v}" for p, v in sorted(versions.items()))
+          + ".")
+    print("Each file was written by the peer named in its row (random events, sorted "
+          "timestamps), then decoded whole to t/x/y/p arrays by each reader, best of "
+          f"{args.repeat} runs after a warm-up, file in the page cache. Every peer's output "
+          "was checked equal to evframes' before timing. 'evframes x1' uses one decode "
+          f"thread, 'evframes x{nthreads}' the default. 1-minute load average before / after: "
+          f"{load_before:.2f} / {load_after:.2f} (other jobs share this machine).\n")
+    print("| file | events | MB | evframes x1 | evframes x%d | peers (M ev/s) | fastest peer "
+          "| speed-up x1 / default |" % nthreads)
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        nums = {k: v for k, v in r["peers"].items() if isinstance(v, float)}
+        peers = ", ".join(f"{k} {v:.1f}" if isinstance(v, float) else f"{k}: {v}"
+                          for k, v in r["peers"].items()) or "none"
+        if nums:
+            best_name = max(nums, key=nums.get)
+            best = nums[best_name]
+            fastest = f"{best_name} {best:.1f}"
+            speed = f"{r['evframes_1'] / best:.1f}x / {r['evframes_n'] / best:.1f}x"
+        else:
+            fastest, speed = "n/a", ""
+        print(f"| {r['case']} | {r['events']:,} | {r['MB']:.0f} | {r['evframes_1']:.0f} | "
+              f"{r['evframes_n']:.0f} | {peers} | {fastest} | {speed} |")
+
+
+if __name__ == "__main__":
+    main()
