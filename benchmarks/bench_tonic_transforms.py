@@ -1,0 +1,314 @@
+"""Tonic 1.7 transforms vs evframes.tonic, side by side on the same 1 M events, one core.
+
+Every row of :data:`CASES` builds one transform twice from the same constructor call,
+``make(tonic)`` and ``make(evframes.tonic)`` (the module is passed in, so both sides run the
+same user code), and applies both to the same input. The outputs are FIRST compared (values,
+dtype and shape; structured event arrays field by field; torch sparse tensors densified),
+then both are timed: one warm-up call each (Numba compilation excluded), then best of
+``--repeat`` interleaved rounds. Each call gets a fresh copy of its input made outside the
+timing (Tonic writes into some inputs, e.g. ``p`` for one-polarity ``ToFrame``).
+
+Input: 1 M random events in Tonic's DVSGesture dtype (``x``, ``y`` int16, ``p`` bool, ``t``
+int64 microseconds, 13-byte records), 128x128 pixels, 2 polarities, t sorted over 1 s.
+
+Ceilings on the same structured array, one thread: the read pass (one Numba loop reading
+the four fields of every event once and summing them) and one ``np.bincount`` of
+precomputed flat ``p*H*W + y*W + x`` indices. Target per transform (issue 13): at least
+20x Tonic, or, where 20x Tonic would be faster than 1.5 read passes, within 1.5x of the read
+pass: evframes' time must be <= max(Tonic / 20, 1.5 * read pass).
+
+Adding a row: append a :class:`Case` to ``CASES`` (representations first, event_ops after the
+marked line). ``data`` names an input of :func:`make_inputs`; ``compare`` is ``"exact"``
+or a relative tolerance; random transforms set ``seed`` (``np.random.seed`` and
+``random.seed`` before each call of either side).
+
+    .venv-bench/bin/python benchmarks/bench_tonic_transforms.py --markdown \
+        > benchmarks/results_tonic_transforms.md
+"""
+from __future__ import annotations
+
+import os
+
+for _v in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+           "POLARS_MAX_THREADS"):
+    os.environ[_v] = "1"
+
+import argparse  # noqa: E402
+import platform  # noqa: E402
+import random  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Callable, Optional, Union  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numba  # noqa: E402
+from numba import njit  # noqa: E402
+
+import evframes.tonic as ef_tonic  # noqa: E402
+
+W = H = 128
+P = 2
+SENSOR = (W, H, P)
+N = 1_000_000
+SPAN_US = 1_000_000
+N_SMALL = 20_000         # Tonic's ToAveragedTimesurface is quadratic per cell
+TARGET_TONIC, TARGET_READ = 20.0, 1.5
+DVSGESTURE_DTYPE = np.dtype([("x", np.int16), ("y", np.int16), ("p", bool), ("t", np.int64)])
+
+
+@dataclass
+class Case:
+    """One row: ``make(mod)`` -> transform, ``mod`` being ``tonic`` or ``evframes.tonic``."""
+
+    name: str
+    make: Callable
+    data: str = "events"                      # key of make_inputs()
+    compare: Union[str, float] = "exact"      # "exact" or a relative tolerance
+    seed: Optional[int] = None                # random transforms: seeded before each call
+    group: str = "representations"
+    note: str = ""
+
+
+def _frames_for_binarep(mod):
+    return mod.transforms.ToFrame(SENSOR, n_time_bins=4 * 8)
+
+
+CASES = [
+    # --- representations (issue 13 part 2b) ---
+    Case("ToFrame(time_window=50000)", lambda m: m.transforms.ToFrame(SENSOR, time_window=50_000)),
+    Case("ToFrame(time_window=50000, overlap=10000, include_incomplete)",
+         lambda m: m.transforms.ToFrame(SENSOR, time_window=50_000, overlap=10_000,
+                                        include_incomplete=True)),
+    Case("ToFrame(event_count=50000)", lambda m: m.transforms.ToFrame(SENSOR, event_count=50_000)),
+    Case("ToFrame(n_time_bins=20)", lambda m: m.transforms.ToFrame(SENSOR, n_time_bins=20)),
+    Case("ToFrame(n_event_bins=20, overlap=0.5)",
+         lambda m: m.transforms.ToFrame(SENSOR, n_event_bins=20, overlap=0.5)),
+    Case("ToFrame(sensor (W,H,1), n_time_bins=20)",
+         lambda m: m.transforms.ToFrame((W, H, 1), n_time_bins=20), data="events_onepol"),
+    Case("ToImage", lambda m: m.transforms.ToImage(SENSOR)),
+    Case("ToSparseTensor(n_time_bins=20)",
+         lambda m: m.transforms.ToSparseTensor(SENSOR, n_time_bins=20)),
+    Case("ToVoxelGrid(n_time_bins=10)", lambda m: m.transforms.ToVoxelGrid(SENSOR, 10),
+         compare=1e-12, note="float64 sums in another order"),
+    Case("ToTimesurface(dt=50000, tau=50000)",
+         lambda m: m.transforms.ToTimesurface(SENSOR, dt=50_000, tau=50_000)),
+    Case("ToAveragedTimesurface() (20 k events)",
+         lambda m: m.transforms.ToAveragedTimesurface(SENSOR), data="events_small"),
+    Case("ToAveragedTimesurface(time_window=5000, tau=1000) (20 k events)",
+         lambda m: m.transforms.ToAveragedTimesurface(SENSOR, time_window=5000, tau=1000),
+         data="events_small"),
+    Case("ToBinaRep(n_frames=4, n_bits=8) on ToFrame(n_time_bins=32) frames",
+         lambda m: m.transforms.ToBinaRep(n_frames=4, n_bits=8), data="frames_32"),
+    Case("Compose([ToFrame(n_time_bins=32), ToBinaRep(4, 8)])",
+         lambda m: m.transforms.Compose([_frames_for_binarep(m),
+                                         m.transforms.ToBinaRep(n_frames=4, n_bits=8)])),
+]
+# --- event_ops rows (issue 13 part 2a, helper C2) append below this line ---
+CASES += []
+
+
+def make_inputs(seed: int = 0) -> dict:
+    """The inputs rows refer to by ``Case.data`` (each call of a transform gets a copy)."""
+    rng = np.random.default_rng(seed)
+    ev = np.zeros(N, DVSGESTURE_DTYPE)
+    ev["x"] = rng.integers(0, W, N)
+    ev["y"] = rng.integers(0, H, N)
+    ev["p"] = rng.integers(0, 2, N).astype(bool)
+    ev["t"] = np.sort(rng.integers(0, SPAN_US, N))
+    one = ev.copy()
+    one["p"] = True
+    import tonic
+    frames = tonic.transforms.ToFrame(SENSOR, n_time_bins=32)(ev.copy())
+    return {"events": ev, "events_onepol": one, "events_small": ev[:N_SMALL].copy(),
+            "frames_32": frames}
+
+
+@njit(nogil=True)
+def _read_pass(x, y, t, p):
+    s = 0
+    for i in range(x.shape[0]):
+        s += np.int64(x[i]) + np.int64(y[i]) + np.int64(t[i]) + np.int64(p[i])
+    return s
+
+
+def _as_array(v):
+    """Output -> comparable numpy value (torch dense/sparse tensors -> ndarray)."""
+    if hasattr(v, "to_dense") and hasattr(v, "is_sparse"):
+        v = v.to_dense() if v.is_sparse else v
+        return v.numpy()
+    if hasattr(v, "detach") and hasattr(v, "numpy"):
+        return v.detach().numpy()
+    return v
+
+
+def _same(ours, theirs, compare) -> str:
+    """'' if equal under ``compare``, else what differs (one line)."""
+    if isinstance(theirs, (tuple, list)):
+        if not isinstance(ours, (tuple, list)) or len(ours) != len(theirs):
+            return f"different containers: {type(ours).__name__} vs {type(theirs).__name__}"
+        for k, (a, b) in enumerate(zip(ours, theirs)):
+            why = _same(a, b, compare)
+            if why:
+                return f"item {k}: {why}"
+        return ""
+    sparse = [getattr(v, "is_sparse", False) for v in (ours, theirs)]
+    if sparse[0] != sparse[1]:
+        return f"sparse {sparse[0]} vs Tonic's {sparse[1]}"
+    a, b = np.asarray(_as_array(ours)), np.asarray(_as_array(theirs))
+    if a.dtype != b.dtype:
+        return f"dtype {a.dtype} vs Tonic's {b.dtype}"
+    if a.shape != b.shape:
+        return f"shape {a.shape} vs Tonic's {b.shape}"
+    if a.dtype.names:
+        for f in b.dtype.names:
+            why = _same(a[f], b[f], compare)
+            if why:
+                return f"field {f}: {why}"
+        return ""
+    if compare == "exact" or a.dtype.kind not in "fc":
+        n = int(np.sum(a != b))
+        return "" if n == 0 else f"{n} of {a.size} values differ"
+    bad = ~np.isclose(a, b, rtol=float(compare), atol=0.0)
+    n = int(bad.sum())
+    return "" if n == 0 else f"{n} of {a.size} values differ beyond rtol {compare:g}"
+
+
+def _max_diff(ours, theirs) -> float:
+    try:
+        a = np.asarray(_as_array(ours), np.float64)
+        b = np.asarray(_as_array(theirs), np.float64)
+        return float(np.abs(a - b).max()) if a.size else 0.0
+    except Exception:
+        return float("nan")
+
+
+def _call(fn, data, seed):
+    arg = data.copy()
+    if seed is not None:
+        np.random.seed(seed)
+        random.seed(seed)
+    t0 = time.perf_counter()
+    out = fn(arg)
+    return time.perf_counter() - t0, out
+
+
+def _version(mod):
+    try:
+        from importlib.metadata import version
+        return version(mod)
+    except Exception:  # pragma: no cover
+        return ""
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=7, help="timed rounds (best kept)")
+    ap.add_argument("--markdown", action="store_true", help="print the markdown report")
+    ap.add_argument("--only", default="", help="run only rows whose name contains this")
+    args = ap.parse_args(argv)
+    import tonic
+    try:
+        import torch
+        torch.set_num_threads(1)
+    except Exception:  # pragma: no cover
+        pass
+    numba.set_num_threads(1)
+    load0 = os.getloadavg()
+    inputs = make_inputs()
+    ev = inputs["events"]
+
+    # ceilings
+    fields = (ev["x"], ev["y"], ev["t"], ev["p"])
+    flat = (ev["p"].astype(np.intp) * (H * W) + ev["y"].astype(np.intp) * W
+            + ev["x"].astype(np.intp))
+    ceilings = {"read pass": lambda: _read_pass(*fields),
+                "np.bincount": lambda: np.bincount(flat, minlength=P * H * W)}
+    for f in ceilings.values():
+        f()
+    best_c = {k: min(_timed(f) for _ in range(max(args.repeat, 9)))
+              for k, f in ceilings.items()}
+
+    rows, checks = [], []
+    for case in CASES:
+        if args.only and args.only not in case.name:
+            continue
+        try:
+            ours = case.make(ef_tonic)
+        except (AttributeError, NotImplementedError) as e:
+            checks.append((case, f"skipped: evframes.tonic has no such transform yet ({e})"))
+            continue
+        theirs = case.make(tonic)
+        data = inputs[case.data]
+        _, out_o = _call(ours, data, case.seed)       # warm-up (compiles) and the values
+        _, out_t = _call(theirs, data, case.seed)
+        why = _same(out_o, out_t, case.compare)
+        tol = "exact" if case.compare == "exact" else f"rtol {case.compare:g}"
+        checks.append((case, (f"DIFFER: {why}" if why else "equal")
+                       + f" ({tol}; max |diff| {_max_diff(out_o, out_t):.3g})"))
+        best_o = best_t = float("inf")
+        rounds = args.repeat
+        for r in range(rounds):
+            best_o = min(best_o, _call(ours, data, case.seed)[0])
+            dt_t = _call(theirs, data, case.seed)[0]
+            best_t = min(best_t, dt_t)
+            if dt_t > 2.0 and r >= 2:  # slow Tonic rows: three rounds are enough
+                break
+        n = len(data) if getattr(data.dtype, "names", None) else N  # frames: from N events
+        rows.append((case, n, best_o, best_t))
+
+    load1 = os.getloadavg()
+    report(rows, checks, best_c, load0, load1, args.repeat, _version("tonic"),
+           markdown=args.markdown)
+
+
+def _timed(f):
+    t0 = time.perf_counter()
+    f()
+    return time.perf_counter() - t0
+
+
+def report(rows, checks, ceil, load0, load1, repeat, tonic_version, markdown=True):
+    out = []
+    rd = ceil["read pass"]
+    out.append("# Tonic transforms: evframes.tonic vs Tonic " + tonic_version + "\n")
+    out.append(
+        f"{N // 1_000_000} M random events in Tonic's DVSGesture dtype (x, y int16, p bool, "
+        f"t int64; 13-byte records), {W}x{H}, 2 polarities, t sorted over "
+        f"{SPAN_US / 1e6:g} s; one thread for both; best of {repeat} interleaved rounds "
+        "after a warm-up (Numba compilation excluded); each call on a fresh copy of its input "
+        f"made outside the timing. Machine: {os.cpu_count()} cores ({platform.machine()}), "
+        f"shared: load average {load0[0]:.2f} before, {load1[0]:.2f} after. Python "
+        f"{platform.python_version()}, NumPy {np.__version__}, Numba {numba.__version__}. "
+        "Produced by `benchmarks/bench_tonic_transforms.py --markdown`.\n")
+    out.append("## Values compared before timing\n")
+    for case, line in checks:
+        out.append(f"- {case.name}: {line}" + (f"; {case.note}" if case.note else ""))
+    out.append("")
+    out.append("## Throughput\n")
+    out.append(f"Ceilings on the same array: read pass (the four fields of every event read "
+               f"once, Numba) {rd * 1e3:.2f} ms = {N / rd / 1e6:.0f} M ev/s; np.bincount of "
+               f"precomputed flat indices {ceil['np.bincount'] * 1e3:.2f} ms = "
+               f"{N / ceil['np.bincount'] / 1e6:.0f} M ev/s. Target: evframes' time <= "
+               f"max(Tonic / {TARGET_TONIC:g}, {TARGET_READ:g} x read pass of the row's "
+               "events).\n")
+    out.append("| group | transform | events | evframes ms | Tonic ms | speed-up | "
+               "evframes M ev/s | target ms | met |")
+    out.append("|---|---|---:|---:|---:|---:|---:|---:|:---:|")
+    for case, n, o, t in rows:
+        target = max(t / TARGET_TONIC, TARGET_READ * rd * n / N)
+        met = "yes" if o <= target else "**no**"
+        out.append(f"| {case.group} | {case.name} | {n} | {o * 1e3:.2f} | {t * 1e3:.1f} | "
+                   f"{t / o:.1f}x | {n / o / 1e6:.0f} | {target * 1e3:.2f} | {met} |")
+    text = "\n".join(out) + "\n"
+    if not markdown:
+        text = text.replace("**", "")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
