@@ -5,6 +5,18 @@
   import torch), each in a module named as SpikingJelly's (``dvs128_gesture``, ``n_mnist``,
   ``cifar10_dvs``); their base :class:`~evframes.datasets.base.NeuromorphicDataset`.
 - :func:`dataset_class` maps a registry name (``"dvs128"``) to its torch class.
+- SpikingJelly's functions, importable from here as from ``spikingjelly.datasets`` (loaded on
+  first access): ``pad_sequence_collate``, ``padded_sequence_mask`` (:mod:`evframes.collate`),
+  ``integrate_events_segment_to_frame``, ``cal_fixed_frames_number_segment_index``,
+  ``integrate_events_by_fixed_frames_number``, ``integrate_events_by_fixed_duration``
+  (:mod:`evframes.integrate.spikingjelly`), ``play_frame`` (:mod:`evframes.viz`, a layer above,
+  resolved by name only when asked for), ``split_to_train_test_set``, ``load_npz_frames``,
+  ``load_aedat_v3``, ``load_ATIS_bin``, ``save_as_pic`` (:mod:`.utils`, SpikingJelly's module
+  name), ``random_temporal_delete``, ``RandomTemporalDelete`` (:mod:`.transform`),
+  ``CIFAR10DVS_CLASS_NAMES`` and ``CIFAR10DVSTEBNSplit`` (:mod:`.cifar10_dvs`).
+  SpikingJelly's datasets that evframes lacks (``NCaltech101``, ``ASLDVS``, ... and their
+  modules ``n_caltech101``, ``asl_dvs``, ...) raise an ImportError saying so
+  (:mod:`._missing`).
 - Re-exported from :mod:`evframes.raw`, where the one dataset registry lives: ``REGISTRY``,
   ``RAW_DATASETS``, ``DATASET_NAMES``, :func:`open_raw`, :func:`default_root` and the ``*Raw``
   classes. The old module names ``evframes.datasets.dvs128`` (``nmnist``, ``cifar10dvs``,
@@ -29,6 +41,19 @@ from ..raw import (
 
 _TORCH_CLASSES = {e.torch_class: e.torch_module for e in REGISTRY.values()}
 
+#: SpikingJelly's ``spikingjelly.datasets`` functions -> the module that holds them here
+_SJ_NAMES = {
+    **{n: "evframes.collate" for n in ("pad_sequence_collate", "padded_sequence_mask")},
+    **{n: "evframes.integrate.spikingjelly" for n in (
+        "integrate_events_segment_to_frame", "cal_fixed_frames_number_segment_index",
+        "integrate_events_by_fixed_frames_number", "integrate_events_by_fixed_duration")},
+    "play_frame": "evframes.viz",
+    **{n: f"{__name__}.utils" for n in ("split_to_train_test_set", "load_npz_frames",
+                                        "load_aedat_v3", "load_ATIS_bin", "save_as_pic")},
+    **{n: f"{__name__}.transform" for n in ("random_temporal_delete", "RandomTemporalDelete")},
+    **{n: f"{__name__}.cifar10_dvs" for n in ("CIFAR10DVS_CLASS_NAMES", "CIFAR10DVSTEBNSplit")},
+}
+
 
 def dataset_class(name: str):
     """The torch Dataset class of registered dataset ``name`` (``"dvs128"`` ->
@@ -45,11 +70,17 @@ def dataset_class(name: str):
 
 __all__ = ["REGISTRY", "DatasetEntry", "RAW_DATASETS", "DATASET_NAMES", "entry", "default_root",
            "open_raw", "dataset_class", "DVS128GestureRaw", "NMNISTRaw", "CIFAR10DVSRaw",
-           *_TORCH_CLASSES]
+           *_TORCH_CLASSES, *_SJ_NAMES]
 
 
 def __getattr__(name):
-    # torch Dataset classes import torch: load them only when asked for
+    # torch Dataset classes and SpikingJelly's functions import torch / Numba: load them only
+    # when asked for
     if name in _TORCH_CLASSES:
         return getattr(importlib.import_module(f"{__name__}.{_TORCH_CLASSES[name]}"), name)
+    if name in _SJ_NAMES:
+        return getattr(importlib.import_module(_SJ_NAMES[name]), name)
+    from ._missing import MISSING_NAMES, refuse_name
+    if name in MISSING_NAMES:
+        refuse_name(name)
     raise AttributeError(f"module 'evframes.datasets' has no attribute {name!r}")

@@ -15,8 +15,8 @@ This module's old contents (the raw layouts' base: ``Job``, ``JobResult``, ``Raw
 """
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Callable, Optional
+from pathlib import Path, PurePosixPath
+from typing import Callable, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -25,20 +25,33 @@ from ..errors import DatasetError, StoreError, one_line
 from ..raw import base as _raw_base
 from .frame_dtype import check_exact_conversion
 
+#: ``label_order=``: evframes' labels (default), or SpikingJelly's (its class folders sorted
+#: as strings: DVS128 Gesture's '0','1','10','2',... scramble them)
+LABEL_ORDERS = ("evframes", "spikingjelly")
+
 
 class NeuromorphicDataset(torch.utils.data.Dataset):
     """A dataset split read from evframes' HDF5 stores, built on first use.
 
     Parameters (SpikingJelly's names)
     ----------
-    root : dataset root (raw archives/folders, ``events/``, frame folders live there)
-    train : True for the train split, False for test (or give ``split``)
+    root : dataset root (raw archives/folders, ``events/``, frame folders live there; raw
+        files in evframes' layout or SpikingJelly's ``download/`` / ``extract/``, see
+        :mod:`evframes.raw.roots`)
+    train : True for the train split, False for test (or give ``split``); None: the whole
+        dataset where SpikingJelly allows it (CIFAR10-DVS: both splits in SpikingJelly's
+        sample order, for ``split_to_train_test_set``), else a ValueError
     data_type : 'event' -> ``(Events, label)``; 'frame' -> ``(tensor [T, 2, H, W], label)``
     frames_number, split_by : fixed T frames, split by 'number' or 'time'
     duration : fixed frame duration in microseconds (variable T; use pad_sequence_collate)
     custom_integrate_function : ``f(events, H, W) -> frames``
     custom_integrated_frames_dir_name : folder name for it (default ``f.__name__``)
     transform, target_transform : applied to the sample and the label
+    label_order : 'evframes' (default: labels as documented per dataset) or 'spikingjelly'
+        (SpikingJelly's integer labels, its class folders sorted as strings; they differ for
+        DVS128 Gesture only, so its checkpoints can be evaluated); ``classes`` follows.
+    Class methods as SpikingJelly's: ``downloadable()``, ``resource_url_md5()`` (the official
+    files; evframes never downloads them), ``get_H_W()``; ``targets`` lists the labels.
     Extras: ``count`` / ``overlap`` / ``include_incomplete`` (see ``evframes.integrate``),
     ``downsample`` K (coordinates pooled by K), ``in_memory`` (frames or events loaded once into
     shared memory; DataLoader workers then read the same pages instead of copies),
@@ -78,6 +91,12 @@ class NeuromorphicDataset(torch.utils.data.Dataset):
 
     raw_name: str = ""
     splits = ("train", "test")
+    #: ``train=None`` (and no ``split``) means the whole dataset (SpikingJelly's CIFAR10-DVS);
+    #: False: refused, as SpikingJelly refuses it for datasets with an official split
+    whole_when_train_none: bool = False
+    #: SpikingJelly's class folder of each label (None: ``str(label)``); its labels are the
+    #: positions of these names sorted as strings (torchvision's DatasetFolder)
+    spikingjelly_folders: Optional[Sequence[str]] = None
 
     def __init__(self, root, train: Optional[bool] = True, data_type: str = "event",
                  frames_number: Optional[int] = None, split_by: Optional[str] = None,
@@ -92,15 +111,24 @@ class NeuromorphicDataset(torch.utils.data.Dataset):
                  workers: Optional[int] = None, force: bool = False, memory_budget=None,
                  on_the_fly: bool = False, event_transform: Optional[Callable] = None,
                  representation: Optional[str] = None, repr_params: Optional[dict] = None,
-                 **raw_options):
+                 label_order: str = "evframes", **raw_options):
+        opts = {k: v for k, v in locals().items()  # the arguments, for the whole dataset
+                if k not in ("self", "root", "train", "split", "raw_options", "__class__")}
         from ..store import EventsDataset, Manifests, events_store_path
         manifests = Manifests()  # each store's manifest is read once by this constructor
         self.root = Path(root)
         if self.root.exists() and not self.root.is_dir():
             raise DatasetError(f"{self.root}: is a file; root must be a dataset folder")
+        if label_order not in LABEL_ORDERS:
+            raise ValueError(f"label_order must be one of {LABEL_ORDERS}, got {label_order!r}")
+        self.label_order = label_order
+        self._parts = None
         if split is None:
             if train is None:
-                raise ValueError("give train=True/False or split=...")
+                if self.whole_when_train_none:
+                    return self._init_whole(opts, raw_options)
+                raise ValueError(f"{type(self).__name__}: give train=True/False (or split=...); "
+                                 f"it has an official train/test split")
             split = "train" if train else "test"
         if split not in self.splits:
             raise ValueError(f"split must be one of {self.splits}, got {split!r}")
@@ -171,6 +199,82 @@ class NeuromorphicDataset(torch.utils.data.Dataset):
                          for k, v in ev.items()}
             self.events_store.close()
         self.labels = self.events_store.labels
+        if label_order == "spikingjelly":
+            self.classes, self.labels = self._spikingjelly_labels(self.classes, self.labels)
+
+    # -- SpikingJelly's labels and whole-dataset view ----------------------------------------
+    @classmethod
+    def _spikingjelly_map(cls, n: int) -> np.ndarray:
+        """``sj[label]``: SpikingJelly's label of each of ours (its class folders sorted as
+        strings)."""
+        folders = list(cls.spikingjelly_folders or [str(i) for i in range(n)])
+        order = sorted(range(n), key=folders.__getitem__)
+        sj = np.empty(n, np.int64)
+        sj[order] = np.arange(n)
+        return sj
+
+    def _spikingjelly_labels(self, classes, labels):
+        sj = self._spikingjelly_map(len(classes))
+        new_classes = [None] * len(classes)
+        for ours, theirs in enumerate(sj):
+            new_classes[theirs] = classes[ours]
+        return new_classes, sj[np.asarray(labels, np.int64)]
+
+    def _init_whole(self, opts, raw_options):
+        """Both splits as one Dataset, in SpikingJelly's sample order: by its label, then by
+        its sample file name as a string (``cifar10_airplane_0``, ``_1``, ``_10``, ``_100``,
+        ...: what its DatasetFolder lists)."""
+        cls = type(self)
+        parts = []
+        for s in self.splits:
+            part = cls.__new__(cls)
+            NeuromorphicDataset.__init__(part, self.root, None, split=s, **opts, **raw_options)
+            parts.append(part)
+        p0 = parts[0]
+        self._parts = parts
+        self.split, self.data_type, self.frame_dtype = None, p0.data_type, p0.frame_dtype
+        self.transform = self.target_transform = None  # the parts apply them
+        self.setting, self.classes, self.sensor_size = p0.setting, p0.classes, p0.sensor_size
+        self.events_store = self._frames = self._mem = self._on_the_fly = None
+        sj = self._spikingjelly_map(len(p0.classes))
+        keys = []
+        for k, part in enumerate(parts):
+            ours = part.events_store.labels
+            names = part.events_store.meta.get("source")
+            for j in range(len(part)):
+                name = PurePosixPath(str(names[j])).stem if names is not None else f"{j:012d}"
+                keys.append((int(sj[int(ours[j])]), name + ".npz", k, j))
+        keys.sort()
+        self._index = np.array([(k, j) for _, _, k, j in keys], np.int64).reshape(-1, 2)
+        self.labels = np.array([parts[k].labels[j] for k, j in self._index], np.int64)
+
+    @property
+    def targets(self):
+        """The labels as a list (torchvision's ``DatasetFolder.targets``)."""
+        return [int(v) for v in self.labels]
+
+    @classmethod
+    def _raw_class(cls):
+        from ..raw import entry
+        return entry(cls.raw_name).raw
+
+    @classmethod
+    def resource_url_md5(cls) -> list:
+        """``[(file name, url, md5), ...]`` of the official downloads (SpikingJelly's values).
+        evframes never downloads them: put them in ``root/`` or ``root/download/``."""
+        return list(cls._raw_class().resources)
+
+    @classmethod
+    def downloadable(cls) -> bool:
+        """SpikingJelly's answer to whether code can fetch the files (CIFAR10-DVS: True;
+        DVS128 Gesture, N-MNIST: False). evframes itself never downloads."""
+        return bool(cls._raw_class().resources_downloadable)
+
+    @classmethod
+    def get_H_W(cls) -> Tuple[int, int]:
+        """``(H, W)`` of the sensor in pixels (SpikingJelly's ``get_H_W()``)."""
+        W, H = cls._raw_class().sensor_size
+        return H, W
 
     def _read_all_frames(self) -> np.ndarray:
         """All frames of the store; a failed read names the first sample that cannot be read."""
@@ -198,9 +302,14 @@ class NeuromorphicDataset(torch.utils.data.Dataset):
 
     # -- access ----------------------------------------------------------------------------
     def __len__(self) -> int:
+        if self._parts is not None:
+            return len(self._index)
         return len(self.events_store)
 
     def sample_meta(self, i: int) -> dict:
+        if self._parts is not None:
+            k, j = self._index[i]
+            return self._parts[k].sample_meta(int(j))
         return self.events_store.sample_meta(i)
 
     def _events(self, i: int):
@@ -212,6 +321,9 @@ class NeuromorphicDataset(torch.utils.data.Dataset):
         return self.events_store.events(i)
 
     def __getitem__(self, i: int):
+        if self._parts is not None:
+            k, j = self._index[i]
+            return self._parts[k][int(j)]
         if self._on_the_fly is not None:
             x = self._on_the_fly(self._events(i), i)
         elif self.data_type == "frame":
@@ -236,6 +348,8 @@ class NeuromorphicDataset(torch.utils.data.Dataset):
             s += f", setting={self.setting.name!r}"
         if self._on_the_fly is not None:
             s += ", on_the_fly=True"
+        if self._parts is not None and self.split is None:
+            s += f", whole dataset of {'+'.join(self.splits)}"
         return s + ")"
 
 

@@ -1,0 +1,5 @@
+"""Stub of SpikingJelly's ``spikingjelly.datasets.bullying10k``: importing it raises
+ModuleNotFoundError saying evframes has no such dataset (see :mod:`evframes.datasets._missing`)."""
+from ._missing import refuse
+
+refuse(__name__)
