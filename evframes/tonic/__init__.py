@@ -2,7 +2,20 @@
 
 Tonic's names, parameters and values (Tonic 1.7) over evframes' kernels and stores; see
 ``docs/switching.md`` for the deliberate differences.
-"""
-from . import transforms
 
-__all__ = ["transforms"]
+- :mod:`.datasets`: ``NMNIST``, ``DVSGesture``, ``CIFAR10DVS`` in Tonic's folder layouts.
+- :mod:`.transforms`: Tonic's transforms (``Compose``, ``ToFrame``, ``Denoise``, ...).
+- :mod:`.collation`: ``PadTensors``.
+- :class:`DiskCachedDataset`, :class:`MemoryCachedDataset` (:mod:`.cached`): Tonic's caches;
+  the disk cache is one HDF5 store per ``cache_path``, invalidated when the wrapped dataset or
+  its transform changes.
+- :mod:`.utils`: ``plot_event_grid``, ``plot_animation``.
+
+Not provided (Tonic's top level has them): ``io`` (its file readers: use
+``evframes.read_events``), ``slicers`` / ``SlicedDataset``, ``Dataset`` (the download base
+class), ``Aug_DiskCachedDataset`` and the deprecated ``CachedDataset``; Tonic's audio
+transforms and its other datasets.
+"""
+from . import collation, datasets, transforms
+
+__all__ = ["collation", "datasets", "transforms"]
