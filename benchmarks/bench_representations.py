@@ -6,8 +6,10 @@ any import). For each representation the peers' output is FIRST compared with ev
 within float32 rounding where the formula is the same; where evframes deliberately differs the
 number of differing cells and the largest difference are printed), then every implementation
 is timed: one warm-up run (Numba compilation excluded), then best of ``--repeat`` interleaved
-rounds. Ceilings: one ``np.bincount`` over precomputed flat indices, and one read pass
-(``t.sum()``) over the events.
+rounds. Ceilings: one ``np.bincount`` over precomputed flat indices, and one read pass over
+the events (a Numba loop reading every field of every event once; ``t.sum()`` alone is shown
+too). Floors of two representations' own work: the voxel grid's two weighted scatter passes
+and the time surface's scatter plus one ``exp`` per output cell (as NumPy bincounts / exp).
 
 evlib's representation functions take Polars frames (columns t, x, y, polarity) and return
 long-format Polars frames; the input frame is built outside the timing and only the
@@ -86,6 +88,15 @@ def _diff(name, ours, theirs, atol=0.0, rtol=0.0, note=""):
     return nbad, line
 
 
+@numba.njit(nogil=True)
+def _read_pass(t, x, y, p):
+    """One pass reading every field of every event (the sum keeps the loads)."""
+    s = 0
+    for i in range(t.shape[0]):
+        s += t[i] + x[i] + y[i] + p[i]
+    return s
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5, help="timed rounds (best kept)")
@@ -107,7 +118,19 @@ def main(argv=None):
     flat = p.astype(np.intp) * (H * W) + y.astype(np.intp) * W + x
     add("ceiling", "np.bincount, precomputed indices", N,
         lambda: np.bincount(flat, minlength=2 * H * W))
-    add("ceiling", "read pass (t.sum())", N, lambda: t.sum())
+    add("ceiling", "read pass (every field of every event once, Numba loop)", N,
+        lambda: _read_pass(t, x, y, p))
+    add("ceiling", "t.sum() (t only)", N, lambda: t.sum())
+    # floors of two representations' own work: their scatter passes (as bincounts) plus, for
+    # the time surface, one exp per output cell
+    wv = np.ones(N)
+    add("floor", f"voxel: 2 weighted np.bincount over {BINS + 2} bin planes", N,
+        lambda: (np.bincount(flat, wv, minlength=(BINS + 2) * H * W),
+                 np.bincount(flat, wv, minlength=(BINS + 2) * H * W)))
+    zs = -np.linspace(0.0, 50.0, (SPAN_US // D) * 2 * H * W)
+    add("floor", f"time_surface: np.bincount + np.exp over the {SPAN_US // D} x 2 x H x W "
+        "cells (float32 out)", N,
+        lambda: (np.bincount(flat, minlength=2 * H * W), np.exp(zs).astype(np.float32)))
 
     # --- peers
     try:
@@ -330,7 +353,7 @@ def report(rows, checks, args, load0, load1):
     md = args.markdown
     reps = []
     for r in rows:
-        if r[0] != "ceiling" and r[0] not in reps:
+        if r[0] not in ("ceiling", "floor") and r[0] not in reps:
             reps.append(r[0])
 
     def peer(rep, prefix, n):
@@ -353,10 +376,12 @@ def report(rows, checks, args, load0, load1):
             vt = _rate(o) / _rate(to) if to else None
             ve = _rate(o) / _rate(lv) if lv else None
             rr = read / _rate(o)
+            fl = next((r for r in rows if r[0] == "floor" and r[1].startswith(rep + ":")), None)
+            fr = _rate(fl) / _rate(o) if fl else None
             if vt is not None or ve is not None:
                 tmet = None if vt is None else (vt >= TARGET_TONIC or rr <= TARGET_READ)
                 emet = None if ve is None else ve >= TARGET_EVLIB
-                targets.append((rep, o[1], vt, rr, tmet, ve, emet))
+                targets.append((rep, o[1], vt, rr, tmet, ve, emet, fr))
 
     cpu = platform.processor() or platform.machine()
     if md:
@@ -377,7 +402,13 @@ def report(rows, checks, args, load0, load1):
             print(f"- {c}")
         print("\n## Throughput\n")
         print(f"Ceilings: np.bincount over precomputed flat indices {binc:.0f} M ev/s; read "
-              f"pass `t.sum()` {read:.0f} M ev/s.\n")
+              f"pass (every field of every event once) {read:.0f} M ev/s. Floors of a "
+              f"representation's own work (its scatter passes as bincounts, the time surface's "
+              f"exp per output cell):\n")
+        for r in rows:
+            if r[0] in ("ceiling", "floor"):
+                print(f"- {r[1]}: {_rate(r):.0f} M ev/s")
+        print()
         print("| representation | implementation | M events/s | evframes speed-up | "
               "vs read pass |")
         print("|---|---|---:|---:|---:|")
@@ -386,12 +417,14 @@ def report(rows, checks, args, load0, load1):
             print(f"| {rep} | {impl} | {rate:.2f} | {s} | {vr:.3f} |")
         print("\n## Targets (>= 20x Tonic or within 1.5x of the read pass; >= 2x evlib)\n")
         print("| representation | evframes row | vs Tonic | read pass / evframes | Tonic "
-              "target | vs evlib | evlib target |")
-        print("|---|---|---:|---:|:---:|---:|:---:|")
-        for rep, impl, vt, rr, tm, ve, em in targets:
+              "target | vs evlib | evlib target | evframes / own-work floor |")
+        print("|---|---|---:|---:|:---:|---:|:---:|---:|")
+        for rep, impl, vt, rr, tm, ve, em, fr in targets:
             f = (lambda v: f"{v:.1f}x" if v is not None else "–")
             m = (lambda b: "–" if b is None else ("met" if b else "**not met**"))
-            print(f"| {rep} | {impl} | {f(vt)} | {rr:.1f}x | {m(tm)} | {f(ve)} | {m(em)} |")
+            fl = f"{1 / fr:.2f}" if fr else "–"
+            print(f"| {rep} | {impl} | {f(vt)} | {rr:.1f}x | {m(tm)} | {f(ve)} | {m(em)} "
+                  f"| {fl} |")
     else:
         for c in checks:
             print(c)
@@ -399,8 +432,9 @@ def report(rows, checks, args, load0, load1):
         for rep, impl, rate, su, _vr in table:
             s = f"{su:8.1f}x" if su is not None else " " * 9
             print(f"{rep:22s} {impl:90s} {rate:9.2f} M ev/s {s}")
-        for rep, _impl, vt, rr, tm, ve, em in targets:
-            print(f"{rep:22s} tonic {vt} read/ours {rr:.1f} met={tm} evlib {ve} met={em}")
+        for rep, _impl, vt, rr, tm, ve, em, fr in targets:
+            print(f"{rep:22s} tonic {vt} read/ours {rr:.1f} met={tm} evlib {ve} met={em} "
+                  f"floor/ours {fr}")
         print(f"load {load0} -> {load1}")
 
 

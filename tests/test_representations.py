@@ -403,3 +403,35 @@ def test_hats_long_windows_and_short_tau():
                                       radius=1, starts=starts, ends=ends)
         check_equal("averaged_time_surface", got,
                     reference("averaged_time_surface", ev, starts, ends, ps))
+
+
+@pytest.mark.parametrize("kind", ["voxel", "stacked_histogram", "time_surface"])
+def test_kernel_validated_settings_name_the_bad_event(kind, monkeypatch):
+    """Settings whose windows cover every event leave validation to the kernel (one pass):
+    a bad event past the first chunk is still refused by index, and a timestamp that would
+    make millions of duration windows is refused before any window is allocated."""
+    n = 5000
+    rng = np.random.default_rng(3)
+    ok = {"t": np.arange(n, dtype=np.int64) * 10, "x": rng.integers(0, W, n),
+          "y": rng.integers(0, H, n), "p": rng.integers(0, 2, n)}
+    rules = [{"split_by": "number", "frames_number": 3}, {"duration": 7_000}, {"count": 100}]
+    for key, val, msg in (("x", W, f"x={W} at index 3210"), ("p", 3, "p=3 at index 3210"),
+                          ("t", 5, "not sorted")):
+        ev = {k: v.copy() for k, v in ok.items()}
+        ev[key][3210] = val
+        for rule in rules:
+            s = I.FrameSetting(**rule, representation=kind, repr_params=PARAMS[kind])
+            with pytest.raises(ValueError, match=msg):
+                I.integrate(ev, s, H, W)
+    calls = []
+    real = R._validate
+    monkeypatch.setattr(R, "_validate", lambda *a, **k: calls.append(1) or real(*a, **k))
+    for rule in rules:  # valid events: the kernel's check is the only pass
+        I.integrate(ok, I.FrameSetting(**rule, representation=kind, repr_params=PARAMS[kind]),
+                    H, W)
+    assert calls == []
+    ev = {k: v.copy() for k, v in ok.items()}
+    ev["t"][10] = 2 ** 50
+    s = I.FrameSetting(duration=10, representation=kind, repr_params=PARAMS[kind])
+    with pytest.raises(ValueError, match="not sorted"):
+        I.integrate(ev, s, H, W)

@@ -13,9 +13,17 @@ import math
 import numpy as np
 from numba import njit
 
+from ._decay import EXP_BIAS as _EXP_BIAS
+from ._decay import LN2_HI as _LN2_HI
+from ._decay import LN2_LO as _LN2_LO
+from ._decay import LOG2E as _LOG2E
+from ._decay import TAYLOR as _TAYLOR
+from ._decay import ZMAX as _ZMAX
+from ._decay import ZMIN as _ZMIN
 from ._kernels import _any_bad
 
-_CHUNK = 1024  # events per buffered chunk (voxel, stacked histogram)
+_CHUNK = 1024  # events per buffered chunk (voxel, stacked histogram, time surface)
+_C0, _C1, _C2, _C3, _C4, _C5, _C6, _C7, _C8, _C9, _C10, _C11 = _TAYLOR
 
 
 @njit(cache=True, nogil=True)
@@ -29,18 +37,29 @@ def _chunk_bad(t, x, y, p, i, m, s, H, W):
 
 
 @njit(cache=True, nogil=True)
+def _window(x, y, p, s, e):
+    """``x[s:e], y[s:e], p[s:e]``: the kernels loop over such slices from 0, as an index
+    known to be non-negative spares Numba's negative-index test on every load (a loop over
+    ``range(s, e)`` runs about 2x slower)."""
+    return x[s:e], y[s:e], p[s:e]
+
+
+@njit(cache=True, nogil=True)
 def _voxel(t, x, y, p, starts, ends, H, W, bins, check, out):
     """out: float32 [n, bins*H*W]. Bilinear in time per window (float64 sums).
 
     Per chunk of events, the time positions (one float64 division each), weights and flat
     indices are computed in vectorised loops into small buffers, then scattered in event
     order (each cell receives the same additions in the same order as a fused loop, so the
-    sums are bit-identical). The accumulator has two spare bin planes, so events at
-    ``t_last`` (bin ``B``) and bin ``B - 1``'s ``d`` share land there instead of branching.
-    With ``check``, each chunk is validated first (:func:`_chunk_bad`, t sorted within the
-    window): returns True, ``out`` partly written, at the first bad chunk; else False."""
+    sums are bit-identical). The accumulator is pixel-major, ``[H*W, bins + 2]``: an event's
+    two additions (bins ``b`` and ``b + 1``) land in one cache line; the two spare bins take
+    the events at ``t_last`` (bin ``B``) and bin ``B - 1``'s ``d`` share instead of a branch;
+    it is transposed into ``out`` per window. With ``check``, each chunk is validated first
+    (:func:`_chunk_bad`, t sorted within the window): returns True, ``out`` partly written, at
+    the first bad chunk; else False."""
     HW = H * W
-    acc = np.zeros((bins + 2) * HW, np.float64)
+    S = bins + 2
+    acc = np.zeros(HW * S, np.float64)
     idx = np.empty(_CHUNK, np.int64)
     w0 = np.empty(_CHUNK, np.float64)
     w1 = np.empty(_CHUNK, np.float64)
@@ -70,45 +89,88 @@ def _voxel(t, x, y, p, starts, ends, H, W, bins, check, out):
                         pol = 1.0 if ps[j] != 0 else -1.0
                         w0[j] = pol * (1.0 - d)
                         w1[j] = pol * d
-                        idx[j] = ti * HW + np.int64(ys[j]) * W + np.int64(xs[j])
+                        idx[j] = (np.int64(ys[j]) * W + np.int64(xs[j])) * S + ti
                 else:
                     for j in range(m):
                         pol = 1.0 if ps[j] != 0 else -1.0
                         w0[j] = pol
                         w1[j] = pol * 0.0
-                        idx[j] = np.int64(ys[j]) * W + np.int64(xs[j])
+                        idx[j] = (np.int64(ys[j]) * W + np.int64(xs[j])) * S
                 for j in range(m):
                     q = idx[j]
                     acc[q] += w0[j]
-                    acc[q + HW] += w1[j]
+                    acc[q + 1] += w1[j]
                 i += m
         row = out[k]
-        for j in range(bins * HW):
-            row[j] = np.float32(acc[j])
+        for b in range(bins):
+            for q in range(HW):
+                row[b * HW + q] = np.float32(acc[q * S + b])
     return False
 
 
 @njit(cache=True, nogil=True)
-def _time_surface(t, x, y, p, ends, t_end, H, W, tau, out):
+def _decay_row(mem, te, itau, row, bits, poly):
+    """``row[q] = float32(exp((mem[q] - te) * itau))`` by :mod:`evframes.integrate._decay`'s
+    vectorisable steps (``bits`` int64 and ``poly`` float64 scratch of ``mem``'s length)."""
+    for q in range(mem.shape[0]):
+        z = (mem[q] - te) * itau
+        z = z if z > _ZMIN else _ZMIN
+        z = z if z < _ZMAX else _ZMAX
+        n = np.floor(z * _LOG2E + 0.5)
+        r = (z - n * _LN2_HI) - n * _LN2_LO
+        s = _C11
+        s = s * r + _C10
+        s = s * r + _C9
+        s = s * r + _C8
+        s = s * r + _C7
+        s = s * r + _C6
+        s = s * r + _C5
+        s = s * r + _C4
+        s = s * r + _C3
+        s = s * r + _C2
+        s = s * r + _C1
+        s = s * r + _C0
+        poly[q] = s
+        bits[q] = (np.int64(n) + _EXP_BIAS) << 52
+    scale = bits.view(np.float64)
+    for q in range(mem.shape[0]):
+        row[q] = np.float32(poly[q] * scale[q])
+
+
+@njit(cache=True, nogil=True)
+def _time_surface(t, x, y, p, ends, t_end, H, W, tau, check, out):
     """out: float32 [n, 2*H*W]. Memory of the latest event per (polarity, pixel) over events
     ``[0, ends[k])``, sampled at ``t_end[k]``: ``exp(-(t_end - t_last) / tau)``, 0 if none
     (the memory starts at -inf, as Tonic's; float64 differences of int64 microseconds, exact
-    below 2**53)."""
+    below 2**53; the exp by :func:`_decay_row`). Events are scattered in chunks; with
+    ``check`` (the windows' ends reach every event), each chunk is validated first
+    (:func:`_chunk_bad`): returns True, ``out`` partly written, at the first bad chunk; else
+    False."""
     HW = H * W
     mem = np.full(2 * HW, -np.inf, np.float64)
+    bits = np.empty(2 * HW, np.int64)
+    poly = np.empty(2 * HW, np.float64)
+    itau = 1.0 / tau
     pos = 0
     for k in range(ends.shape[0]):
         e = ends[k]
         if e < pos:  # windows not ordered by their ends: rebuild the memory
             mem[:] = -np.inf
             pos = 0
-        for i in range(pos, e):
-            mem[np.int64(p[i]) * HW + np.int64(y[i]) * W + np.int64(x[i])] = np.float64(t[i])
+        i = pos
+        while i < e:
+            m = min(_CHUNK, e - i)
+            if check and _chunk_bad(t, x, y, p, i, m, 0, H, W):
+                return True
+            xs, ys, ps = _window(x, y, p, i, i + m)
+            ts_ = t[i:i + m]
+            for j in range(m):
+                mem[np.int64(ps[j]) * HW + np.int64(ys[j]) * W + np.int64(xs[j])] = (
+                    np.float64(ts_[j]))
+            i += m
         pos = max(pos, e)
-        row = out[k]
-        te = np.float64(t_end[k])
-        for q in range(2 * HW):
-            row[q] = np.float32(math.exp(-(te - mem[q]) / tau))
+        _decay_row(mem, np.float64(t_end[k]), itau, out[k], bits, poly)
+    return False
 
 
 @njit(cache=True, nogil=True)
@@ -258,8 +320,9 @@ def _onoff(x, y, p, starts, ends, H, W, out):
     acc = np.zeros(HW, np.int64)
     for k in range(starts.shape[0]):
         acc[:] = 0
-        for i in range(starts[k], ends[k]):
-            acc[np.int64(y[i]) * W + np.int64(x[i])] += 1 if p[i] != 0 else -1
+        xs, ys, ps = _window(x, y, p, starts[k], ends[k])
+        for i in range(xs.shape[0]):
+            acc[np.int64(ys[i]) * W + np.int64(xs[i])] += 1 if ps[i] != 0 else -1
         row = out[k]
         for j in range(HW):
             row[j] = np.int16(min(32767, max(-32768, acc[j])))
@@ -272,8 +335,9 @@ def _binary(x, y, p, starts, ends, H, W, out):
     for k in range(starts.shape[0]):
         row = out[k]
         row[:] = 0
-        for i in range(starts[k], ends[k]):
-            row[np.int64(p[i]) * HW + np.int64(y[i]) * W + np.int64(x[i])] = 1
+        xs, ys, ps = _window(x, y, p, starts[k], ends[k])
+        for i in range(xs.shape[0]):
+            row[np.int64(ps[i]) * HW + np.int64(ys[i]) * W + np.int64(xs[i])] = 1
 
 
 @njit(cache=True, nogil=True)
@@ -285,5 +349,7 @@ def _latest(t, x, y, p, starts, ends, t_start, H, W, out):
         row = out[k]
         row[:] = -1
         t0 = t_start[k]
-        for i in range(starts[k], ends[k]):
-            row[np.int64(p[i]) * HW + np.int64(y[i]) * W + np.int64(x[i])] = t[i] - t0
+        xs, ys, ps = _window(x, y, p, starts[k], ends[k])
+        ts_ = t[starts[k]:ends[k]]
+        for i in range(xs.shape[0]):
+            row[np.int64(ps[i]) * HW + np.int64(ys[i]) * W + np.int64(xs[i])] = ts_[i] - t0

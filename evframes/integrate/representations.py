@@ -28,7 +28,9 @@ averaged time surface); an empty window gives the kind's empty value below. With
     end ``start + (i+1)*dt``, so values equal Tonic's ``ToTimesurface(dt=D)`` on its slices),
     ``t0 + (j+1)*dt + overlap`` for ``time`` windows (the last: ``t_last`` of the sample),
     otherwise the time of the window's last event, ``t[ends[k] - 1]`` (0 values for a window
-    ending before any event). ``te >= t_mem`` always. float64, stored float32.
+    ending before any event). ``te >= t_mem`` always. float64 (the product
+    ``(t_mem - te) * (1 / tau)``, then the vectorised exp of :mod:`._decay`, within a few
+    float64 ulp of libm's), stored float32.
 ``averaged_time_surface`` (``cell`` K, ``radius`` r, ``tau`` us) -> float32
     ``[n, 2, ceil(H/K)*S, ceil(W/K)*S]``, ``S = 2r + 1``: HATS (Sironi et al. 2018) as Tonic's
     ``ToAveragedTimesurface`` with ``decay='exp'`` on each window's events: the sensor is cut
@@ -100,6 +102,16 @@ _I64 = np.int64
 _FUSED = ("voxel", "stacked_histogram")  # kernels that validate their windows' events
 
 
+def _kernel_checks(kind, t, starts, ends) -> bool:
+    """True if the kernel of ``kind`` validates every event itself on these windows: the
+    ``_FUSED`` kinds when the windows are :func:`_covered`; ``time_surface``, which scans
+    events ``[0, max(ends))`` in order, when the ends reach all ``N`` events."""
+    n = t.shape[0]
+    if kind == "time_surface":
+        return n > 0 and ends.shape[0] > 0 and int(ends.max()) == n
+    return kind in _FUSED and _covered(t, starts, ends)
+
+
 def _covered(t, starts, ends) -> bool:
     """True if the windows (inside ``[0, N]``, ``starts <= ends``) hold every event and ``t``
     does not decrease where one window starts: a kernel that checks the events of each
@@ -131,7 +143,7 @@ def _prep(t, x, y, p, H, W, starts, ends, kind=None):
         except ValueError:
             _validate(t, x, y, p, H, W)  # bad events are reported first
             raise
-    check = kind in _FUSED and _covered(t, starts, ends)
+    check = _kernel_checks(kind, t, starts, ends)
     if not check:
         _validate(t, x, y, p, H, W)
     return t, x, y, p, H, W, starts, ends, check
@@ -208,7 +220,7 @@ def _compute(kind, params, t, x, y, p, H, W, starts, ends, ts, te, out, check=Fa
     if kind == "voxel":
         bad = K._voxel(t, x, y, p, starts, ends, H, W, params["bins"], check, flat)
     elif kind == "time_surface":
-        K._time_surface(t, x, y, p, ends, te, H, W, float(params["tau"]), flat)
+        bad = K._time_surface(t, x, y, p, ends, te, H, W, float(params["tau"]), check, flat)
     elif kind == "averaged_time_surface":
         K._hats(t, x, y, p, starts, ends, H, W, params["cell"], params["radius"],
                 float(params["tau"]), out)
@@ -296,13 +308,23 @@ def represent_setting(t, x, y, p, setting: FrameSetting, H: int, W: int) -> np.n
     """One sample's frames for a rule-based ``setting`` with a representation."""
     H, W = _check_hw(H, W)
     t, x, y, p = _arrays({"t": t, "x": x, "y": y, "p": p})
-    _validate(t, x, y, p, H, W)
+    kind, d = setting.representation, setting.repr_kwargs
     rule, T, D, C, o, incl = setting._params()
+    n = t.shape[0]
+    # a kernel that validates every event itself (_kernel_checks) saves the separate pass; the
+    # rules' windows on unvalidated events are still index windows inside [0, N], but the
+    # number of duration windows comes from t: validate first when it is out of proportion
+    late = (kind in _FUSED or kind == "time_surface") and not (
+        setting.kind == "duration" and n and int(t[-1]) - int(t[0]) > D * (4 * n + 1024))
+    if not late:
+        _validate(t, x, y, p, H, W)
     starts, ends = _bounds(rule, t, t.shape[0], T=T, D=D, C=C, overlap=o, incl=incl)
+    check = late and _kernel_checks(kind, t, starts, ends)
+    if late and not check:
+        _validate(t, x, y, p, H, W)
     ts, te = window_times(t, starts, ends, setting)
-    d = setting.repr_kwargs
-    out = _alloc(setting.representation, d, H, W, starts.shape[0], starts, ends)
-    return _compute(setting.representation, d, t, x, y, p, H, W, starts, ends, ts, te, out)
+    out = _alloc(kind, d, H, W, starts.shape[0], starts, ends)
+    return _compute(kind, d, t, x, y, p, H, W, starts, ends, ts, te, out, check)
 
 
 def represent_batch(t, x, y, p, offsets, setting: FrameSetting, H: int, W: int,
@@ -327,10 +349,13 @@ def represent_batch(t, x, y, p, offsets, setting: FrameSetting, H: int, W: int,
         lo, hi = int(offsets[s]), int(offsets[s + 1])
         a, b = int(fo[s]), int(fo[s + 1])
         ts_, xs, ys, ps = t[lo:hi], x[lo:hi], y[lo:hi], p[lo:hi]
-        _validate(ts_, xs, ys, ps, H, W, where=f"sample {s} (events {lo}..{hi})")
+        where = f"sample {s} (events {lo}..{hi})"
         st, en = starts[a:b] - lo, ends[a:b] - lo
+        check = _kernel_checks(kind, ts_, st, en)
+        if not check:
+            _validate(ts_, xs, ys, ps, H, W, where=where)
         w0, w1 = window_times(ts_, st, en, setting)
-        _compute(kind, d, ts_, xs, ys, ps, H, W, st, en, w0, w1, out[a:b])
+        _compute(kind, d, ts_, xs, ys, ps, H, W, st, en, w0, w1, out[a:b], check, where)
 
     n_samples = offsets.size - 1
     workers = max(1, min(int(n_threads or numba.get_num_threads()), n_samples))

@@ -21,11 +21,11 @@ Same numbers as the Numba kernels (on the CPU)
   (polarity, pixel) over the sample's events ``[0, ends[k])``; the rules' ends never decrease
   within a sample, so it is an ``amax`` over each window's new events ``[ends[k-1], ends[k])``
   followed by a running maximum (:func:`torch.cummax`) over the sample's windows. Then
-  ``exp(-(te - mem) / tau)`` in float64 (``te``, ``mem`` converted to float64 before the
-  subtraction, as the kernel does), stored float32. The float64 ``exp`` is torch's (SLEEF on
-  CPU), not libm's: both are within 1 ulp of float64, so the float32 results agree except
-  when a float64 value lies within 1 float64-ulp of a float32 rounding boundary (never seen in
-  the tests: they assert bit equality on the CPU).
+  ``exp((mem - te) * (1 / tau))`` in float64 (``te``, ``mem`` converted to float64 before
+  the subtraction, as the kernel does) by the kernel's own exp (:mod:`._decay`: range
+  reduction and a polynomial, the same tensor operations in the same order), stored float32:
+  bit-equal on the CPU (and expected so on CUDA: every product and sum is its own kernel, so
+  nothing is fused into a multiply-add; ``benchmarks/gpu_check.py`` checks it).
 - ``voxel``: the kernel sums, per cell, the contributions ``pol * (1 - d)`` (bin ``b``) and
   ``pol * d`` (bin ``b + 1``) of the window's events in event order in float64, then rounds
   to float32. Here the contributions are laid out interleaved in event order (event ``i``'s
@@ -66,6 +66,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from . import _decay as D
 from ._repr_spec import repr_dtype
 from .setting import FrameSetting
 
@@ -212,9 +213,22 @@ def represent_torch(t, x, y, p, offsets, starts, ends, fo, setting: FrameSetting
         mem = torch.cummax(pad, dim=1).values[sid, j]
     memf = torch.where(mem == _I64_MIN, torch.tensor(float("-inf"), dtype=torch.float64,
                                                      device=dev), mem.to(torch.float64))
-    tau = float(d["tau"])
-    val = torch.exp(-(te.to(torch.float64)[:, None] - memf) / tau)
-    return val.to(torch.float32).view(F, 2, H, W)
+    val = _decay((memf - te.to(torch.float64)[:, None]) * (1.0 / float(d["tau"])))
+    return val.view(F, 2, H, W)
+
+
+def _decay(z: torch.Tensor) -> torch.Tensor:
+    """float32 ``exp(z)`` of float64 ``z`` by the operations of the Numba kernel's
+    ``_decay_row`` (:mod:`evframes.integrate._decay`), in the same order: bit-equal on the
+    CPU (no fused multiply-adds: every product and sum is its own rounded tensor op)."""
+    z = z.clamp(D.ZMIN, D.ZMAX)
+    n = torch.floor(z * D.LOG2E + 0.5)
+    r = (z - n * D.LN2_HI) - n * D.LN2_LO
+    s = torch.full_like(r, D.TAYLOR[-1])
+    for c in D.TAYLOR[-2::-1]:
+        s = s * r + c
+    scale = ((n.to(torch.int64) + D.EXP_BIAS) << 52).view(torch.float64)
+    return (s * scale).to(torch.float32)
 
 
 def _voxel(t, x, y, p, starts, ends, f_idx, ev, F, B, H, W) -> torch.Tensor:
