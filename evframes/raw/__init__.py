@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Type
 
+from . import tonic_layout  # noqa: F401  (registers Tonic's names in the root layouts)
 from .base import RawDataset
 from .cifar10dvs import CIFAR10DVSRaw
 from .dvs128 import DVS128GestureRaw
