@@ -5,6 +5,10 @@ A Tonic dataset lives in ``save_to/<ClassName>/`` (the Tonic class name: ``NMNIS
 downloads into that folder, the folder it extracts to, and where the archive comes from (URL and
 md5, as facts: evframes never downloads, :func:`missing_error` says where to get the files).
 
+The Tonic names of N-MNIST's archives are also registered in evframes' root-layout table
+(:data:`TONIC_ROOTS`), so ``evframes extract`` and :mod:`evframes.datasets` read a Tonic
+``save_to/NMNIST`` folder too.
+
 - N-MNIST: ``train.zip`` / ``test.zip``, extracted to ``Train/<digit>/<id>.bin`` /
   ``Test/...`` (the extracted folder is read when present, as Tonic reads it, else the zip in
   place; our own ``Train.zip`` name is accepted too). :class:`TonicNMNISTRaw` is the registry's
@@ -41,6 +45,7 @@ from .base import Job, JobResult, RawDataset, chunked, drop_off_sensor, natural_
 from .cifar10dvs import CLASSES as CIFAR_CLASSES
 from .cifar10dvs import CIFAR10DVSRaw
 from .nmnist import FolderSplitRaw
+from .roots import RootLayout, register_layout
 from .tarstream import iter_tar, open_gzip
 
 
@@ -84,6 +89,15 @@ TONIC_LAYOUTS: Dict[str, TonicLayout] = {
 }
 
 
+#: Tonic's names in evframes' root-layout table (:mod:`evframes.raw.roots`), so the registry's
+#: raw readers (``evframes extract``, :mod:`evframes.datasets`) also find N-MNIST's archives
+#: under Tonic's names in a ``save_to/NMNIST`` root; its extracted folders and CIFAR10-DVS's
+#: class folders already have evframes' names
+TONIC_ROOTS = register_layout(RootLayout(
+    "tonic", "Tonic's layout", folder=None, archive=None,
+    overrides={("nmnist", "archive", f"{s.folder}.zip"): (s.archive,)
+               for s in TONIC_LAYOUTS["nmnist"].sources.values()}))
+
 #: where the original CIFAR10-DVS release (AEDAT 2.0 class archives) is published
 CIFAR_ORIGINAL = "https://figshare.com/articles/dataset/CIFAR10-DVS_New/4724671"
 
@@ -97,7 +111,8 @@ def missing_error(dataset: str, location, split: str, detail: str = "") -> Datas
         return DatasetError(f"{location}: CIFAR10-DVS not found (neither airplane/ ... truck/ "
                             f"nor airplane.zip ... truck.zip){detail}; evframes never "
                             f"downloads: get the original release's ten class archives "
-                            f"(AEDAT 2.0, {CIFAR_ORIGINAL}) and put them in {location}/, "
+                            f"(AEDAT 2.0, {CIFAR_ORIGINAL}; files and md5 sums: "
+                            f"evframes.raw.cifar10dvs.RESOURCES) and put them in {location}/, "
                             f"extracted or not")
     part = "" if split == "all" else f" {split} split"
     return DatasetError(f"{location}: {lay.title}{part} not found (neither {src.folder}/ nor "
@@ -361,5 +376,6 @@ class TonicCIFAR10DVSRaw(CIFAR10DVSRaw):
                                                       orientation=self.orientation)))
 
 
-__all__ = ["TONIC_LAYOUTS", "TonicLayout", "TonicSource", "missing_error", "TonicNMNISTRaw",
-           "TonicDVSGestureRaw", "TonicCIFAR10DVSRaw", "npy_events", "decode_npy_samples"]
+__all__ = ["TONIC_LAYOUTS", "TONIC_ROOTS", "TonicLayout", "TonicSource", "missing_error",
+           "TonicNMNISTRaw", "TonicDVSGestureRaw", "TonicCIFAR10DVSRaw", "npy_events",
+           "decode_npy_samples"]
