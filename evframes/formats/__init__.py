@@ -7,6 +7,7 @@ AEDAT 3.1          DVS128 Gesture ``userNN_*.aedat``      :func:`read_aedat3` / 
 AEDAT 2.0 (jAER)   CIFAR10-DVS ``*.aedat``                :func:`read_aedat2` / :func:`write_aedat2`
 ATIS 40-bit        N-MNIST, N-Caltech101 ``.bin``,        :func:`read_atis_bin` /
                    slayerPytorch ``.bs2``                 :func:`write_atis_bin`
+AEDAT 4.0 (DV)     iniVation cameras ``.aedat4``          :func:`read_aedat4` / :func:`write_aedat4`
 =================  =====================================  ==========================================
 
 Every reader returns :class:`evframes.Events` (``t`` int64 us, ``x``/``y`` int16, ``p`` int8) and
@@ -34,12 +35,14 @@ from ._common import FileBuffer, TruncatedFileWarning, as_uint8, display_name
 from ._sniff import SNIFF_BYTES, SUPPORTED, foreign_format
 from .aedat2 import decode_aedat2_bytes, read_aedat2, write_aedat2
 from .aedat3 import decode_aedat3_bytes, read_aedat3, write_aedat3
+from .aedat4 import decode_aedat4_bytes, iter_aedat4, probe_aedat4, read_aedat4, write_aedat4
 from .atis_bin import decode_atis_bytes, read_atis_bin, write_atis_bin
 
 __all__ = [
     "read_aedat3", "write_aedat3", "decode_aedat3_bytes",
     "read_aedat2", "write_aedat2", "decode_aedat2_bytes",
     "read_atis_bin", "write_atis_bin", "decode_atis_bytes",
+    "read_aedat4", "write_aedat4", "decode_aedat4_bytes", "iter_aedat4", "probe_aedat4",
     "read_events", "decode_events_bytes", "detect_format",
     "TruncatedFileWarning", "FormatError",
 ]
@@ -55,6 +58,8 @@ def detect_format(head: bytes, name: str) -> str:
     what it is when recognisable (AEDAT 4, Prophesee EVT 2.0 / 2.1 / 3.0 RAW and DAT, HDF5,
     zip, ...) and the supported formats, when it is not one evframes reads.
     """
+    if head.startswith(b"#!AER-DAT4."):
+        return "aedat4"
     if head.startswith(b"#!AER-DAT3."):
         return "aedat3"
     if head.startswith(b"#!AER-DAT2."):
@@ -72,7 +77,7 @@ def detect_format(head: bytes, name: str) -> str:
 
 
 _DECODERS = {"aedat3": decode_aedat3_bytes, "aedat2": decode_aedat2_bytes,
-             "atis": decode_atis_bytes}
+             "atis": decode_atis_bytes, "aedat4": decode_aedat4_bytes}
 
 
 def decode_events_bytes(data, name: str = "<buffer>", **kwargs) -> Events:
