@@ -13,7 +13,8 @@ from typing import Optional
 #: What :func:`evframes.read_events` reads, for error messages.
 SUPPORTED = ("supported formats: AEDAT 3.1 ('#!AER-DAT3.1' header; DVS128 Gesture), "
              "AEDAT 2.0 ('#!AER-DAT2.0' header; CIFAR10-DVS, jAER), "
-             "ATIS 40-bit .bin/.bs2 (no header; N-MNIST, N-Caltech101)")
+             "ATIS 40-bit .bin/.bs2 (no header; N-MNIST, N-Caltech101), "
+             "AEDAT 4.0 ('#!AER-DAT4.0' header; iniVation DV)")
 
 #: first bytes -> description, for binary containers that are not event files
 _MAGICS = (
@@ -62,15 +63,13 @@ def _prophesee(head: bytes) -> Optional[str]:
 def foreign_format(head: bytes) -> Optional[str]:
     """Describe a file evframes does not read, from its first bytes (a few KB); else None.
 
-    AEDAT 2.x / 3.x headers return None (they are read); other AEDAT versions, Prophesee '%'
+    AEDAT 2.x / 3.x / 4.x headers return None (they are read); other AEDAT versions, Prophesee '%'
     headers and a few binary containers are named.
     """
     if head.startswith(b"#!AER-DAT"):
         version = head.split(b"\n", 1)[0].rstrip(b"\r")[9:20].decode("latin-1")
-        if version.startswith(("2.", "3.")):
+        if version.startswith(("2.", "3.", "4.")):
             return None
-        if version.startswith("4."):
-            return f"an AEDAT {version} file (iniVation DV: flatbuffers + compression)"
         return f"an AEDAT {version!r} file"
     if head.startswith(b"%"):
         name = _prophesee(head)
