@@ -9,5 +9,7 @@ if [ ! -x .venv-bench/bin/python ]; then
 fi
 .venv-bench/bin/pip install -q torch==2.14.1 torchvision==0.29.1
 .venv-bench/bin/pip install -q spikingjelly tonic
+# AEDAT 4 peers (bench_formats.py, tests/test_formats_aedat4_peer.py)
+.venv-bench/bin/pip install -q aedat faery dv-processing evlib
 .venv-bench/bin/pip install -q -e .
 echo "run e.g.: .venv-bench/bin/python benchmarks/bench_integrate.py --markdown"
