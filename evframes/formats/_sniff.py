@@ -63,13 +63,16 @@ def _prophesee(head: bytes) -> Optional[str]:
 def foreign_format(head: bytes) -> Optional[str]:
     """Describe a file evframes does not read, from its first bytes (a few KB); else None.
 
-    AEDAT 2.x / 3.x / 4.x headers return None (they are read); other AEDAT versions, Prophesee '%'
+    AEDAT 2.x / 3.x headers return None (they are read); AEDAT 4.0 is named with its reader
+    (for the other readers' refusals); other AEDAT versions, Prophesee '%'
     headers and a few binary containers are named.
     """
     if head.startswith(b"#!AER-DAT"):
         version = head.split(b"\n", 1)[0].rstrip(b"\r")[9:20].decode("latin-1")
-        if version.startswith(("2.", "3.", "4.")):
+        if version.startswith(("2.", "3.")):
             return None
+        if version.startswith("4.0"):  # read by read_aedat4: named for the other readers
+            return f"an AEDAT {version} file (iniVation DV; read_aedat4 reads it)"
         return f"an AEDAT {version!r} file"
     if head.startswith(b"%"):
         name = _prophesee(head)
@@ -83,7 +86,8 @@ def foreign_format(head: bytes) -> Optional[str]:
 
 def refusal(kind: str, what: str) -> str:
     """The message of a FormatError for a file that is ``what`` but was read as ``kind``."""
-    return f"this is {what}, not {kind}; evframes does not read it ({SUPPORTED})"
+    tail = "" if "reads it)" in what else "; evframes does not read it"
+    return f"this is {what}, not {kind}{tail} ({SUPPORTED})"
 
 
 def bad_magic(kind: str, magic: str, head: bytes) -> str:
@@ -92,7 +96,8 @@ def bad_magic(kind: str, magic: str, head: bytes) -> str:
     msg = f"not an {kind} file: first line {first!r} does not start with {magic!r}"
     what = foreign_format(head)
     if what is not None:
-        msg += f"; this is {what}, which evframes does not read ({SUPPORTED})"
+        tail = "" if "reads it)" in what else ", which evframes does not read"
+        msg += f"; this is {what}{tail} ({SUPPORTED})"
     return msg
 
 
