@@ -289,8 +289,8 @@ def test_cifar10dvs_cut_members_in_zip(tmp_path):
 
 FOREIGN = [("prophesee/expelliarmus_evt3_sample_small.raw", "Prophesee EVT 3.0"),
            ("prophesee/faery_evt2.raw", "Prophesee EVT 2.0"),
-           ("prophesee/expelliarmus_dat_sample_small.dat", "Prophesee DAT"),
-           ("aedat4/aestream_davis346.aedat4", "AEDAT 4.0")]
+           ("prophesee/expelliarmus_dat_sample_small.dat", "Prophesee DAT")]
+# (AEDAT 4 is read since issue 14: tests/test_formats_aedat4.py checks the other readers refuse it)
 SUPPORTED = ("AEDAT 3.1", "AEDAT 2.0", "ATIS")
 
 
