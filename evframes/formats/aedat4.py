@@ -101,7 +101,7 @@ class _File:
         if tp >= 0 and tp < self.data_start:
             raise FormatError(name, self.data_start, f"the header's data table position {tp} "
                                                      "points inside the header (corrupt header)")
-        if tp > n:
+        if tp >= n:
             self.cut = (n, f"file ends before the data table its header places at byte {tp}")
         elif tp >= 0:
             end = tp
