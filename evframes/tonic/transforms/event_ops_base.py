@@ -1,0 +1,137 @@
+"""Plumbing of the Tonic event transforms: input checks, numpy's typing rules, kernel calls.
+
+Events are Tonic's: a 1-D numpy structured array with fields among ``x, y, t, p`` (any order and
+dtypes; audio events have no ``y``). Every transform returns a new array of the input's dtype
+(never a view of the input, unless Tonic also returns the input object itself), C-contiguous.
+
+Arithmetic follows the numpy expression Tonic evaluates: :func:`affine` types its scalars with
+``np.result_type`` (Python scalars weak, numpy scalars strong, NEP 50) and the kernels cast the
+result into the field as numpy's assignment does (floats truncated toward zero into integer
+fields). Integer arithmetic runs in int64, which gives the same result modulo the field width.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from . import event_ops_kernels as K
+
+
+def structured(events, name: str, need: Sequence[str] = ()) -> np.ndarray:
+    """``events`` as a C-contiguous 1-D structured array holding the fields ``need``; a
+    ``TypeError`` / ``ValueError`` naming the transform otherwise."""
+    if not isinstance(events, np.ndarray) or events.dtype.names is None:
+        raise TypeError(f"{name} expects Tonic events: a numpy structured array with fields "
+                        f"such as x, y, t, p; got {type(events).__name__}"
+                        + (f" of dtype {events.dtype}" if isinstance(events, np.ndarray) else ""))
+    if events.ndim != 1:
+        raise ValueError(f"{name} expects a 1-D array of events, got shape {events.shape}")
+    missing = [f for f in need if f not in events.dtype.names]
+    if missing:
+        raise ValueError(f"{name} needs the event field(s) {', '.join(missing)}; the events "
+                         f"have {', '.join(events.dtype.names)}")
+    for f in events.dtype.names:
+        fd = events.dtype.fields[f][0]
+        if fd.kind not in "biuf" or not fd.isnative or fd.shape:
+            raise TypeError(f"{name}: event field {f!r} has dtype {fd}; native-order bool, "
+                            f"integer or float fields are supported")
+    return np.ascontiguousarray(events)
+
+
+def copy(events: np.ndarray) -> np.ndarray:
+    """A copy by one memcpy (``ndarray.copy`` of a structured array copies field by field)."""
+    out = np.empty_like(events)
+    if events.size:
+        out.view(np.uint8)[...] = events.view(np.uint8)
+    return out
+
+
+def _widen(dt: np.dtype):
+    return np.int64 if dt.kind in "biu" else dt.type
+
+
+def affine(events, out, field: str, a, b) -> tuple:
+    """The op ``out[field] = events[field] * a + b`` typed as numpy types that expression."""
+    src = events[field]
+    r1 = np.result_type(src.dtype, a)
+    r2 = np.result_type(r1, b)
+    return (src, out[field], _widen(r1)(a), _widen(r2)(b))
+
+
+def bound(dtype: np.dtype, v):
+    """A comparison bound typed as numpy compares a ``dtype`` array with ``v``."""
+    return _widen(np.result_type(dtype, v))(v)
+
+
+def interval(events, field: str, lo, hi, closed: bool = False) -> tuple:
+    """The check ``lo <= events[field] < hi`` (``<= hi`` when ``closed``)."""
+    v = events[field]
+    c = (v, bound(v.dtype, lo), bound(v.dtype, hi))
+    return c + (1,) if closed else c
+
+
+def shrink(out: np.ndarray, n: int) -> np.ndarray:
+    """``out[:n]`` as an array of its own (the buffer is shrunk in place, no copy)."""
+    if n == out.shape[0]:
+        return out
+    out.resize((n,), refcheck=False)
+    return out
+
+
+def select(events, checks: tuple, ops: tuple = (), invert: bool = False) -> np.ndarray:
+    """The events passing every check (failing one, with ``invert``), ops applied, in order."""
+    out = np.empty_like(events)
+    if ops:
+        n = K.select_records(events, out, invert, checks, ops)
+    else:
+        n = K.select_plain(events, out, invert, checks)
+    del checks, ops
+    return shrink(out, n)
+
+
+def mapped(events, ops_of, reverse: bool = False) -> np.ndarray:
+    """A copy of ``events`` (reversed with ``reverse``) with the ops ``ops_of(out)`` applied."""
+    out = np.empty_like(events)
+    ops = ops_of(out)
+    if not len(events):
+        return out
+    if ops:
+        K.map_records(events, out, reverse, ops)
+    elif reverse:
+        K.gather_records(events, np.arange(len(events) - 1, -1, -1), out)
+    else:
+        out.view(np.uint8)[...] = events.view(np.uint8)
+    return out
+
+
+def delete_mask(events, drop: np.ndarray) -> np.ndarray:
+    """``np.delete(events, drop_mask)``: the events where ``drop`` is False, in order."""
+    return select(events, ((drop,),), invert=True)
+
+
+def pixel_fields(events, name: str):
+    """x and y views for pixel-memory kernels (audio events: y is a zero-stride 0) and the
+    memory size ``(W, H) = (max + 1)`` Tonic infers; negative coordinates refused."""
+    x = events["x"]
+    y = events["y"] if "y" in events.dtype.names else np.broadcast_to(np.int64(0), x.shape)
+    x0, x1, y0, y1 = K.coord_range(x, y)
+    if x0 < 0 or y0 < 0:
+        raise ValueError(f"{name}: negative pixel coordinates (min x {x0}, min y {y0}); "
+                         f"Tonic would index its pixel memory from the far end")
+    return x, y, int(x1) + 1, int(y1) + 1
+
+
+def as_range(v):
+    """Tonic samples a parameter from a range given as a tuple; a list means the same here."""
+    return tuple(v) if isinstance(v, list) else v
+
+
+def sample(v, to_int: bool = False):
+    """Tonic's ``get_params`` draw: ``(hi - lo) * np.random.random_sample() + lo`` for a range
+    tuple (one draw of numpy's global generator), else ``v`` itself."""
+    v = as_range(v)
+    if isinstance(v, tuple):
+        v = (v[1] - v[0]) * np.random.random_sample() + v[0]
+        return int(v) if to_int else v
+    return v

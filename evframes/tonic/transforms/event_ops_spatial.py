@@ -1,0 +1,245 @@
+"""Tonic's spatial event transforms: flips, crops, Downsample, SpatialJitter (Tonic 1.7 values).
+
+Events are Tonic's structured arrays (fields ``x, y, t, p``, any dtypes; see
+:mod:`.event_ops_base`); ``sensor_size`` is ``(W, H, P)`` in pixels. Random decisions are drawn
+from numpy's global generator (``np.random``) with the same calls, in the same order, as Tonic
+1.7, so after ``np.random.seed(s)`` the results equal Tonic's and leave the generator in the
+same state.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .event_ops_base import affine, as_range, interval, mapped, shrink, structured
+from .event_ops_kernels import select_records, shift_records
+
+__all__ = ["CenterCrop", "RandomCrop", "RandomFlipLR", "RandomFlipUD", "Downsample",
+           "SpatialJitter"]
+
+
+def _check_p(p, name):
+    if not 0 <= p <= 1:
+        raise ValueError(f"{name}: p must be in [0, 1], got {p}")
+
+
+def _flip(events, p, field: str, size: int, name: str):
+    ev = structured(events, name, (field,))
+    if np.random.rand() <= p:
+        return mapped(ev, lambda out: (affine(ev, out, field, -1, size - 1),))
+    return mapped(ev, lambda out: ())
+
+
+@dataclass(frozen=True)
+class RandomFlipLR:
+    """Mirror the events in x with probability ``p``: ``x' = W - 1 - x``.
+
+    Parameters
+    ----------
+    sensor_size : (W, H, P)
+        Sensor size in pixels; only ``W`` is used.
+    p : float
+        Probability of the flip (one draw ``np.random.rand() <= p`` per call, as Tonic; the
+        whole sample flips or none of it). Audio events (no ``y``) work too.
+    """
+
+    sensor_size: tuple[int, int, int]
+    p: float = 0.5
+
+    def __post_init__(self):
+        _check_p(self.p, "RandomFlipLR")
+
+    def __call__(self, events):
+        return _flip(events, self.p, "x", self.sensor_size[0], "RandomFlipLR")
+
+
+@dataclass(frozen=True)
+class RandomFlipUD:
+    """Mirror the events in y with probability ``p``: ``y' = H - 1 - y``.
+
+    Parameters
+    ----------
+    sensor_size : (W, H, P)
+        Sensor size in pixels; only ``H`` is used.
+    p : float
+        Probability of the flip (one draw ``np.random.rand() <= p`` per call, as Tonic).
+    """
+
+    sensor_size: tuple[int, int, int]
+    p: float = 0.5
+
+    def __post_init__(self):
+        _check_p(self.p, "RandomFlipUD")
+
+    def __call__(self, events):
+        return _flip(events, self.p, "y", self.sensor_size[1], "RandomFlipUD")
+
+
+def _crop(ev, x0, y0, w, h, dx, dy):
+    """Events with ``x0 <= x < x0 + w`` and ``y0 <= y < y0 + h``, moved by ``-dx, -dy``."""
+    checks = (interval(ev, "x", x0, x0 + w), interval(ev, "y", y0, y0 + h))
+    out = np.empty_like(ev)
+    ops = (affine(ev, out, "x", 1, -dx), affine(ev, out, "y", 1, -dy))
+    n = select_records(ev, out, False, checks, ops)
+    del ops
+    return shrink(out, n)
+
+
+@dataclass
+class CenterCrop:
+    """The centred ``size`` window of the sensor, events moved to its origin (Tonic 1.7).
+
+    ``size = (w, h)`` pixels in Tonic's code order (x first, whatever its docstring says), or
+    one int for a square. Offsets are ``((W - w) // 2, (H - h) // 2)``; events are kept in the
+    window clipped at 0 and shifted by the unclipped offset, so a ``size`` larger than the
+    sensor pads (moves events right / down) instead of cropping. Use the new size in later
+    transforms.
+
+    Parameters
+    ----------
+    sensor_size : (W, H, P)
+    size : int or (w, h)
+    """
+
+    sensor_size: tuple[int, int, int]
+    size: int | tuple[int, int]
+
+    def __call__(self, events):
+        ev = structured(events, "CenterCrop", ("x", "y"))
+        size = (self.size, self.size) if np.ndim(self.size) == 0 else self.size
+        ox = (self.sensor_size[0] - size[0]) // 2
+        oy = (self.sensor_size[1] - size[1]) // 2
+        return _crop(ev, max(ox, 0), max(oy, 0), size[0], size[1], ox, oy)
+
+
+@dataclass(frozen=True)
+class RandomCrop:
+    """A random ``target_size = (w, h)`` window of the sensor, events moved to its origin.
+
+    The window's corner is ``int(np.random.rand() * (W - w))``, then the same for y (two draws,
+    as Tonic; the corner never reaches ``W - w`` itself, a Tonic quirk kept).
+
+    Parameters
+    ----------
+    sensor_size : (W, H, P)
+    target_size : (w, h)
+        Must fit the sensor (``ValueError`` here; Tonic asserts at the first call).
+    """
+
+    sensor_size: tuple[int, int, int]
+    target_size: tuple[int, int]
+
+    def __post_init__(self):
+        if (self.target_size[0] > self.sensor_size[0]
+                or self.target_size[1] > self.sensor_size[1]):
+            raise ValueError(f"RandomCrop: target_size {tuple(self.target_size)} exceeds "
+                             f"sensor_size {tuple(self.sensor_size[:2])}")
+
+    def __call__(self, events):
+        ev = structured(events, "RandomCrop", ("x", "y"))
+        (W, H), (w, h) = self.sensor_size[:2], self.target_size
+        x0 = int(np.random.rand() * (W - w))
+        y0 = int(np.random.rand() * (H - h))
+        return _crop(ev, x0, y0, w, h, x0, y0)
+
+
+@dataclass(frozen=True)
+class Downsample:
+    """Multiply timestamps by ``time_factor`` and coordinates by ``spatial_factor``; no event
+    is dropped (Tonic 1.7).
+
+    Results are written back into the input's field dtypes, so integer fields are truncated
+    toward zero (``x = 5, factor 0.25 -> 1``), exactly as Tonic's assignment does; with
+    ``target_size`` the factors are ``target_size / sensor_size[:-1]`` (float64).
+
+    Parameters
+    ----------
+    time_factor : float or (lo, hi)
+        A range is sampled uniformly per call (one ``np.random.random_sample()``, as Tonic's
+        time skew); a list means the same here (Tonic fails on a list).
+    spatial_factor : float or (fx, fy)
+    sensor_size : (W, H, P), optional
+        Needed with ``target_size``.
+    target_size : (W', H'), optional
+        Overrides ``spatial_factor``.
+    """
+
+    time_factor: float = 1
+    spatial_factor: float | tuple[float, float] = 1
+    sensor_size: tuple[int, int, int] | None = None
+    target_size: tuple[int, int] | None = None
+
+    def __post_init__(self):
+        if self.target_size is not None and self.sensor_size is None:
+            raise ValueError("Downsample: target_size needs sensor_size")
+
+    @staticmethod
+    def get_params(spatial_factor):
+        """``(f, f)`` for one factor, the pair itself otherwise."""
+        spatial_factor = as_range(spatial_factor)
+        if not isinstance(spatial_factor, tuple):
+            spatial_factor = (spatial_factor, spatial_factor)
+        return spatial_factor
+
+    def __call__(self, events):
+        ev = structured(events, "Downsample")
+        if self.target_size is not None:
+            factor = np.asarray(self.target_size) / self.sensor_size[:-1]
+        else:
+            factor = self.get_params(self.spatial_factor)
+        coef = as_range(self.time_factor)
+        if isinstance(coef, tuple):
+            coef = (coef[1] - coef[0]) * np.random.random_sample() + coef[0]
+        names = ev.dtype.names
+
+        def ops(out):
+            o = []
+            if "t" in names:
+                o.append(affine(ev, out, "t", coef, 0))
+            if "x" in names:
+                o.append(affine(ev, out, "x", factor[0], 0))
+            if "y" in names:
+                o.append(affine(ev, out, "y", factor[1], 0))
+            return tuple(o)
+        return mapped(ev, ops)
+
+
+@dataclass(frozen=True)
+class SpatialJitter:
+    """Add 2-D Gaussian noise to each event's ``(x, y)`` (Tonic 1.7).
+
+    One ``np.random.multivariate_normal([0, 0], [[var_x, sigma_xy], [sigma_xy, var_y]], N)``
+    draw (the same call as Tonic, so seeded runs agree); the shifted coordinates are written
+    back into the coordinate dtype (integers truncated toward zero, so ``-0.7 -> 0`` stays on
+    the sensor), then with ``clip_outliers`` events off ``[0, W) x [0, H)`` are dropped.
+
+    Parameters
+    ----------
+    sensor_size : (W, H, P)
+    var_x, var_y : float
+        Variances in pixels squared.
+    sigma_xy : float
+        Covariance.
+    clip_outliers : bool
+    """
+
+    sensor_size: tuple[int, int, int]
+    var_x: float = 1
+    var_y: float = 1
+    sigma_xy: float = 0
+    clip_outliers: bool = False
+
+    def __call__(self, events):
+        ev = structured(events, "SpatialJitter", ("x", "y"))
+        cov = [[self.var_x, self.sigma_xy], [self.sigma_xy, self.var_y]]
+        shifts = np.random.multivariate_normal([0, 0], cov, len(ev))
+        out = np.empty_like(ev)
+        if not len(ev):
+            return out
+        ops = ((ev["x"], out["x"], shifts[:, 0]), (ev["y"], out["y"], shifts[:, 1]))
+        W, H = self.sensor_size[0], self.sensor_size[1]
+        checks = (interval(out, "x", 0, W), interval(out, "y", 0, H))
+        n = shift_records(ev, out, ops, bool(self.clip_outliers), checks)
+        del ops, checks
+        return shrink(out, n)

@@ -1,0 +1,165 @@
+"""Tonic's temporal event transforms: CropTime, RandomTimeReversal, TimeAlignment, TimeJitter,
+TimeSkew (Tonic 1.7 values).
+
+Timestamps keep the input's ``t`` dtype (Tonic's datasets: int64 microseconds); arithmetic
+results are written back as numpy assigns them (floats truncated toward zero into integer
+fields). Random draws use numpy's global generator with Tonic's calls, in Tonic's order.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .event_ops_base import affine, as_range, copy, interval, mapped, select, shrink, structured
+from .event_ops_kernels import gather_records, shift_records
+
+__all__ = ["CropTime", "RandomTimeReversal", "TimeAlignment", "TimeJitter", "TimeSkew"]
+
+
+@dataclass
+class CropTime:
+    """Keep the events with ``min <= t <= max`` (both ends included).
+
+    ``max=None`` keeps everything from ``min`` on. Tonic 1.7 instead stores the first sample's
+    largest timestamp into ``self.max`` and reuses it for every later sample (a bug: later,
+    longer samples lose their tail); evframes leaves the instance unchanged, so every sample
+    keeps its whole tail. Empty input returns empty events (Tonic fails on ``np.max``).
+
+    Parameters
+    ----------
+    min : int
+        Microseconds (the events' time unit).
+    max : int, optional
+    """
+
+    min: int = 0
+    max: int = None
+
+    def __call__(self, events):
+        ev = structured(events, "CropTime", ("t",))
+        hi = np.inf if self.max is None else self.max
+        return select(ev, (interval(ev, "t", self.min, hi, closed=True),))
+
+
+@dataclass(frozen=True)
+class RandomTimeReversal:
+    """With probability ``p`` reverse time: ``t' = max(t) - t``, the event order reversed and,
+    with ``flip_polarities``, polarities inverted (nonzero -> 0, 0 -> 1).
+
+    One draw ``np.random.rand() < p`` per call (strict, unlike the flips' ``<=``). Rasters
+    (3-D or 4-D numpy arrays ``[T, P, ...]``) have their first two axes reversed. Tonic returns
+    a reversed view of its copy; evframes a C-contiguous array with the same values. Empty
+    events come back empty (Tonic fails on ``np.max``).
+
+    Parameters
+    ----------
+    p : float
+    flip_polarities : bool
+    """
+
+    p: float = 0.5
+    flip_polarities: bool = True
+
+    def __post_init__(self):
+        if not 0 <= self.p <= 1:
+            raise ValueError(f"RandomTimeReversal: p must be in [0, 1], got {self.p}")
+
+    def __call__(self, events):
+        if isinstance(events, np.ndarray) and events.dtype.names is None \
+                and events.ndim in (3, 4):
+            if np.random.rand() < self.p:
+                return np.ascontiguousarray(events[::-1, ::-1, ...])
+            return events.copy()
+        ev = structured(events, "RandomTimeReversal",
+                        ("t", "p") if self.flip_polarities else ("t",))
+        if np.random.rand() < self.p and len(ev):
+            tmax = ev["t"].max()
+
+            def ops(out):
+                o = (affine(ev, out, "t", -1, tmax),)
+                return o + ((ev["p"], out["p"], 1),) if self.flip_polarities else o
+            return mapped(ev, ops, reverse=True)
+        return copy(ev)
+
+
+@dataclass
+class TimeAlignment:
+    """Shift timestamps so that the first event is at 0: ``t' = t - min(t)``.
+
+    Empty input returns empty events (Tonic fails on ``min``).
+    """
+
+    def __call__(self, events):
+        ev = structured(events, "TimeAlignment", ("t",))
+        if not len(ev):
+            return copy(ev)
+        tmin = ev["t"].min()
+        return mapped(ev, lambda out: (affine(ev, out, "t", 1, -tmin),))
+
+
+@dataclass(frozen=True)
+class TimeJitter:
+    """Add Gaussian noise of standard deviation ``std`` (microseconds) to every timestamp.
+
+    One ``np.random.normal(0, std, N)`` draw (Tonic's call, so seeded runs agree); the sums are
+    written back into ``t``'s dtype (integers truncated toward zero, so a shift to -0.4 gives
+    0). ``clip_negative`` then drops the events with ``t < 0``; ``sort_timestamps`` reorders by
+    ``np.argsort(t)`` with numpy's default (unstable) sort, as Tonic, so equal timestamps come
+    out in the same order as Tonic's. Unsorted output is Tonic's default.
+
+    Parameters
+    ----------
+    std : float
+    clip_negative : bool
+    sort_timestamps : bool
+    """
+
+    std: float
+    clip_negative: bool = True
+    sort_timestamps: bool = False
+
+    def __call__(self, events):
+        ev = structured(events, "TimeJitter", ("t",))
+        shifts = np.random.normal(0, self.std, len(ev))
+        out = np.empty_like(ev)
+        if not len(ev):
+            return out
+        ops = ((ev["t"], out["t"], shifts),)
+        checks = (interval(out, "t", 0, np.inf),)
+        n = shift_records(ev, out, ops, bool(self.clip_negative), checks)
+        del ops, checks
+        out = shrink(out, n)
+        if self.sort_timestamps:
+            order = np.argsort(out["t"])
+            res = np.empty_like(out)
+            gather_records(out, order, res)
+            return res
+        return out
+
+
+@dataclass(frozen=True)
+class TimeSkew:
+    """Linear time transform ``t' = t * coefficient + offset`` (written back into ``t``'s
+    dtype, integers truncated toward zero).
+
+    Parameters
+    ----------
+    coefficient : float or (lo, hi)
+        A range is sampled per call (``np.random.random_sample()``, coefficient first, then
+        offset, as Tonic); a list means a range here too (Tonic fails on a list).
+    offset : float or (lo, hi)
+        Microseconds.
+    """
+
+    coefficient: float | tuple[float, float]
+    offset: float | tuple[float, float] = 0
+
+    def __call__(self, events):
+        ev = structured(events, "TimeSkew", ("t",))
+        coef, off = as_range(self.coefficient), as_range(self.offset)
+        if isinstance(coef, tuple):
+            coef = (coef[1] - coef[0]) * np.random.random_sample() + coef[0]
+        if isinstance(off, tuple):
+            off = (off[1] - off[0]) * np.random.random_sample() + off[0]
+        return mapped(ev, lambda out: (affine(ev, out, "t", coef, off),))
