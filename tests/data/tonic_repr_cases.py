@@ -1,0 +1,157 @@
+"""Inputs and transforms on which evframes.tonic's To* transforms are compared with Tonic 1.7.
+
+Shared by ``make_tonic_repr_ref.py`` (stores Tonic's outputs in ``tonic_repr_ref.npz``),
+``tests/test_tonic_repr.py`` (compares against the stored outputs) and
+``tests/test_tonic_repr_peer.py`` (compares live with Tonic). A case is a chain of
+``(class name, keyword arguments)`` applied in turn to one event array; every case is one
+Tonic runs without crashing.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+#: Tonic's own event dtypes (NMNIST, DVSGesture, CIFAR10-DVS) and an audio one (SHD-like).
+DTYPES = {
+    "nmnist": np.dtype([("x", int), ("y", int), ("t", int), ("p", int)]),
+    "dvsgesture": np.dtype([("x", np.int16), ("y", np.int16), ("p", bool), ("t", np.int64)]),
+    "cifar10dvs": np.dtype([("t", np.uint64), ("x", np.uint16), ("y", np.uint16), ("p", bool)]),
+    "audio": np.dtype([("t", int), ("x", int), ("p", int)]),
+}
+
+
+def make_events(kind, n, W, H, span, seed, P=2, t0=0, pvals=None):
+    """``n`` random events of dtype ``DTYPES[kind]`` on ``W x H``, t sorted in
+    ``[t0, t0 + span)`` (repeated timestamps likely when ``span`` is small)."""
+    rng = np.random.default_rng(seed)
+    ev = np.zeros(n, DTYPES[kind])
+    ev["x"] = rng.integers(0, W, n)
+    if "y" in ev.dtype.names:
+        ev["y"] = rng.integers(0, H, n)
+    vals = np.arange(P) if pvals is None else np.asarray(pvals)
+    ev["p"] = vals[rng.integers(0, len(vals), n)]
+    ev["t"] = t0 + np.sort(rng.integers(0, span, n))
+    return ev
+
+
+def _c(name, events, *chain):
+    return {"name": name, "events": events, "chain": list(chain)}
+
+
+def cases():
+    """The comparison cases (deterministic)."""
+    out = []
+    add = out.append
+    seed = iter(range(1000, 100000))
+    for kind in ("nmnist", "dvsgesture", "cifar10dvs"):
+        W, H = (7, 5) if kind != "dvsgesture" else (6, 6)
+        ss = (W, H, 2)
+        ev = make_events(kind, 300, W, H, 20_000, next(seed), t0=5)
+        for kw in ({"time_window": 1000}, {"time_window": 1700.5},
+                   {"time_window": 3000, "overlap": 1000},
+                   {"time_window": 3000, "overlap": 500, "include_incomplete": True},
+                   {"time_window": 2500, "start_time": 0, "end_time": 30_000},
+                   {"time_window": 2500, "start_time": 4000, "end_time": 11_000,
+                    "include_incomplete": True},
+                   {"event_count": 40}, {"event_count": 40, "overlap": 15},
+                   {"event_count": 70, "overlap": 20, "include_incomplete": True},
+                   {"event_count": 1000},
+                   {"n_time_bins": 7}, {"n_time_bins": 1}, {"n_time_bins": 6, "overlap": 0.25},
+                   {"n_event_bins": 7}, {"n_event_bins": 9, "overlap": 0.5}):
+            add(_c(f"{kind} ToFrame {kw}", ev, ("ToFrame", dict(sensor_size=ss, **kw))))
+        add(_c(f"{kind} ToImage", ev, ("ToImage", {"sensor_size": ss})))
+        for kw in ({"n_time_bins": 5}, {"event_count": 64, "overlap": 8,
+                                         "include_incomplete": True}):
+            add(_c(f"{kind} ToSparseTensor {kw}", ev,
+                   ("ToSparseTensor", dict(sensor_size=ss, **kw))))
+        for b in (1, 3, 10):
+            add(_c(f"{kind} ToVoxelGrid {b}", ev,
+                   ("ToVoxelGrid", {"sensor_size": ss, "n_time_bins": b})))
+        for kw in ({"dt": 2000, "tau": 3000}, {"dt": 1234.5, "tau": 500.0}):
+            add(_c(f"{kind} ToTimesurface {kw}", ev,
+                   ("ToTimesurface", dict(sensor_size=ss, **kw))))
+        big = make_events(kind, 400, 23, 17, 60_000, next(seed))
+        for kw in ({}, {"surface_size": 3, "cell_size": 4, "time_window": 5000.0,
+                        "tau": 800.0}, {"surface_size": 5, "cell_size": 6,
+                                        "time_window": 20_000, "tau": 300, "decay": "lin"}):
+            add(_c(f"{kind} ToAveragedTimesurface {kw}", big,
+                   ("ToAveragedTimesurface", dict(sensor_size=(23, 17, 2), **kw))))
+        add(_c(f"{kind} ToFrame + ToBinaRep", ev,
+               ("ToFrame", {"sensor_size": ss, "n_time_bins": 12}),
+               ("ToBinaRep", {"n_frames": 3, "n_bits": 4})))
+
+    # ties and short spans: every timestamp repeated, span shorter than the bins
+    tie = make_events("nmnist", 120, 4, 3, 6, next(seed), t0=100)
+    for kw in ({"n_time_bins": 10}, {"n_time_bins": 3}, {"time_window": 2},
+               {"n_event_bins": 8, "overlap": 0.9}):
+        add(_c(f"ties ToFrame {kw}", tie, ("ToFrame", dict(sensor_size=(4, 3, 2), **kw))))
+    add(_c("ties ToVoxelGrid 4", tie, ("ToVoxelGrid", {"sensor_size": (4, 3, 2),
+                                                        "n_time_bins": 4})))
+    add(_c("ties ToTimesurface", tie, ("ToTimesurface", {"sensor_size": (4, 3, 2), "dt": 2,
+                                                          "tau": 3})))
+    # one polarity: P = 1 merges every event into channel 0, whatever the one p value
+    one = make_events("dvsgesture", 200, 5, 4, 5000, next(seed), pvals=[True])
+    one_int = make_events("nmnist", 200, 5, 4, 5000, next(seed), pvals=[1])
+    for name, ev in (("bool", one), ("int", one_int)):
+        for kw in ({"n_time_bins": 4}, {"event_count": 50}, {"time_window": 900}):
+            add(_c(f"one polarity ({name}) ToFrame {kw}", ev,
+                   ("ToFrame", dict(sensor_size=(5, 4, 1), **kw))))
+        add(_c(f"one polarity ({name}) ToImage", ev, ("ToImage", {"sensor_size": (5, 4, 1)})))
+    # polarity -1 / +1: -1 indexes the last channel (NumPy indexing), ToVoxelGrid pol = p
+    pm = make_events("nmnist", 200, 5, 4, 5000, next(seed), pvals=[-1, 1])
+    add(_c("p in {-1, 1} ToFrame", pm, ("ToFrame", {"sensor_size": (5, 4, 2),
+                                                    "n_event_bins": 3})))
+    add(_c("p in {-1, 1} ToVoxelGrid", pm, ("ToVoxelGrid", {"sensor_size": (5, 4, 2),
+                                                            "n_time_bins": 3})))
+    # sensor size inferred per sample
+    add(_c("inferred sensor ToFrame", pm, ("ToFrame", {"sensor_size": None,
+                                                       "n_time_bins": 3})))
+    add(_c("inferred sensor, one p value", one_int,
+           ("ToFrame", {"sensor_size": None, "event_count": 60})))
+    # audio-like events without y: frames [T, P, W]
+    au = make_events("audio", 250, 9, 1, 8000, next(seed))
+    for kw in ({"n_time_bins": 5}, {"time_window": 1500, "include_incomplete": True},
+               {"n_event_bins": 4}):
+        add(_c(f"audio ToFrame {kw}", au, ("ToFrame", dict(sensor_size=(9, 1, 2), **kw))))
+    add(_c("audio ToImage", au, ("ToImage", {"sensor_size": (9, 1, 2)})))
+    # one event and empty input where Tonic has a result
+    single = make_events("nmnist", 1, 4, 4, 10, next(seed))
+    add(_c("one event ToFrame event_count", single,
+           ("ToFrame", {"sensor_size": (4, 4, 2), "event_count": 5})))
+    add(_c("one event ToTimesurface", single,
+           ("ToTimesurface", {"sensor_size": (4, 4, 2), "dt": 10, "tau": 5})))
+    add(_c("one event ToAveragedTimesurface", single,
+           ("ToAveragedTimesurface", {"sensor_size": (4, 4, 2), "cell_size": 2,
+                                      "surface_size": 1})))
+    empty = single[:0]
+    for kw in ({"time_window": 100}, {"event_count": 5}, {"n_time_bins": 3},
+               {"n_event_bins": 2}):
+        add(_c(f"empty ToFrame {kw}", empty, ("ToFrame", dict(sensor_size=(4, 4, 2), **kw))))
+    add(_c("empty ToAveragedTimesurface", empty,
+           ("ToAveragedTimesurface", {"sensor_size": (4, 4, 2), "cell_size": 2,
+                                      "surface_size": 1})))
+    # timestamps past float32's exact range (HATS rounds them to float32 as Tonic does)
+    far = make_events("nmnist", 300, 12, 12, 40_000, next(seed), t0=50_000_000)
+    add(_c("t near 5e7 us ToAveragedTimesurface", far,
+           ("ToAveragedTimesurface", {"sensor_size": (12, 12, 2), "cell_size": 6,
+                                      "surface_size": 3, "time_window": 4000, "tau": 900})))
+    add(_c("t near 5e7 us ToVoxelGrid", far, ("ToVoxelGrid", {"sensor_size": (12, 12, 2),
+                                                              "n_time_bins": 5})))
+    return out
+
+
+def apply(mod, case):
+    """Run ``case``'s chain with ``mod.transforms`` (``tonic`` or ``evframes.tonic``) on a
+    copy of its events (Tonic writes into some inputs)."""
+    v = case["events"].copy()
+    for cls, kw in case["chain"]:
+        v = getattr(mod.transforms, cls)(**kw)(v)
+    return v
+
+
+def as_stored(v):
+    """An output as the reference file stores it: a dense array (sparse tensors: their
+    indices, values and dense shape in a dict)."""
+    if getattr(v, "is_sparse", False):
+        return {"indices": v.indices().numpy(), "values": v.values().numpy(),
+                "shape": np.asarray(v.shape, np.int64)}
+    return np.asarray(v)
