@@ -332,6 +332,19 @@ def test_spikingjelly_extract_layout(sj_roots, tmp_path):
     assert (root / "events" / "test.h5").is_file()  # our stores beside SpikingJelly's files
     assert sorted((root / "events_np").rglob("*")) == [root / "events_np" / "train",
                                                       root / "events_np" / "train" / "0"]
+    # SpikingJelly unpacking its download after evframes read it changes nothing of ours:
+    # download/ is preferred to extract/ (also while extract/ is incomplete)
+    both = tmp_path / "both"
+    shutil.copytree(sj_roots["dvs128"] / "download", both / "download")
+    DVS128Gesture(both, train=False, progress=False)
+    store = both / "events" / "test.h5"
+    before = store.stat().st_mtime_ns
+    (both / "extract" / "DvsGesture").mkdir(parents=True)  # SpikingJelly still unpacking
+    DVS128Gesture(both, train=False, progress=False)
+    shutil.rmtree(both / "extract")
+    shutil.copytree(root / "extract", both / "extract")
+    c = DVS128Gesture(both, train=False, progress=False)
+    assert store.stat().st_mtime_ns == before and len(c) == len(b)
 
 
 def test_missing_files_say_where_to_get_them(tmp_path):

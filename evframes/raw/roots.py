@@ -20,9 +20,12 @@ its own layout (``<root>/events/<split>.h5``, ``<root>/<setting>/<split>.h5``; a
 ``<root>/frames_number_20_split_by_number/train.h5`` then sits beside SpikingJelly's
 ``train/`` folder of ``.npz`` frames in the folder of the same name).
 
-A folder is preferred to an archive (any layout's folder first, then any layout's archive), as
-before; a layout never mixes kinds of items, but items of one dataset may come from different
-layouts.
+Layouts are searched in order, each in its own preference: evframes' own layout a folder
+before an archive (as before), SpikingJelly's its original download before what it unpacked
+(``download/`` before ``extract/``: the download is what it verified by md5, while
+``extract/`` is its copy, which it may still be writing, and preferring it would switch a
+root's stores from the archive to the folder, and so rebuild them, the first time
+SpikingJelly runs after evframes). Items of one dataset may come from different layouts.
 
 Another layout is one more :class:`RootLayout` line: build it (patterns, or per-item
 ``overrides`` for names that differ) and pass it to :func:`register_layout`, or append it to
@@ -59,6 +62,8 @@ class RootLayout:
         layout.
     datasets : tuple or None
         The datasets the patterns apply to (None: all); overrides always apply.
+    prefer : str
+        ``"folder"`` or ``"archive"``: which kind of item this layout offers first.
     """
 
     name: str
@@ -67,6 +72,7 @@ class RootLayout:
     archive: Optional[str] = "{name}"
     overrides: Mapping[Tuple[str, str, str], Tuple[str, ...]] = field(default_factory=dict)
     datasets: Optional[Tuple[str, ...]] = None
+    prefer: str = "folder"
 
     def candidates(self, dataset: str, kind: str, name: str) -> Tuple[str, ...]:
         """Relative paths where item ``name`` of ``kind`` (``"folder"``/``"archive"``) may be."""
@@ -81,7 +87,7 @@ class RootLayout:
 
 EVFRAMES = RootLayout("evframes", "evframes' layout")
 SPIKINGJELLY = RootLayout("spikingjelly", "SpikingJelly's layout", folder="extract/{name}",
-                          archive="download/{name}")
+                          archive="download/{name}", prefer="archive")
 
 #: every layout, searched in this order
 LAYOUTS: List[RootLayout] = [EVFRAMES, SPIKINGJELLY]
@@ -106,26 +112,30 @@ class Found:
     layout: str
 
 
-def _paths(root: Path, dataset: str, kind: str, name: Optional[str]):
+def _paths(root: Path, dataset: str, kind: str, name: Optional[str], layouts=None):
     if name is None:
         return
-    for layout in LAYOUTS:
+    for layout in (LAYOUTS if layouts is None else layouts):
         for rel in layout.candidates(dataset, kind, name):
             yield layout, root / rel
 
 
 def find_item(root, dataset: str, folder: Optional[str] = None, archive: Optional[str] = None,
               complete: Optional[Callable[[Path], bool]] = None) -> Optional[Found]:
-    """The first place of an item under ``root``: a folder ``folder`` in any layout (one that
-    ``complete(path)`` accepts, when given), else an archive file ``archive`` in any layout;
-    None when there is neither."""
+    """The first place of an item under ``root``: layout by layout (:data:`LAYOUTS` order),
+    the kinds in the layout's ``prefer`` order, a folder ``folder`` (one that
+    ``complete(path)`` accepts, when given) or an archive file ``archive``; None when there is
+    neither."""
     root = Path(root)
-    for layout, p in _paths(root, dataset, "folder", folder):
-        if p.is_dir() and (complete is None or complete(p)):
-            return Found(p, False, layout.name)
-    for layout, p in _paths(root, dataset, "archive", archive):
-        if p.is_file():
-            return Found(p, True, layout.name)
+    for layout in LAYOUTS:
+        kinds = ("folder", "archive") if layout.prefer == "folder" else ("archive", "folder")
+        for kind in kinds:
+            for _, p in _paths(root, dataset, kind, folder if kind == "folder" else archive,
+                               (layout,)):
+                if kind == "archive" and p.is_file():
+                    return Found(p, True, layout.name)
+                if kind == "folder" and p.is_dir() and (complete is None or complete(p)):
+                    return Found(p, False, layout.name)
     return None
 
 
