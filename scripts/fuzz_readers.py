@@ -2,8 +2,9 @@
 """Fuzz campaign for the raw event-file readers (``evframes.formats``).
 
 Every input is fed to one reader entry point (``read_aedat3``, ``read_aedat2``, ``read_atis_bin``,
-``read_events`` on a file; ``decode_aedat3_bytes``, ``decode_aedat2_bytes``, ``decode_atis_bytes``,
-``decode_events_bytes`` on an in-memory buffer) and must end in either
+``read_aedat4``, ``read_events`` on a file; ``decode_aedat3_bytes``, ``decode_aedat2_bytes``,
+``decode_atis_bytes``, ``decode_aedat4_bytes``, ``decode_events_bytes`` on an in-memory buffer)
+and must end in either
 
 * an :class:`evframes.Events` (four 1-D arrays of equal length, ``t`` int64 >= 0, ``x``/``y``
   int16 >= 0 and inside the format's coordinate range, ``p`` int8 in {0, 1}, no more events than
@@ -28,12 +29,14 @@ overwrite          a real or synthetic file with runs of bytes overwritten (0x00
 splice             bytes inserted/deleted/duplicated (shifts alignment), files concatenated
 garbage_body       a valid header followed by a garbage body
 extreme_packet     AEDAT 3.1 packets with extreme fields (eventCapacity 2^32-1, eventSize 0/1/2^31,
-                   eventTSOverflow max, "negative" u32 values, eventNumber > capacity, ...)
+                   eventTSOverflow max, "negative" u32 values, eventNumber > capacity, ...);
+                   AEDAT 4 packets with extreme stream ids / sizes, flatbuffer offsets and
+                   counts, LZ4 / Zstd frame headers claiming absurd sizes
 huge_header        ~1 MB of '#' header lines (AEDAT 2.0 / 3.1 magic), no END line, long lines
 empty              an empty file
 header_only        a file that is only a header (complete or cut)
 valid              an unmodified real/synthetic file (must decode; a real file of a format
-                   evframes does not read, Prophesee EVT 2.0/3.0/DAT or AEDAT 4, must be refused)
+                   evframes does not read, Prophesee EVT 2.0/3.0/DAT, must be refused)
 =================  ==============================================================================
 
 Two more invariants say that what decodes is not garbage: an unmodified foreign-format file must
@@ -89,18 +92,21 @@ import numpy as np  # noqa: E402
 REAL = ROOT.parent / "shared" / "data" / "real"
 
 TARGETS = ("read_aedat3", "decode_aedat3_bytes", "read_aedat2", "decode_aedat2_bytes",
-           "read_atis_bin", "decode_atis_bytes", "read_events", "decode_events_bytes")
+           "read_atis_bin", "decode_atis_bytes", "read_events", "decode_events_bytes",
+           "read_aedat4", "decode_aedat4_bytes")
 KINDS = ("random_bytes", "truncate", "bitflip", "overwrite", "splice", "garbage_body",
          "extreme_packet", "huge_header", "empty", "header_only", "valid")
 #: format each target decodes ("events" = dispatch on header / extension)
 TARGET_FORMAT = {"read_aedat3": "aedat3", "decode_aedat3_bytes": "aedat3",
                  "read_aedat2": "aedat2", "decode_aedat2_bytes": "aedat2",
                  "read_atis_bin": "atis", "decode_atis_bytes": "atis",
-                 "read_events": "events", "decode_events_bytes": "events"}
+                 "read_events": "events", "decode_events_bytes": "events",
+                 "read_aedat4": "aedat4", "decode_aedat4_bytes": "aedat4"}
 TWIN = {"read_aedat3": "decode_aedat3_bytes", "decode_aedat3_bytes": "read_aedat3",
         "read_aedat2": "decode_aedat2_bytes", "decode_aedat2_bytes": "read_aedat2",
         "read_atis_bin": "decode_atis_bytes", "decode_atis_bytes": "read_atis_bin",
-        "read_events": "decode_events_bytes", "decode_events_bytes": "read_events"}
+        "read_events": "decode_events_bytes", "decode_events_bytes": "read_events",
+        "read_aedat4": "decode_aedat4_bytes", "decode_aedat4_bytes": "read_aedat4"}
 KWARGS = {
     "aedat3": {"valid_only": [False, True], "on_truncated": ["warn", "error"]},
     "aedat2": {"keep_special": [False, True], "unwrap": [True, False],
@@ -108,9 +114,10 @@ KWARGS = {
     "atis": {"on_truncated": ["error", "warn"], "overflow_events": [True, False],
              "unwrap": [True, False], "validate": [True, True, False]},
     "events": {"on_truncated": ["warn", "error"]},
+    "aedat4": {"on_truncated": ["error", "warn"], "with_triggers": [False, True]},
 }
 NATURAL_EXT = {"aedat3": [".aedat"], "aedat2": [".aedat"], "atis": [".bin", ".bs2"],
-               "foreign": [".aedat4", ".raw", ".dat"]}
+               "aedat4": [".aedat4"], "foreign": [".raw", ".dat"]}
 OTHER_EXT = [".aedat", ".bin", ".bs2", ".dat", "", ".raw", ".BIN", ".aedat4", ".txt"]
 CONTAINERS = ("bytes", "bytearray", "memoryview", "ndarray", "ndarray_unaligned")
 
@@ -137,7 +144,8 @@ class Source:
     weight: float
     header_end: int = 0
     rec: int = 0                  # record size (aedat2: 8, atis: 5), 0 if packetised/unknown
-    boundaries: List[int] = field(default_factory=list)   # packet starts (aedat3)
+    boundaries: List[int] = field(default_factory=list)   # packet starts (aedat3, aedat4)
+    clean_cuts: bool = True       # a cut at a boundary is a valid file (not: AEDAT 4 with a table)
 
 
 A3_HEADERS = [
@@ -221,8 +229,7 @@ def build_corpus() -> List[Source]:
                           rec=8))
         out.append(Source("real-head:" + a2.name, "aedat2", data[:hdr + 8 * 3000], ".aedat", 3.0,
                           header_end=hdr, rec=8))
-    for rel, w, limit in [("aedat4/aestream_davis346.aedat4", 0.2, None),
-                          ("prophesee/expelliarmus_evt3_sample_small.raw", 0.2, None),
+    for rel, w, limit in [("prophesee/expelliarmus_evt3_sample_small.raw", 0.2, None),
                           ("prophesee/expelliarmus_dat_sample_small.dat", 0.2, None),
                           ("prophesee/faery_evt2.raw", 0.2, 1 << 16)]:
         path = REAL / rel
@@ -282,7 +289,114 @@ def build_corpus() -> List[Source]:
         rows.append((int(rng.integers(0, 34)), int(rng.integers(0, 34)),
                      int(rng.integers(0, 2)), t))
     out.append(Source("syn:atis-overflow-wrap", "atis", atis_bytes(rows), ".bin", 3.0, rec=5))
+    out.extend(aedat4_sources(rng))
     return out
+
+
+def _aedat4_source(label, data, weight) -> Source:
+    """A Source for an AEDAT 4 file: header end and packet starts from the reader's own scan."""
+    from evframes.formats import aedat4
+    f = aedat4._File(np.frombuffer(data, np.uint8), label, None)
+    starts = [int(p) - 8 for p in f.pk[0]]
+    return Source(label, "aedat4", data, ".aedat4", weight, header_end=f.data_start,
+                  boundaries=starts, clean_cuts=f.table_pos < 0)
+
+
+def aedat4_sources(rng) -> List[Source]:
+    """The real DAVIS346 AEDAT 4 recording and small files of our writer: LZ4, Zstd and
+    uncompressed (flatbuffer fields exposed to the mutations), one without a data table."""
+    from evframes.formats.aedat4_write import write_aedat4
+    out = []
+    real = REAL / "aedat4" / "aestream_davis346.aedat4"
+    if real.is_file():
+        out.append(_aedat4_source("real:" + real.name, real.read_bytes(), 0.4))
+    n = 2500
+    ev = {"t": np.cumsum(rng.integers(0, 50, n)) + 10**15, "x": rng.integers(0, 64, n),
+          "y": rng.integers(0, 48, n), "p": rng.integers(0, 2, n)}
+    trig = np.empty(12, [("t", "<i8"), ("kind", "i1")])
+    trig["t"] = np.sort(rng.integers(int(ev["t"][0]), int(ev["t"][-1]), 12))
+    trig["kind"] = rng.integers(0, 10, 12)
+    with tempfile.TemporaryDirectory(prefix="evframes-fuzz-corpus-") as tmp:
+        for comp, w in (("lz4", 1.5), ("zstd", 1.0), ("none", 2.0)):
+            path = Path(tmp) / f"{comp}.aedat4"
+            write_aedat4(path, ev, sensor_size=(64, 48), compression=comp, packet_events=300,
+                         triggers=trig)
+            out.append(_aedat4_source(f"syn:aedat4-{comp}", path.read_bytes(), w))
+    src = out[-1]                                  # uncompressed, minus its table
+    f_pos = 14 + 32          # our writer's dataTablePosition field (aedat4_write.ioheader)
+    from evframes.formats import aedat4
+    tp = aedat4._File(np.frombuffer(src.data, np.uint8), "x", None).table_pos
+    cut = bytearray(src.data[:tp])
+    cut[f_pos:f_pos + 8] = struct.pack("<q", -1)
+    out.append(_aedat4_source("syn:aedat4-none-notable", bytes(cut), 1.5))
+    return out
+
+
+_A4_FB_FIELDS = (0, 4, 14, 16, 18, 20, 24, 28, 32, 36, 40)   # size, root, vtable, table, vector
+
+
+def _a4_flatbuffer(rng) -> bytes:
+    """An EventPacket or TriggerPacket flatbuffer with one field pushed to an extreme value."""
+    from evframes.formats.aedat4_write import event_packet, trigger_packet
+    n = int(rng.integers(0, 40))
+    t = np.sort(rng.integers(-5, 2**40, n))
+    if rng.random() < 0.7:
+        buf = bytearray(event_packet(t, rng.integers(-3, 70, n), rng.integers(-3, 52, n),
+                                     rng.integers(0, 3, n)))
+    else:
+        buf = bytearray(trigger_packet(t, rng.integers(-128, 128, n)))
+    for _ in range(int(rng.integers(0, 3))):
+        at = _choice(rng, list(_A4_FB_FIELDS)) if rng.random() < 0.8 else \
+            int(rng.integers(0, max(1, len(buf) - 4)))
+        if at + 4 <= len(buf):
+            buf[at:at + 4] = struct.pack("<I", _extreme(rng))
+    if rng.random() < 0.15:
+        buf = buf[:int(rng.integers(0, len(buf) + 1))]
+    return bytes(buf)
+
+
+def gen_extreme_aedat4(rng) -> bytes:
+    """An AEDAT 4 file of hostile packets: extreme stream ids and sizes, flatbuffers with extreme
+    offsets / counts, LZ4 or Zstd frames whose headers claim absurd sizes."""
+    import lz4.frame
+    import zstandard
+
+    from evframes.formats.aedat4_write import description, ioheader
+    comp = _choice(rng, ["none", "none", "lz4", "lz4", "zstd"])
+    code = {"none": 0, "lz4": 1, "zstd": 3}[comp]
+    table = -1 if rng.random() < 0.8 else _choice(rng, [0, 20, 2**31, 2**62, -2])
+    head, _ = ioheader(code, description(64, 48, comp, True), table)
+    out = bytearray(b"#!AER-DAT4.0\r\n" + head)
+    for _ in range(int(rng.integers(1, 6))):
+        sid = _choice(rng, [0, 0, 0, 1, 1, 2, -1, 2**31 - 1])
+        body = _a4_flatbuffer(rng)
+        if comp == "lz4":
+            payload = bytearray(lz4.frame.compress(body, store_size=bool(rng.random() < 0.7)))
+            r = rng.random()
+            if r < 0.25 and payload[4] & 0x08:
+                payload[6:14] = struct.pack("<Q", _choice(rng, [2**31, 2**40, 2**64 - 1,
+                                                                 len(body) + 1]))
+            elif r < 0.45:
+                payload[5] = _choice(rng, [0x00, 0x30, 0x70, 0xF0, 0x7F])
+            elif r < 0.65 and len(payload) > 19:
+                at = 15 if payload[4] & 0x08 else 7
+                payload[at:at + 4] = struct.pack("<I", _extreme(rng))
+        elif comp == "zstd":
+            payload = bytearray(zstandard.ZstdCompressor(
+                write_content_size=bool(rng.random() < 0.7)).compress(body))
+            r = rng.random()
+            if r < 0.3:
+                payload[4] = int(rng.integers(0, 256))
+            elif r < 0.6 and len(payload) > 9:
+                at = int(rng.integers(5, min(len(payload), 14)))
+                payload[at] = int(rng.integers(0, 256))
+        else:
+            payload = bytearray(body)
+        size = len(payload) if rng.random() < 0.75 else _extreme(rng)
+        out += struct.pack("<iI", sid, size & 0xFFFFFFFF) + payload
+    if rng.random() < 0.2:
+        out += _rand_bytes(rng, rng.integers(1, 40))
+    return bytes(out)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -319,7 +433,7 @@ def _choice(rng, seq, p=None):
 
 def _pick_source(rng, corpus, fmt=None, prefer=0.75):
     pool = corpus
-    if fmt in ("aedat3", "aedat2", "atis") and rng.random() < prefer:
+    if fmt in ("aedat3", "aedat2", "atis", "aedat4") and rng.random() < prefer:
         pool = [s for s in corpus if s.fmt == fmt] or corpus
     w = np.array([s.weight for s in pool], float)
     return pool[int(rng.choice(len(pool), p=w / w.sum()))]
@@ -328,7 +442,7 @@ def _pick_source(rng, corpus, fmt=None, prefer=0.75):
 def _home_format(rng, target):
     fmt = TARGET_FORMAT[target]
     if fmt == "events":
-        fmt = _choice(rng, ["aedat3", "aedat2", "atis"])
+        fmt = _choice(rng, ["aedat3", "aedat2", "atis", "aedat4"])
     return fmt
 
 
@@ -446,7 +560,11 @@ def gen_huge_header(rng, fmt) -> bytes:
     return magic + lines + tail
 
 
-def gen_header_only(rng, fmt) -> bytes:
+def gen_header_only(rng, fmt, corpus=()) -> bytes:
+    if fmt == "aedat4":
+        src = _pick_source(rng, list(corpus), "aedat4", prefer=1.0)
+        h = src.data[:src.header_end]
+        return h if rng.random() < 0.5 else h[:int(rng.integers(1, len(h)))]
     if fmt == "atis":
         fmt = _choice(rng, ["aedat3", "aedat2", "none"])
     if fmt == "none":
@@ -473,6 +591,9 @@ def gen_garbage_body(rng, corpus, fmt) -> bytes:
         head = _choice(rng, A3_HEADERS)
     elif fmt == "aedat2":
         head = _choice(rng, A2_HEADERS)
+    elif fmt == "aedat4":
+        src = _pick_source(rng, corpus, "aedat4", prefer=1.0)
+        head = src.data[:src.header_end]
     else:   # ATIS has no header: a valid prefix of records
         src = _pick_source(rng, corpus, "atis", prefer=1.0)
         head = src.data[:5 * int(rng.integers(0, 200))]
@@ -543,7 +664,8 @@ def gen_case(seed: int, index: int, corpus: List[Source]) -> Case:
             int(rng.integers(0, 4096)) if rng.random() < 0.85 else int(rng.integers(0, 65536)))
         data = _rand_bytes(rng, n)
         if rng.random() < 0.2:
-            magic = [b"#!AER-DAT3.1\r\n", b"#!AER-DAT2.0\r\n", b"#!AER-DAT", b"#"]
+            magic = [b"#!AER-DAT3.1\r\n", b"#!AER-DAT2.0\r\n", b"#!AER-DAT", b"#",
+                     b"#!AER-DAT4.0\r\n"]
             data = _choice(rng, magic) + data
     elif kind in ("truncate", "bitflip", "overwrite", "splice", "valid"):
         src = _pick_source(rng, corpus, fmt)
@@ -552,6 +674,9 @@ def gen_case(seed: int, index: int, corpus: List[Source]) -> Case:
         data = src.data if kind == "valid" else mutate(rng, kind, src, corpus)
     elif kind == "garbage_body":
         data = gen_garbage_body(rng, corpus, fmt)
+    elif kind == "extreme_packet" and fmt == "aedat4":
+        data = gen_extreme_aedat4(rng)
+        ext_fmt = "aedat4"
     elif kind == "extreme_packet":
         data = gen_extreme_packets(rng)
         ext_fmt = "aedat3"
@@ -560,7 +685,7 @@ def gen_case(seed: int, index: int, corpus: List[Source]) -> Case:
     elif kind == "empty":
         data = b""
     elif kind == "header_only":
-        data = gen_header_only(rng, fmt)
+        data = gen_header_only(rng, fmt, corpus)
     else:
         raise ValueError(kind)
     if TARGET_FORMAT[target] == "events" and rng.random() < 0.25:
@@ -605,12 +730,14 @@ class _Threads:
         self.on = on
 
     def __enter__(self):
-        from evframes.formats import _common, aedat3
-        self._common, self._aedat3 = _common, aedat3
+        from evframes.formats import _common, aedat3, aedat4
+        self._common, self._aedat3, self._aedat4 = _common, aedat3, aedat4
+        self._a4 = aedat4.PARALLEL_MIN_BYTES
         self.old = (_common.parallel_threshold, os.environ.get("EVFRAMES_NUM_THREADS"),
                     getattr(aedat3, "PREFAULT_MIN_BYTES", None))
         if self.on:
             _common.parallel_threshold = 16
+            aedat4.PARALLEL_MIN_BYTES = 0
             os.environ["EVFRAMES_NUM_THREADS"] = "3"
             if self.old[2] is not None:      # page-in helper thread on small buffers too
                 aedat3.PREFAULT_MIN_BYTES = 0
@@ -619,6 +746,7 @@ class _Threads:
 
     def __exit__(self, *exc):
         self._common.parallel_threshold = self.old[0]
+        self._aedat4.PARALLEL_MIN_BYTES = self._a4
         if self.old[2] is not None:
             self._aedat3.PREFAULT_MIN_BYTES = self.old[2]
         if self.old[1] is None:
@@ -686,12 +814,14 @@ def check_events(ev, data_len, fmt) -> Optional[str]:
         if arrs[k].dtype != d:
             return f"{k} has dtype {arrs[k].dtype}, expected {np.dtype(d)}"
     per = 8 if fmt in ("aedat3", "aedat2") else 5
-    if n > data_len // per:
+    if fmt == "aedat4":      # compressed: at most 255 x the file (LZ4), bounded by memory checks
+        per = 0
+    if per and n > data_len // per:
         return f"{n} events from {data_len} bytes (> 1 per {per} bytes)"
     if n:
         # touching every array also proves none of them views a closed memory map
-        lim = {"aedat3": 8191, "aedat2": 127, "atis": 255}.get(fmt, 8191)
-        if int(arrs["t"].min()) < 0:
+        lim = {"aedat3": 8191, "aedat2": 127, "atis": 255, "aedat4": 32766}.get(fmt, 8191)
+        if int(arrs["t"].min()) < 0 and fmt != "aedat4":     # AEDAT 4 stores signed t
             return f"negative timestamp {int(arrs['t'].min())}"
         for k in "xy":
             lo, hi = int(arrs[k].min()), int(arrs[k].max())
@@ -735,6 +865,8 @@ def _digest(ev) -> str:
 
 
 def detect_fmt(data: bytes, ext: str) -> str:
+    if data.startswith(b"#!AER-DAT4."):
+        return "aedat4"
     if data.startswith(b"#!AER-DAT3."):
         return "aedat3"
     if data.startswith(b"#!AER-DAT2."):
@@ -780,6 +912,11 @@ def run_once(case: Case, target: str, threads: bool, workdir: Path, measure: boo
                 ev = fn(arg, **case.kwargs)
             else:
                 ev = fn(arg, name=name, **case.kwargs)
+            if isinstance(ev, tuple):       # with_triggers=True: (events, triggers)
+                ev, trig = ev
+                if not (isinstance(trig, np.ndarray) and trig.ndim == 1
+                        and trig.dtype.names == ("t", "kind")):
+                    res["violation"] = f"triggers are not a (t, kind) array: {trig!r:.200}"
             res["outcome"] = "events"
         except FormatError as e:
             res["outcome"] = "format_error"
@@ -869,7 +1006,7 @@ def check_truncation(case: Case, res: dict, src: Source, workdir: Path) -> Optio
     * whatever decodes must be a prefix of the uncut file's events (same options).
     """
     fmt = res["fmt"]
-    if fmt != src.fmt or fmt not in ("aedat3", "aedat2", "atis"):
+    if fmt != src.fmt or fmt not in ("aedat3", "aedat2", "atis", "aedat4"):
         return None
     cut = len(case.data)
     if fmt == "atis":
@@ -878,6 +1015,7 @@ def check_truncation(case: Case, res: dict, src: Source, workdir: Path) -> Optio
         clean = cut >= src.header_end and (cut - src.header_end) % 8 == 0
     else:
         clean = cut >= src.header_end and (cut == src.header_end or cut in src.boundaries)
+        clean = clean and src.clean_cuts
     if clean and (res["outcome"] != "events" or res["n_trunc_warn"]):
         return (f"a valid {fmt} file cut at a record/packet boundary (byte {cut}) gave "
                 f"{res['outcome']} {res.get('message', '')} with {res['n_trunc_warn']} "
