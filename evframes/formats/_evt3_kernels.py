@@ -1,0 +1,321 @@
+"""Numba kernels and the driver codec of EVT 3.0 (16-bit words, a stateful stream).
+
+Word types (bits 15..12; OpenEB ``evt3_event_types.h``, docs.prophesee.ai "EVT 3.0")::
+
+    0x0 EVT_ADDR_Y    y = bits 11..0 (bit 11: system type; a y >= height is not a CD row)
+    0x1 (ADDR_Y of non-CD events: OpenEB's is_cd = false)
+    0x2 EVT_ADDR_X    one event: x = bits 10..0, p = bit 11, at the current y and time
+    0x3 VECT_BASE_X   vector base x = bits 10..0, polarity = bit 11
+    0x4 VECT_12       bits 11..0: events at base + k; then base += 12
+    0x5 VECT_8        bits 7..0:  events at base + k; then base += 8
+    0x6 EVT_TIME_LOW  time bits 11..0
+    0x8 EVT_TIME_HIGH time bits 23..12 (a change resets the low bits to 0, as OpenEB does)
+    0xA EXT_TRIGGER   value = bit 0, id = bits 11..8
+    0x7 CONTINUED_4, 0xD IMU, 0xE OTHERS, 0xF CONTINUED_12: no CD payload (skipped)
+    0x9, 0xB, 0xC     reserved
+
+``t = (loops << 24) | (TIME_HIGH << 12) | TIME_LOW``: a TIME_HIGH at least 2048 below the previous
+one starts a new 24-bit loop (OpenEB's rule). Vectors are decoded word by word as the format
+description says (OpenEB instead consumes VECT_12, VECT_12, VECT_8 as one 32-pixel triplet: the
+same events for streams made of such triplets, which is what sensors emit; faery's writer emits
+lone VECT_12 / VECT_8 words, which only the word-by-word reading decodes right).
+
+Parallel decoding: the state at a chunk's first word (started, time high / low, y, CD flag,
+vector base and polarity) is found by scanning backwards from it until each part that the chunk
+uses before setting it is known (a few words in real streams); the 24-bit loops before it come
+from the counting pass. State layout (int64[9]): started, high, low, loops, y, cd, base, bpol,
+has_base.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ..errors import FormatError
+from ._evt2_kernels import popcount32
+from ._prophesee_raw import Codec, Plan
+
+NSTATE = 9
+
+
+@njit(cache=True, nogil=True)
+def first_time_high(w):
+    for i in range(w.shape[0]):
+        if (w[i] >> 12) == 8:
+            return i
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def entry_state(w, b, hi, first_th):
+    """The decoder state just before word ``b`` (loops left at 0)."""
+    st = np.zeros(NSTATE, np.int64)
+    if first_th < 0 or b <= first_th:
+        return st
+    st[0] = 1
+    got_y = got_cd = got_base = False
+    need_y = need_cd = need_base = False
+    for i in range(b, hi):
+        typ = w[i] >> 12
+        if typ == 0:
+            got_y = True
+            got_cd = True
+        elif typ == 1:
+            got_cd = True
+        elif typ == 3:
+            got_base = True
+        elif typ == 2 or typ == 4 or typ == 5:
+            need_y |= not got_y
+            need_cd |= not got_cd
+            need_base |= typ != 2 and not got_base
+        if (got_y or need_y) and (got_cd or need_cd) and (got_base or need_base):
+            break
+    done_y, done_cd, done_base = not need_y, not need_cd, not need_base
+    adv = 0
+    high = np.int64(-1)
+    all_eq = True
+    n_th = 0
+    tl = np.int64(-1)
+    time_done = False
+    j = b - 1
+    while j >= first_th:
+        c = np.int64(w[j]) & 0xFFF
+        typ = w[j] >> 12
+        if typ == 0:
+            if not done_y:
+                st[4] = c
+                done_y = True
+            if not done_cd:
+                st[5] = 1
+                done_cd = True
+        elif typ == 1:
+            if not done_cd:
+                done_cd = True
+        elif typ == 3:
+            if not done_base:
+                st[6] = (c & 0x7FF) + adv
+                st[7] = (c >> 11) & 1
+                st[8] = 1
+                done_base = True
+        elif typ == 4:
+            adv += 12
+        elif typ == 5:
+            adv += 8
+        elif typ == 6 and not time_done and tl < 0:
+            tl = c
+            if n_th > 0 and not all_eq:
+                st[2] = 0
+                time_done = True
+        elif typ == 8 and not time_done:
+            if tl < 0:               # the TIME_HIGHs after the last TIME_LOW
+                if high < 0:
+                    high = c
+                elif c != high:
+                    all_eq = False
+                n_th += 1
+            else:                    # the TIME_HIGH before the last TIME_LOW
+                if n_th == 0:
+                    high = c
+                    st[2] = tl
+                else:
+                    st[2] = tl if c == high else 0
+                time_done = True
+        if done_y and done_cd and done_base and time_done:
+            break
+        j -= 1
+    st[1] = high
+    return st
+
+
+@njit(cache=True, nogil=True)
+def run_evt3(w, lo, hi, st, loops0, width, height, t0, write, o, t, x, y, p,
+             o_tr, tt, tid, tval, want_tr, res):
+    """Count (``write`` False) or decode words [lo, hi) from state ``st`` and ``loops0``.
+
+    res: [events, triggers, first word whose time goes backwards, first event word, first
+    reserved word, first TIME_HIGH going backwards, off-sensor events, loops, exit state...].
+    """
+    started = st[0] != 0
+    high = st[1]
+    low = st[2]
+    loops = loops0
+    yy = st[4]
+    cd = st[5] != 0
+    base = st[6]
+    bpol = st[7]
+    has_base = st[8] != 0
+    k = o
+    kt = o_tr
+    prev = np.int64(-1)
+    back = first = bad = thback = -1
+    outside = 0
+    nloops = 0
+    tv = t0 + (loops << 24) + (high << 12) + low
+    for i in range(lo, hi):
+        wd = np.int64(w[i])
+        typ = wd >> 12
+        c = wd & 0xFFF
+        if typ == 9 or typ == 11 or typ == 12:
+            if bad < 0:
+                bad = i
+            continue
+        if not started:
+            if typ == 8:
+                started = True
+                high = c
+                low = 0
+                tv = t0 + (loops << 24) + (high << 12)
+            continue
+        if typ == 2:
+            if cd:
+                xx = c & 0x7FF
+                if yy < height and xx < width:
+                    if first < 0:
+                        first = i
+                    if tv < prev and back < 0:
+                        back = i
+                    prev = tv
+                    if write:
+                        t[k] = tv
+                        x[k] = xx
+                        y[k] = yy
+                        p[k] = c >> 11
+                    k += 1
+                else:
+                    outside += 1
+        elif typ == 4 or typ == 5:
+            nb = 12 if typ == 4 else 8
+            if has_base:
+                m = c & ((1 << nb) - 1)
+                if cd and m != 0:
+                    mi = m
+                    room = width - base
+                    if yy >= height or room <= 0:
+                        mi = 0
+                    elif room < nb:
+                        mi = m & ((np.int64(1) << room) - 1)
+                    outside += popcount32(m) - popcount32(mi)
+                    if mi != 0:
+                        if first < 0:
+                            first = i
+                        if tv < prev and back < 0:
+                            back = i
+                        prev = tv
+                    while mi != 0:
+                        bit = popcount32((mi & -mi) - 1)
+                        if write:
+                            t[k] = tv
+                            x[k] = base + bit
+                            y[k] = yy
+                            p[k] = bpol
+                        k += 1
+                        mi &= mi - 1
+                base += nb
+        elif typ == 0:
+            yy = c
+            cd = True
+        elif typ == 1:
+            cd = False
+        elif typ == 3:
+            base = c & 0x7FF
+            bpol = c >> 11
+            has_base = True
+        elif typ == 6:
+            low = c
+            tv = t0 + (loops << 24) + (high << 12) + low
+        elif typ == 8:
+            if high >= 2048 + c:
+                loops += 1
+                nloops += 1
+            elif c < high and thback < 0:
+                thback = i
+            if c != high:
+                low = 0
+            high = c
+            tv = t0 + (loops << 24) + (high << 12) + low
+        elif typ == 10:
+            if write and want_tr:
+                tt[kt] = tv
+                tid[kt] = (c >> 8) & 0xF
+                tval[kt] = c & 1
+            kt += 1
+    res[0] = k - o
+    res[1] = kt - o_tr
+    res[2] = back
+    res[3] = first
+    res[4] = bad
+    res[5] = thback
+    res[6] = outside
+    res[7] = nloops
+    res[8] = 1 if started else 0
+    res[9] = high
+    res[10] = low
+    res[11] = loops
+    res[12] = yy
+    res[13] = 1 if cd else 0
+    res[14] = base
+    res[15] = bpol
+    res[16] = 1 if has_base else 0
+    return 0
+
+
+_NO_EV = (np.empty(0, np.int64), np.empty(0, np.int16), np.empty(0, np.int16),
+          np.empty(0, np.int8))
+_NO_TR = (np.empty(0, np.int64), np.empty(0, np.int16), np.empty(0, np.int8))
+
+
+def _context(body, validate):
+    w = np.frombuffer(body.buf, np.uint16, count=body.units, offset=body.start)
+    h = body.header
+    return {"w": w, "first_th": int(first_time_high(w)), "width": h.width or 2048,
+            "height": h.height or 2048, "t0": h.t0}
+
+
+def _count_hook(body, ctx, lo, hi, carry=None):
+    if carry is not None and carry[1] is not None:
+        st = carry[1]
+    else:
+        st = entry_state(ctx["w"], lo, hi, ctx["first_th"])
+    res = np.zeros(8 + NSTATE, np.int64)
+    run_evt3(ctx["w"], lo, hi, st, 0, ctx["width"], ctx["height"], 0, False, 0, *_NO_EV, 0,
+             *_NO_TR, False, res)
+    return st, res
+
+
+def _fold(body, ctx, summary, carry, lo, validate):
+    st, res = summary
+    loops = carry[0]
+    errs = [int(v) for v in (res[4], res[5]) if v >= 0]
+    if validate and errs:
+        i = min(errs)
+        word = body.start + 2 * i
+        if i == res[4]:
+            typ = int(ctx["w"][i]) >> 12
+            raise FormatError(body.name, word, f"reserved word type 0x{typ:X} (not a valid EVT "
+                                               "3.0 stream, or a corrupt one; pass "
+                                               "validate=False to skip such words)")
+        raise FormatError(body.name, word, "TIME_HIGH goes backwards by less than a 24-bit "
+                                           "loop (not a time-ordered stream, or a corrupt one; "
+                                           "pass validate=False to decode it anyway)")
+    t0 = ctx["t0"]
+    t_lo = t0 + (loops << 24) + ((int(st[1]) << 12) + int(st[2]) if st[0] else 0)
+    end_loops = loops + int(res[7])
+    t_hi = t0 + (end_loops << 24) + (int(res[9]) << 12) + 4095
+    plan = Plan(int(res[0]), int(res[1]), t_lo, t_hi, (st, loops))
+    exit_state = res[8:8 + NSTATE].copy()
+    exit_state[3] = 0
+    return plan, (end_loops, exit_state)
+
+
+def _decode_hook(body, ctx, lo, hi, plan, out, validate):
+    ev, tr = out
+    st, loops = plan.state
+    res = np.zeros(8 + NSTATE, np.int64)
+    run_evt3(ctx["w"], lo, hi, st, loops, ctx["width"], ctx["height"], ctx["t0"], True,
+             plan.ev_off, *ev, plan.tr_off, *(tr if tr is not None else _NO_TR),
+             tr is not None, res)
+    return int(res[0]), int(res[1]), int(res[2]), int(res[3])
+
+
+CODEC = Codec("evt3", 2, _count_hook, _fold, _decode_hook, lambda body, ctx: (0, None),
+              _context, 12)
