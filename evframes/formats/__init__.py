@@ -8,6 +8,11 @@ AEDAT 2.0 (jAER)   CIFAR10-DVS ``*.aedat``                :func:`read_aedat2` / 
 ATIS 40-bit        N-MNIST, N-Caltech101 ``.bin``,        :func:`read_atis_bin` /
                    slayerPytorch ``.bs2``                 :func:`write_atis_bin`
 AEDAT 4.0 (DV)     iniVation cameras ``.aedat4``          :func:`read_aedat4` / :func:`write_aedat4`
+Prophesee EVT 2.0  Gen3 cameras ``.raw``                  :func:`read_evt2` / :func:`write_evt2`
+Prophesee EVT 2.1  IMX636 / GenX320 ``.raw``              :func:`read_evt21` / :func:`write_evt21`
+Prophesee EVT 3.0  Gen4 / IMX636 (EVK3/4) ``.raw``        :func:`read_evt3` / :func:`write_evt3`
+Prophesee DAT      N-CARS, Gen1 automotive ``.dat``       :func:`read_prophesee_dat` /
+                                                          :func:`write_prophesee_dat`
 =================  =====================================  ==========================================
 
 Every reader returns :class:`evframes.Events` (``t`` int64 us, ``x``/``y`` int16, ``p`` int8) and
@@ -32,17 +37,35 @@ import os
 from ..errors import FormatError
 from ..events import Events
 from ._common import FileBuffer, TruncatedFileWarning, as_uint8, display_name
+from ._prophesee_header import sniff_kind
+from ._prophesee_raw import TRIGGER_DTYPE
 from ._sniff import SNIFF_BYTES, SUPPORTED, foreign_format
 from .aedat2 import decode_aedat2_bytes, read_aedat2, write_aedat2
 from .aedat3 import decode_aedat3_bytes, read_aedat3, write_aedat3
 from .aedat4 import decode_aedat4_bytes, iter_aedat4, probe_aedat4, read_aedat4, write_aedat4
 from .atis_bin import decode_atis_bytes, read_atis_bin, write_atis_bin
+from .evt2 import decode_evt2_bytes, iter_evt2, probe_evt2, read_evt2, write_evt2
+from .evt3 import decode_evt3_bytes, iter_evt3, probe_evt3, read_evt3, write_evt3
+from .evt21 import decode_evt21_bytes, iter_evt21, probe_evt21, read_evt21, write_evt21
+from .prophesee_dat import (
+    decode_prophesee_dat_bytes,
+    iter_prophesee_dat,
+    probe_prophesee_dat,
+    read_prophesee_dat,
+    write_prophesee_dat,
+    write_prophesee_dat_triggers,
+)
 
 __all__ = [
     "read_aedat3", "write_aedat3", "decode_aedat3_bytes",
     "read_aedat2", "write_aedat2", "decode_aedat2_bytes",
     "read_atis_bin", "write_atis_bin", "decode_atis_bytes",
     "read_aedat4", "write_aedat4", "decode_aedat4_bytes", "iter_aedat4", "probe_aedat4",
+    "read_evt2", "write_evt2", "decode_evt2_bytes", "iter_evt2", "probe_evt2",
+    "read_evt21", "write_evt21", "decode_evt21_bytes", "iter_evt21", "probe_evt21",
+    "read_evt3", "write_evt3", "decode_evt3_bytes", "iter_evt3", "probe_evt3",
+    "read_prophesee_dat", "write_prophesee_dat", "decode_prophesee_dat_bytes",
+    "iter_prophesee_dat", "probe_prophesee_dat", "write_prophesee_dat_triggers", "TRIGGER_DTYPE",
     "read_events", "decode_events_bytes", "detect_format",
     "TruncatedFileWarning", "FormatError",
 ]
@@ -51,7 +74,9 @@ ATIS_EXTENSIONS = (".bin", ".bs2")
 
 
 def detect_format(head: bytes, name: str) -> str:
-    """``"aedat3"``, ``"aedat2"`` or ``"atis"`` from a file's first bytes and its name.
+    """``"aedat3"``, ``"aedat2"``, ``"aedat4"``, ``"atis"`` or a Prophesee kind (``"evt2"``,
+    ``"evt21"``, ``"evt3"``, ``"dat"``: a ``%`` header naming it) from a file's first bytes and
+    its name.
 
     A header decides first (so a Prophesee file named ``.bin`` is still refused); the
     extension only chooses among the header-less formats. Raises FormatError naming the file,
@@ -64,6 +89,9 @@ def detect_format(head: bytes, name: str) -> str:
         return "aedat3"
     if head.startswith(b"#!AER-DAT2."):
         return "aedat2"
+    kind = sniff_kind(head)          # Prophesee '%' header: EVT 2.0 / 2.1 / 3.0 RAW or DAT
+    if kind:
+        return kind
     what = foreign_format(head)
     if what is not None:
         raise FormatError(name, 0, f"unsupported event file format: this is {what}, which "
@@ -77,7 +105,9 @@ def detect_format(head: bytes, name: str) -> str:
 
 
 _DECODERS = {"aedat3": decode_aedat3_bytes, "aedat2": decode_aedat2_bytes,
-             "atis": decode_atis_bytes, "aedat4": decode_aedat4_bytes}
+             "atis": decode_atis_bytes, "aedat4": decode_aedat4_bytes,
+             "evt2": decode_evt2_bytes, "evt21": decode_evt21_bytes, "evt3": decode_evt3_bytes,
+             "dat": decode_prophesee_dat_bytes}
 
 
 def decode_events_bytes(data, name: str = "<buffer>", **kwargs) -> Events:

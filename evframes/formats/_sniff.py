@@ -14,7 +14,8 @@ from typing import Optional
 SUPPORTED = ("supported formats: AEDAT 3.1 ('#!AER-DAT3.1' header; DVS128 Gesture), "
              "AEDAT 2.0 ('#!AER-DAT2.0' header; CIFAR10-DVS, jAER), "
              "ATIS 40-bit .bin/.bs2 (no header; N-MNIST, N-Caltech101), "
-             "AEDAT 4.0 ('#!AER-DAT4.0' header; iniVation DV)")
+             "AEDAT 4.0 ('#!AER-DAT4.0' header; iniVation DV), "
+             "Prophesee RAW EVT 2.0 / 2.1 / 3.0 and DAT ('%' header; Prophesee cameras, N-CARS)")
 
 #: first bytes -> description, for binary containers that are not event files
 _MAGICS = (
@@ -50,13 +51,15 @@ def _prophesee(head: bytes) -> Optional[str]:
     for ln in lines:
         low = ln.lower()
         if low.startswith(("data file containing", "version ")):
-            return f"a Prophesee DAT file (header line '% {ln[:40]}')"
+            return f"a Prophesee DAT file (header line '% {ln[:40]}'; read_prophesee_dat reads it)"
     for ln in lines:
         key, _, val = ln.lower().partition(" ")
         if key == "evt" or (key == "format" and val.startswith("evt")):
             v = val.replace("evt", "").split(";")[0].strip()
             v = {"3": "3.0", "30": "3.0", "2": "2.0", "20": "2.0", "21": "2.1"}.get(v, v)
-            return f"a Prophesee EVT {v} RAW file (header line '% {ln[:40]}')"
+            reader = {"2.0": "read_evt2", "2.1": "read_evt21", "3.0": "read_evt3"}.get(v)
+            tail = f"; {reader} reads it" if reader else ""
+            return f"a Prophesee EVT {v} RAW file (header line '% {ln[:40]}'{tail})"
     return f"a Prophesee RAW/DAT file (header line '% {lines[0][:40]}')"
 
 
