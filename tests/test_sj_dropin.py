@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tarfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -345,6 +346,15 @@ def test_spikingjelly_extract_layout(sj_roots, tmp_path):
     shutil.copytree(root / "extract", both / "extract")
     c = DVS128Gesture(both, train=False, progress=False)
     assert store.stat().st_mtime_ns == before and len(c) == len(b)
+    # a frames folder evframes creates in a SpikingJelly root: SpikingJelly would take it as
+    # built, so creating it warns (once: an existing folder does not)
+    kw = dict(train=False, data_type="frame", frames_number=2, split_by="number",
+              progress=False)
+    with pytest.warns(UserWarning, match="SpikingJelly would take it for its own"):
+        DVS128Gesture(both, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        DVS128Gesture(both, **kw)
 
 
 def test_missing_files_say_where_to_get_them(tmp_path):
