@@ -75,7 +75,7 @@ def write_dvsgesture(save_to, n_train_users: int = 2, n_test_users: int = 1, see
             np.save(buf, a)
             members.append((f"{top}/{folder}/{label}.npy", buf.getvalue()))
         if layout == "archive":
-            with tarfile.open(loc / f"{top}.tar.gz", "w:gz") as tf:
+            with tarfile.open(loc / f"{top}.tar.gz", "w:gz", compresslevel=1) as tf:
                 for name, data in members:
                     info = tarfile.TarInfo(name)
                     info.size = len(data)
@@ -98,7 +98,8 @@ def write_cifar10dvs(save_to, per_class: int = 2, seed: int = 0, archive: bool =
 
 def tonic_can_read(loc) -> None:
     """Touch the archives Tonic's existence check needs beside the extracted folders (Tonic
-    would otherwise try to download them), and lift its minimum file counts."""
+    would otherwise try to download them); its minimum file counts are lifted by the peer
+    tests (``_check_exists``)."""
     loc = Path(loc)
     names = {"NMNIST": ("train.zip", "test.zip"),
              "DVSGesture": ("ibmGestureTrain.tar.gz", "ibmGestureTest.tar.gz"),
@@ -106,3 +107,47 @@ def tonic_can_read(loc) -> None:
     for n in names:
         if not (loc / n).exists():
             (loc / n).touch()
+
+
+#: the replica cases the reference holds: name -> (writer, writer kwargs, dataset class name,
+#: constructor kwargs)
+CASES = {
+    "nmnist_train": (write_nmnist, {}, "NMNIST", {"train": True}),
+    "nmnist_test": (write_nmnist, {}, "NMNIST", {"train": False}),
+    "nmnist_train_first": (write_nmnist, {}, "NMNIST", {"first_saccade_only": True}),
+    "nmnist_train_stabilize": (write_nmnist, {}, "NMNIST", {"stabilize": True}),
+    "nmnist_test_both": (write_nmnist, {}, "NMNIST",
+                         {"train": False, "first_saccade_only": True, "stabilize": True}),
+    "dvs_int_train": (write_dvsgesture, {}, "DVSGesture", {"train": True}),
+    "dvs_int_test": (write_dvsgesture, {}, "DVSGesture", {"train": False}),
+    "dvs_float_train": (write_dvsgesture, {"dtype": np.float32}, "DVSGesture",
+                        {"train": True}),
+}
+
+
+def replica_digest(loc) -> str:
+    """sha256 over a replica folder's files (relative names and bytes), to tell a replica
+    that changed (another synth) from a reader that changed."""
+    import hashlib
+    h = hashlib.sha256()
+    loc = Path(loc)
+    for p in sorted(q for q in loc.rglob("*") if q.is_file() and "events" not in
+                    q.relative_to(loc).parts and q.stat().st_size > 0):
+        h.update(str(p.relative_to(loc)).encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()
+
+
+def describe(ds, loc) -> dict:
+    """What a dataset (Tonic's or evframes') gives, per sample keyed by its file relative to
+    ``loc``: ``{path: (target, n events, sha256 of the events' bytes, dtype descr, user,
+    lighting)}``."""
+    import hashlib
+    out = {}
+    for i, path in enumerate(ds.data):
+        ev, target = ds[i]
+        rel = str(Path(path).relative_to(loc))
+        user = ds.users[i] if hasattr(ds, "users") else -1
+        light = ds.lighting[i] if hasattr(ds, "lighting") else ""
+        out[rel] = (int(target), len(ev), hashlib.sha256(ev.tobytes()).hexdigest(),
+                    str(ev.dtype.descr), int(user), str(light), type(target).__name__, i)
+    return out

@@ -15,7 +15,25 @@ Not provided (Tonic's top level has them): ``io`` (its file readers: use
 ``evframes.read_events``), ``slicers`` / ``SlicedDataset``, ``Dataset`` (the download base
 class), ``Aug_DiskCachedDataset`` and the deprecated ``CachedDataset``; Tonic's audio
 transforms and its other datasets.
-"""
-from . import collation, datasets, transforms
 
-__all__ = ["collation", "datasets", "transforms"]
+Submodules load on first use (``tonic.datasets``, ``tonic.transforms``, ...), so importing the
+package is cheap and torch is imported only by what needs it.
+"""
+import importlib
+
+_MODULES = ("collation", "datasets", "transforms", "utils")
+_NAMES = {"DiskCachedDataset": "cached", "MemoryCachedDataset": "cached"}
+
+__all__ = [*_MODULES, *_NAMES]
+
+
+def __getattr__(name):
+    if name in _MODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in _NAMES:
+        return getattr(importlib.import_module(f"{__name__}.{_NAMES[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *__all__])
