@@ -111,9 +111,9 @@ def _aedat4_dv_write(compression_name):
         for a in range(0, n, step):
             # dv-processing draws the events itself (uniform pixels, increasing timestamps)
             store = dv.data.generate.uniformEventsWithinTimeRange(
-                t0, datetime.timedelta(milliseconds=500), AEDAT4_SIZE, min(step, n - a), a)
+                t0, datetime.timedelta(seconds=1), AEDAT4_SIZE, min(step, n - a), a)
             writer.writeEvents(store)
-            t0 += 500_000
+            t0 += 1_000_000
         del writer  # closes the file (writes its data table)
         return path
     return make

@@ -278,7 +278,7 @@ class _File:
         try:
             if self.compression <= 2:
                 import lz4.frame
-                data = lz4.frame.decompress(raw)
+                data = lz4.frame.decompress(raw, return_bytearray=True)   # no final copy
             else:
                 data = _zstd().decompress(raw, max_output_size=max(bound, 1))
         except Exception as exc:  # lz4: RuntimeError, zstandard: ZstdError
