@@ -218,17 +218,19 @@ def list_members(source: Path, is_zip: bool) -> List[str]:
 def decode_members(source: str, names: Sequence[str], labels: Sequence[int], is_zip: bool,
                    fmt: str, sensor_size, job_name: str, transform=None) -> JobResult:
     """Decode one file per sample from a zip archive or a folder (a job of N-MNIST,
-    CIFAR10-DVS, ...). ``fmt`` is 'atis' or 'aedat2'. Events off the sensor are dropped and
-    empty samples kept, both with a warning naming the member; reader warnings are collected.
-    A member cut inside a record keeps its complete records and is listed in
+    CIFAR10-DVS, ...). ``fmt`` is 'atis', 'aedat2' or 'aedat4'. Events off the sensor are
+    dropped and empty samples kept, both with a warning naming the member; reader warnings are
+    collected. A member cut inside a record keeps its complete records and is listed in
     ``JobResult.truncated`` (extraction then fails or drops it if it holds no events).
     ``transform(events) -> events`` runs last (e.g. an orientation convention)."""
     import warnings as _w
     import zipfile
 
     from .. import formats
-    decode = {"atis": formats.decode_atis_bytes, "aedat2": formats.decode_aedat2_bytes}[fmt]
-    read = {"atis": formats.read_atis_bin, "aedat2": formats.read_aedat2}[fmt]
+    decode = {"atis": formats.decode_atis_bytes, "aedat2": formats.decode_aedat2_bytes,
+              "aedat4": formats.decode_aedat4_bytes}[fmt]
+    read = {"atis": formats.read_atis_bin, "aedat2": formats.read_aedat2,
+            "aedat4": formats.read_aedat4}[fmt]
     samples, warnings, truncated = [], [], []
     zf = zipfile.ZipFile(source) if is_zip else None
     try:
