@@ -9,8 +9,8 @@
   first access): ``pad_sequence_collate``, ``padded_sequence_mask`` (:mod:`evframes.collate`),
   ``integrate_events_segment_to_frame``, ``cal_fixed_frames_number_segment_index``,
   ``integrate_events_by_fixed_frames_number``, ``integrate_events_by_fixed_duration``
-  (:mod:`evframes.integrate.spikingjelly`), ``play_frame`` (:mod:`evframes.viz`, a layer above,
-  resolved by name only when asked for), ``split_to_train_test_set``, ``load_npz_frames``,
+  (:mod:`evframes.integrate.spikingjelly`), ``play_frame`` (:mod:`evframes.viz` through
+  :mod:`.utils`), ``split_to_train_test_set``, ``load_npz_frames``,
   ``load_aedat_v3``, ``load_ATIS_bin``, ``save_as_pic`` (:mod:`.utils`, SpikingJelly's module
   name), ``random_temporal_delete``, ``RandomTemporalDelete`` (:mod:`.transform`),
   ``CIFAR10DVS_CLASS_NAMES`` and ``CIFAR10DVSTEBNSplit`` (:mod:`.cifar10_dvs`).
@@ -47,8 +47,7 @@ _SJ_NAMES = {
     **{n: "evframes.integrate.spikingjelly" for n in (
         "integrate_events_segment_to_frame", "cal_fixed_frames_number_segment_index",
         "integrate_events_by_fixed_frames_number", "integrate_events_by_fixed_duration")},
-    "play_frame": "evframes.viz",
-    **{n: f"{__name__}.utils" for n in ("split_to_train_test_set", "load_npz_frames",
+    **{n: f"{__name__}.utils" for n in ("play_frame", "split_to_train_test_set", "load_npz_frames",
                                         "load_aedat_v3", "load_ATIS_bin", "save_as_pic")},
     **{n: f"{__name__}.transform" for n in ("random_temporal_delete", "RandomTemporalDelete")},
     **{n: f"{__name__}.cifar10_dvs" for n in ("CIFAR10DVS_CLASS_NAMES", "CIFAR10DVSTEBNSplit")},

@@ -6,8 +6,7 @@ Defined here: :func:`split_to_train_test_set`, :func:`load_npz_frames`, :func:`l
 :func:`padded_sequence_mask` (:mod:`evframes.collate`), :func:`integrate_events_segment_to_frame`,
 :func:`cal_fixed_frames_number_segment_index`, :func:`integrate_events_by_fixed_frames_number`,
 :func:`integrate_events_by_fixed_duration` (:mod:`evframes.integrate.spikingjelly`) and
-:func:`play_frame` (:mod:`evframes.viz`, resolved on first use: it sits above the datasets
-layer and needs nothing of it).
+:func:`play_frame` (:mod:`evframes.viz`, imported on first use: it loads Pillow).
 
 Not provided (SpikingJelly's per-sample ``.npz`` folder machinery, which the HDF5 stores
 replace): ``np_savez``, ``integrate_events_file_to_frames_file_by_fixed_frames_number``,
@@ -17,7 +16,6 @@ replace): ``np_savez``, ``integrate_events_file_to_frames_file_by_fixed_frames_n
 """
 from __future__ import annotations
 
-import importlib
 import math
 from pathlib import Path
 from typing import List, Sequence
@@ -125,7 +123,9 @@ def save_as_pic(x, save_pic_to: str = "./", pic_first_name: str = "pic") -> List
     evframes' polarity colours at the sensor's size (SpikingJelly draws through matplotlib:
     green OFF, blue ON). Returns the paths."""
     from PIL import Image
-    rgb = importlib.import_module("evframes.viz").frames_to_rgb(x)
+
+    from .. import viz
+    rgb = viz.frames_to_rgb(x)
     out = Path(save_pic_to)
     paths = []
     for t in range(rgb.shape[0]):
@@ -138,7 +138,8 @@ def save_as_pic(x, save_pic_to: str = "./", pic_first_name: str = "pic") -> List
 def play_frame(x, save_gif_to=None, **options):
     """SpikingJelly's ``play_frame(x, save_gif_to=None)``: :func:`evframes.viz.play_frame`
     (an animation, or an annotated GIF when ``save_gif_to`` is given)."""
-    return importlib.import_module("evframes.viz").play_frame(x, save_gif_to, **options)
+    from .. import viz
+    return viz.play_frame(x, save_gif_to, **options)
 
 
 #: SpikingJelly's ``spikingjelly.datasets.utils`` names that evframes provides
