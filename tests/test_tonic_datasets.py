@@ -145,7 +145,7 @@ def test_cifar10dvs_whole_set_upright(tmp_path):
 @pytest.mark.parametrize("name, needle", [
     ("NMNIST", "train.zip from https://data.mendeley.com"),
     ("DVSGesture", "ibmGestureTrain.tar.gz from https://figshare.com"),
-    ("CIFAR10DVS", "figshare.com/articles/dataset/CIFAR10-DVS_New/4724671"),
+    ("CIFAR10DVS", "CIFAR10DVS.zip from https://figshare.com/ndownloader/files/38023437"),
 ])
 def test_where_tonic_downloads_one_error_line(tmp_path, name, needle):
     with pytest.raises(DatasetError) as e:
@@ -155,11 +155,18 @@ def test_where_tonic_downloads_one_error_line(tmp_path, name, needle):
     assert str(tmp_path / name) in msg
 
 
-def test_cifar10dvs_aedat4_named(tmp_path):
-    for c in tonic.datasets.CIFAR10DVS.classes:
-        (tmp_path / "CIFAR10DVS" / c).mkdir(parents=True)
-        (tmp_path / "CIFAR10DVS" / c / "x.aedat4").write_bytes(b"#!AER-DAT4.0\r\n")
-    with pytest.raises(DatasetError, match="AEDAT 4"):
+def test_cifar10dvs_class_zips_read_in_place(tmp_path, replicas):
+    base, loc = replicas["cifar_aedat4"]
+    zipped = write_cifar10dvs(tmp_path, fmt="aedat4", archive=True)
+    assert not (zipped / "airplane").exists()
+    a = describe(tonic.datasets.CIFAR10DVS(str(base)), loc)
+    assert a == describe(tonic.datasets.CIFAR10DVS(str(tmp_path)), zipped)
+
+
+def test_cifar10dvs_only_the_outer_zip_named(tmp_path):
+    (tmp_path / "CIFAR10DVS").mkdir()
+    (tmp_path / "CIFAR10DVS" / "CIFAR10DVS.zip").write_bytes(b"PK")
+    with pytest.raises(DatasetError, match="CIFAR10DVS.zip is there: extract it"):
         tonic.datasets.CIFAR10DVS(str(tmp_path))
 
 

@@ -88,11 +88,39 @@ def write_dvsgesture(save_to, n_train_users: int = 2, n_test_users: int = 1, see
     return loc
 
 
-def write_cifar10dvs(save_to, per_class: int = 2, seed: int = 0, archive: bool = False) -> Path:
-    """CIFAR10-DVS in Tonic's folder: the ten class folders (or class zips) of AEDAT 2.0
-    recordings of the original release."""
+def write_cifar10dvs(save_to, per_class: int = 2, seed: int = 0, archive: bool = False,
+                     fmt: str = "aedat2") -> Path:
+    """CIFAR10-DVS in Tonic's folder: the ten class folders (or class zips, ``archive``) of
+    AEDAT 2.0 recordings of the original release (``fmt="aedat2"``), or of AEDAT 4 recordings
+    as Tonic's release holds them (``fmt="aedat4"``: the same synthetic events, upright, with
+    DV's absolute Unix-time microseconds, LZ4 packets of 2000 events)."""
     loc = Path(save_to) / "CIFAR10DVS"
-    synth.fake_cifar10dvs(loc, per_class=per_class, seed=seed, archive=archive, scale=0.5)
+    if fmt == "aedat2":
+        synth.fake_cifar10dvs(loc, per_class=per_class, seed=seed, archive=archive, scale=0.5)
+        return loc
+    import zipfile
+
+    from evframes.formats import write_aedat4
+    from evframes.raw.cifar10dvs import CLASSES
+    rng = np.random.default_rng(seed)
+    loc.mkdir(parents=True, exist_ok=True)
+    for ci, c in enumerate(CLASSES):
+        img = synth.class_pattern(ci, size=24)
+        members = []
+        for i in range(per_class):
+            ev = synth.saccade_events(img, 128, 128, rng, amplitude=4, step_us=10_000)
+            ev["t"] = ev["t"] + 1_633_953_690_000_000 + i * 7
+            out = loc / c / f"cifar10_{c}_{i}.aedat4"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            write_aedat4(out, ev, sensor_size=(128, 128), packet_events=2000)
+            members.append(out)
+        if archive:
+            with zipfile.ZipFile(loc / f"{c}.zip", "w") as zf:
+                for m in members:
+                    zf.write(m, f"{c}/{m.name}")
+            for m in members:
+                m.unlink()
+            (loc / c).rmdir()
     return loc
 
 
@@ -122,6 +150,7 @@ CASES = {
     "dvs_int_test": (write_dvsgesture, {}, "DVSGesture", {"train": False}),
     "dvs_float_train": (write_dvsgesture, {"dtype": np.float32}, "DVSGesture",
                         {"train": True}),
+    "cifar_aedat4": (write_cifar10dvs, {"fmt": "aedat4"}, "CIFAR10DVS", {}),
 }
 
 
@@ -139,8 +168,8 @@ def replica_digest(loc) -> str:
 
 def describe(ds, loc) -> dict:
     """What a dataset (Tonic's or evframes') gives, per sample keyed by its file relative to
-    ``loc``: ``{path: (target, n events, sha256 of the events' bytes, dtype descr, user,
-    lighting)}``."""
+    ``loc``: ``{path: (target, n events, sha256 of the events' bytes, fields and dtypes,
+    user, lighting, target type, index)}``."""
     import hashlib
     out = {}
     for i, path in enumerate(ds.data):
@@ -148,6 +177,7 @@ def describe(ds, loc) -> dict:
         rel = str(Path(path).relative_to(loc))
         user = ds.users[i] if hasattr(ds, "users") else -1
         light = ds.lighting[i] if hasattr(ds, "lighting") else ""
+        fields = str([(n, ev.dtype[n].str) for n in ev.dtype.names])  # (Tonic titles 'p')
         out[rel] = (int(target), len(ev), hashlib.sha256(ev.tobytes()).hexdigest(),
-                    str(ev.dtype.descr), int(user), str(light), type(target).__name__, i)
+                    fields, int(user), str(light), type(target).__name__, i)
     return out

@@ -24,10 +24,11 @@ The Tonic names of N-MNIST's archives are also registered in evframes' root-layo
   archive's member order: sorting would hold the whole split in memory). ``t`` becomes
   ``t_ms * 1000`` computed in the file's dtype, then int64 microseconds, as Tonic computes it.
 - CIFAR10-DVS: ``CIFAR10DVS.zip`` holding the ten class archives ``airplane.zip`` ...
-  ``truck.zip``, extracted to ``airplane/`` ... ``truck/``. Tonic's release holds AEDAT 4 files,
-  which evframes cannot read yet (:func:`missing_error` says so); the original release's AEDAT
-  2.0 class archives in the same places are read by :class:`TonicCIFAR10DVSRaw` as one split
-  ``"all"`` (Tonic has no train/test split), classes in Tonic's order, files in natural order.
+  ``truck.zip``, extracted to ``airplane/`` ... ``truck/`` of AEDAT 4 recordings (Tonic
+  extracts both levels; the class archives are read in place). :class:`TonicCIFAR10DVSRaw`
+  reads them as one split ``"all"`` (Tonic has no train/test split), classes in Tonic's order,
+  files in natural order (Tonic's: the file system's), events as stored (Tonic's values). The
+  original release's AEDAT 2.0 class archives in the same places are read too (upright).
 """
 from __future__ import annotations
 
@@ -107,13 +108,13 @@ def missing_error(dataset: str, location, split: str, detail: str = "") -> Datas
     to put it."""
     lay = TONIC_LAYOUTS[dataset]
     src = lay.sources[split]
-    if dataset == "cifar10dvs":  # Tonic's own release is AEDAT 4: point at the original
+    if dataset == "cifar10dvs":
         return DatasetError(f"{location}: CIFAR10-DVS not found (neither airplane/ ... truck/ "
                             f"nor airplane.zip ... truck.zip){detail}; evframes never "
-                            f"downloads: get the original release's ten class archives "
-                            f"(AEDAT 2.0, {CIFAR_ORIGINAL}; files and md5 sums: "
-                            f"evframes.raw.cifar10dvs.RESOURCES) and put them in {location}/, "
-                            f"extracted or not")
+                            f"downloads: get {src.archive} from {src.url} (md5 {src.md5}, "
+                            f"Tonic's AEDAT 4 release) and extract it in {location}/, or put "
+                            f"the original release's class archives there (AEDAT 2.0, "
+                            f"{CIFAR_ORIGINAL})")
     part = "" if split == "all" else f" {split} split"
     return DatasetError(f"{location}: {lay.title}{part} not found (neither {src.folder}/ nor "
                         f"{src.archive}){detail}; evframes never downloads: get {src.archive} "
@@ -327,9 +328,12 @@ def _chunks(items, n: int):
 
 class TonicCIFAR10DVSRaw(CIFAR10DVSRaw):
     """CIFAR10-DVS in Tonic's layout under ``root`` (= ``save_to/CIFAR10DVS``): the ten class
-    folders or archives, read as one split ``"all"`` in class order (Tonic has no split).
-    ``orientation``: as :class:`~evframes.raw.CIFAR10DVSRaw` (default: upright, SpikingJelly's
-    convention; Tonic's AEDAT 4 conversion was not available to compare with)."""
+    folders (or class archives, read in place), read as one split ``"all"`` in class order
+    (Tonic has no split), recordings in natural name order.
+
+    Tonic's release holds AEDAT 4 recordings: their events are kept as stored, which is what
+    Tonic returns. A class holding the original release's AEDAT 2.0 recordings instead is read
+    as :class:`~evframes.raw.CIFAR10DVSRaw` reads it (``orientation``, default upright)."""
 
     splits = ("all",)
 
@@ -338,25 +342,34 @@ class TonicCIFAR10DVSRaw(CIFAR10DVSRaw):
         if not root.is_dir() or not any((root / c).is_dir() or (root / f"{c}.zip").is_file()
                                         for c in CIFAR_CLASSES):
             outer = root / TONIC_LAYOUTS["cifar10dvs"].sources["all"].archive
-            detail = (f"; {outer.name} there is Tonic's AEDAT 4 release, which evframes "
-                      f"cannot read yet" if outer.is_file() else "")
+            detail = (f"; {outer.name} is there: extract it (it holds airplane.zip ... "
+                      f"truck.zip, which are read in place)" if outer.is_file() else "")
             raise missing_error("cifar10dvs", root, "all", detail)
         super().__init__(root, orientation=orientation)
+        self._lists: Dict[str, Tuple[str, List[str]]] = {}
 
-    def options(self):
-        return {**super().options(), "split": "all"}
+    def _format_list(self, cls: str) -> Tuple[str, List[str]]:
+        """``(format, recordings)`` of a class: AEDAT 2.0 files when there are any, else
+        AEDAT 4 files (Tonic's release)."""
+        if cls not in self._lists:
+            from .base import list_members
+            src, is_zip = self._sources[cls]
+            names = list_members(src, is_zip)
+            for fmt, suffix in (("aedat2", ".aedat"), ("aedat4", ".aedat4")):
+                found = sorted((n for n in names if n.lower().endswith(suffix)), key=natural_key)
+                if found:
+                    self._lists[cls] = (fmt, found)
+                    break
+            else:
+                raise DatasetError(f"{src}: no .aedat4 or .aedat recordings found")
+        return self._lists[cls]
 
     def _list(self, cls: str) -> List[str]:
-        from .base import list_members
-        src, is_zip = self._sources[cls]
-        names = list_members(src, is_zip)
-        if not any(n.lower().endswith(".aedat") for n in names) and \
-                any(n.lower().endswith(".aedat4") for n in names):
-            raise DatasetError(f"{src}: holds AEDAT 4 recordings (Tonic's re-encoded "
-                               f"CIFAR10-DVS), which evframes cannot read yet; put the original "
-                               f"release's AEDAT 2.0 class archives ({CIFAR_ORIGINAL}) there "
-                               f"instead")
-        return super()._list(cls)
+        return self._format_list(cls)[1]
+
+    def options(self):
+        formats = sorted({self._format_list(c)[0] for c in CIFAR_CLASSES})
+        return {**super().options(), "split": "all", "formats": formats}
 
     def jobs(self) -> Iterator[Job]:
         from functools import partial
@@ -366,14 +379,15 @@ class TonicCIFAR10DVSRaw(CIFAR10DVSRaw):
         k = 0
         for ci, c in enumerate(CIFAR_CLASSES):
             src, is_zip = self._sources[c]
-            for chunk in chunked(self._list(c), CHUNK):
+            fmt, names = self._format_list(c)
+            orient = (partial(orient_events, orientation=self.orientation)
+                      if fmt == "aedat2" else None)
+            for chunk in chunked(names, CHUNK):
                 name = f"all:{k}"
                 self._placements[name] = ("all", k)
                 k += 1
-                yield Job(name, decode_members,
-                          (str(src), list(chunk), [ci] * len(chunk), is_zip, "aedat2",
-                           SENSOR_SIZE, name, partial(orient_events,
-                                                      orientation=self.orientation)))
+                yield Job(name, decode_members, (str(src), list(chunk), [ci] * len(chunk),
+                                                 is_zip, fmt, SENSOR_SIZE, name, orient))
 
 
 __all__ = ["TONIC_LAYOUTS", "TONIC_ROOTS", "TonicLayout", "TonicSource", "missing_error",

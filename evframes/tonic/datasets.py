@@ -16,8 +16,9 @@ from where and where to put it.
 Deliberate differences (docs/switching.md): archives are read in place (no extraction to disk);
 Tonic's "enough files present" thresholds are not applied (any complete folder is read); events
 off the sensor are dropped with a warning; DVSGesture and CIFAR10DVS samples come in a sorted
-order (Tonic's follows the file system's listing); CIFAR10DVS reads the original AEDAT 2.0
-release (Tonic's AEDAT 4 files cannot be read yet).
+order (Tonic's follows the file system's listing); CIFAR10DVS's ``p`` field has no title
+(Tonic's keeps the AEDAT 4 reader's ``'on'`` title); CIFAR10DVS also reads the original
+release's AEDAT 2.0 recordings.
 """
 from __future__ import annotations
 
@@ -233,13 +234,14 @@ class DVSGesture(_StoreDataset):
 
 class CIFAR10DVS(_StoreDataset):
     """CIFAR10-DVS (Li et al. 2017), the whole set (Tonic has no split): ``save_to/CIFAR10DVS/
-    airplane/`` ... ``truck/`` (or ``airplane.zip`` ...). Events ``(t, x, y, p)``: uint64
-    microseconds, uint16, uint16, bool; 128 x 128 pixels. Classes in Tonic's order, recordings
-    within a class in natural file-name order (Tonic: the file system's order).
+    airplane/`` ... ``truck/`` of AEDAT 4 recordings, Tonic's release (or the class archives
+    ``airplane.zip`` ..., read in place). Events ``(t, x, y, p)`` as stored: uint64
+    microseconds (DV's absolute time), uint16, uint16, bool; 128 x 128 pixels. Classes in
+    Tonic's order, recordings within a class in natural file-name order (Tonic: the file
+    system's order).
 
-    Reads the original release's AEDAT 2.0 recordings, upright (x, y and p as evframes'
-    CIFAR10-DVS, SpikingJelly's convention); Tonic's figshare release is AEDAT 4, which evframes
-    cannot read yet (the error says so).
+    Class folders holding the original release's AEDAT 2.0 recordings instead are read too,
+    upright (x, y and p as evframes' CIFAR10-DVS, SpikingJelly's convention).
     """
 
     url = _layout.TONIC_LAYOUTS["cifar10dvs"].sources["all"].url
