@@ -370,3 +370,23 @@ def test_oversize_claims_fail_before_allocation(written):
         error(decode_aedat4_bytes, bytes(bad), name="t.aedat4", needle="the data table says")
     finally:
         tracemalloc.stop()
+
+
+def test_two_corrupt_packets_name_the_first_with_any_threads(written, monkeypatch):
+    """The error names the earliest bad packet whichever thread decodes it (a fuzz finding)."""
+    _, _, paths = written
+    for comp in ("zstd", "lz4"):
+        data = paths[comp].read_bytes()
+        pk, _ = packets(data)
+        ev_pk = [q for q in pk if q[1] == 0]
+        bad = bytearray(data)
+        for p, _, size in (ev_pk[1], ev_pk[-1]):
+            bad[p + 8 + size // 2:p + 8 + size // 2 + 32] = bytes(32)
+        serial = error(decode_aedat4_bytes, bytes(bad), name="c.aedat4", offset=ev_pk[1][0])
+        monkeypatch.setattr(A4, "PARALLEL_MIN_BYTES", 0)
+        monkeypatch.setenv("EVFRAMES_NUM_THREADS", "3")
+        for table in (True, False):
+            blob = bytes(bad) if table else without_table(bytes(bad))
+            e = error(decode_aedat4_bytes, blob, name="c.aedat4", offset=ev_pk[1][0])
+            assert e.reason == serial.reason
+        monkeypatch.undo()

@@ -380,6 +380,24 @@ def _split(weights: np.ndarray) -> List[int]:
     return sorted(set([0] + np.searchsorted(cum, targets).tolist() + [n]))
 
 
+def _caught(lo, hi, fn, *args):
+    """``fn(lo, hi, *args)``, returning a FormatError instead of raising it."""
+    try:
+        return fn(lo, hi, *args)
+    except FormatError as exc:
+        return exc
+
+
+def _chunked(fn, n: int, args, edges) -> list:
+    """run_chunked, raising the FormatError of the earliest failing chunk (so the error named
+    does not depend on which thread finished first)."""
+    parts = run_chunked(_caught, n, (fn,) + tuple(args), bounds=edges)
+    for part in parts:
+        if isinstance(part, FormatError):
+            raise part
+    return parts
+
+
 def _decode(f: _File, idx: np.ndarray, held=None) -> Events:
     """Events of packets ``idx`` (``held``: their already decompressed (d, e0, n) triples)."""
     if idx.shape[0] == 0:
@@ -389,8 +407,8 @@ def _decode(f: _File, idx: np.ndarray, held=None) -> Events:
         bounds, counts = _event_bounds(f, idx)
         edges = _split(f.pk[1, idx])
         if counts is None:
-            held = [h for part in run_chunked(_inflate_range, int(idx.shape[0]),
-                                              (f, idx, bounds), bounds=edges) for h in part]
+            held = [h for part in _chunked(_inflate_range, int(idx.shape[0]),
+                                           (f, idx, bounds), edges) for h in part]
     if held is not None:
         counts = np.array([h[2] for h in held], np.int64)
     offs = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
@@ -400,10 +418,9 @@ def _decode(f: _File, idx: np.ndarray, held=None) -> Events:
     out = alloc_events(total)
     edges = _split(f.pk[1, idx])
     if held is None:
-        run_chunked(_decode_known, int(idx.shape[0]), (f, idx, bounds, counts, offs, out),
-                    bounds=edges)
+        _chunked(_decode_known, int(idx.shape[0]), (f, idx, bounds, counts, offs, out), edges)
     else:
-        run_chunked(_decode_held, int(idx.shape[0]), (f, idx, held, offs, out), bounds=edges)
+        _chunked(_decode_held, int(idx.shape[0]), (f, idx, held, offs, out), edges)
     return finish_events(*out)
 
 
