@@ -36,7 +36,7 @@ import os
 
 from ..errors import FormatError
 from ..events import Events
-from ._common import FileBuffer, TruncatedFileWarning, as_uint8, display_name
+from ._common import TruncatedFileWarning, as_uint8, display_name
 from ._prophesee_header import sniff_kind
 from ._prophesee_raw import TRIGGER_DTYPE
 from ._sniff import SNIFF_BYTES, SUPPORTED, foreign_format
@@ -55,6 +55,7 @@ from .prophesee_dat import (
     write_prophesee_dat,
     write_prophesee_dat_triggers,
 )
+from .table import FORMATS, format_of, iter_events, probe_events, write_events
 
 __all__ = [
     "read_aedat3", "write_aedat3", "decode_aedat3_bytes",
@@ -67,6 +68,7 @@ __all__ = [
     "read_prophesee_dat", "write_prophesee_dat", "decode_prophesee_dat_bytes",
     "iter_prophesee_dat", "probe_prophesee_dat", "write_prophesee_dat_triggers", "TRIGGER_DTYPE",
     "read_events", "decode_events_bytes", "detect_format",
+    "iter_events", "probe_events", "write_events", "format_of", "FORMATS",
     "TruncatedFileWarning", "FormatError",
 ]
 
@@ -104,10 +106,7 @@ def detect_format(head: bytes, name: str) -> str:
                                f"{', '.join(ATIS_EXTENSIONS)} ({SUPPORTED})")
 
 
-_DECODERS = {"aedat3": decode_aedat3_bytes, "aedat2": decode_aedat2_bytes,
-             "atis": decode_atis_bytes, "aedat4": decode_aedat4_bytes,
-             "evt2": decode_evt2_bytes, "evt21": decode_evt21_bytes, "evt3": decode_evt3_bytes,
-             "dat": decode_prophesee_dat_bytes}
+_DECODERS = {name: f.decode for name, f in FORMATS.items()}   # the format table's
 
 
 def decode_events_bytes(data, name: str = "<buffer>", **kwargs) -> Events:
@@ -121,10 +120,11 @@ def decode_events_bytes(data, name: str = "<buffer>", **kwargs) -> Events:
 
 
 def read_events(path, **kwargs) -> Events:
-    """Read an event file of any supported format (see the module docstring).
+    """Read an event file of any supported format (see the module docstring), through the
+    format table (:func:`evframes.formats.table.read_events`: ``t_start``/``t_end`` windows
+    for every format, ``format=`` to skip detection).
 
     Keyword arguments are passed to the chosen reader (e.g. ``on_truncated="warn"``).
     """
-    with FileBuffer(path) as buf:
-        fmt = detect_format(bytes(buf[:SNIFF_BYTES]), display_name(path))
-        return _DECODERS[fmt](buf, name=path, **kwargs)
+    from .table import read_events as _read
+    return _read(path, **kwargs)
