@@ -2,7 +2,8 @@
 
 Public entry points (imported lazily so ``import evframes`` stays cheap):
 
-- :func:`read_events` picks a decoder by header / extension; :mod:`evframes.formats` holds them.
+- :func:`read_events` picks a decoder by header / extension; :mod:`evframes.formats` holds them;
+  :func:`iter_events` (chunks), :func:`probe_events` and :func:`write_events` go with it.
 - :class:`EventsDataset` reads one sample's events and label from an events store.
 - :mod:`evframes.integrate` turns events into frames ``[T, 2, H, W]``.
 - :mod:`evframes.datasets` knows DVS128 Gesture, N-MNIST and CIFAR10-DVS.
@@ -14,6 +15,7 @@ from .events import Events, make_events  # noqa: E402
 
 _LAZY = {
     "read_events": ("evframes.formats", "read_events"),
+    **{n: ("evframes.formats", n) for n in ("iter_events", "probe_events", "write_events")},
     "EventsDataset": ("evframes.store", "EventsDataset"),
 }
 
@@ -27,4 +29,4 @@ def __getattr__(name):
 
 
 __all__ = ["__version__", "FormatError", "DatasetError", "StoreError", "Events", "make_events",
-           "read_events", "EventsDataset"]
+           "read_events", "iter_events", "probe_events", "write_events", "EventsDataset"]
