@@ -210,3 +210,42 @@ def test_pad_tensors_pads_first_dim():
     assert x.dtype == torch.float64
     with pytest.raises(ValueError, match="empty batch"):
         tonic.collation.PadTensors()([])
+
+
+def _grid_images(plot, *args, **kwargs):
+    """The images and titles of the panels ``plot`` draws (Agg backend, shown nowhere)."""
+    import warnings
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    plt.close("all")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Agg cannot show
+        out = plot(*args, **kwargs)
+    fig = plt.gcf()
+    got = [(np.asarray(ax.images[0].get_array()), ax.title.get_text()) for ax in fig.axes]
+    return out, got, fig
+
+
+@pytest.mark.filterwarnings("ignore:Animation was deleted")
+def test_plot_event_grid_and_animation(replicas):
+    base, _ = replicas["nmnist_train"]
+    ev, _ = tonic.datasets.NMNIST(str(base))[5]
+    out, panels, _ = _grid_images(tonic.utils.plot_event_grid, ev, (2, 3), True)
+    frames = tonic.transforms.ToFrame(
+        sensor_size=(int(ev["x"].max()) + 1, int(ev["y"].max()) + 1, 2), n_time_bins=6)(ev)
+    assert out is None and len(panels) == 6 and frames.shape[0] == 6
+    for k, (img, title) in enumerate(panels):
+        np.testing.assert_array_equal(img, frames[k][1] - frames[k][0])
+        assert title == str(k)
+    anim, panels, fig = _grid_images(tonic.utils.plot_animation, frames, figsize=(3, 4))
+    assert type(anim).__name__ == "FuncAnimation" and tuple(fig.get_size_inches()) == (3, 4)
+    img = panels[0][0]
+    assert img.shape == (*frames.shape[2:], 3)  # channels 0, 1 as green, blue
+    np.testing.assert_array_equal(img[..., 1:], np.moveaxis(frames[0], 0, 2))
+    _, one, _ = _grid_images(tonic.utils.plot_animation, torch.from_numpy(frames[:, :1]))
+    assert one[0][0].shape == frames.shape[2:]  # one channel (Tonic cannot show it)
+    del anim
+    import gc
+    gc.collect()

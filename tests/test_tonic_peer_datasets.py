@@ -209,6 +209,29 @@ def test_memory_cache_same_as_tonic():
     assert len(theirs) == len(ours)
 
 
+# -- utils --------------------------------------------------------------------------------------
+
+@pytest.mark.filterwarnings("ignore:Animation was deleted")
+def test_plots_same_as_tonic(tmp_path):
+    from test_tonic_datasets import _grid_images
+    loc, name, kw, _ = _case("nmnist_train", tmp_path)
+    ev, _ = _theirs(name, tmp_path, kw)[4]
+    for args in ((ev,), (ev, (2, 2), True), (ev, (1, 4))):
+        _, a, _ = _grid_images(tonic.utils.plot_event_grid, *args)
+        _, b, _ = _grid_images(ev_tonic.utils.plot_event_grid, *args)
+        assert len(a) == len(b) > 0
+        for (ia, ta), (ib, tb) in zip(a, b):
+            assert ta == tb and ia.dtype == ib.dtype and np.array_equal(ia, ib)
+    with pytest.raises(IndexError):  # Tonic reshapes a (rows, 1) grid to (1, rows)
+        _grid_images(tonic.utils.plot_event_grid, ev, (3, 1))
+    assert len(_grid_images(ev_tonic.utils.plot_event_grid, ev, (3, 1))[1]) == 3
+    frames = tonic.transforms.ToFrame(sensor_size=(34, 34, 2), time_window=20000)(ev)
+    _, a, fa = _grid_images(tonic.utils.plot_animation, frames)
+    _, b, fb = _grid_images(ev_tonic.utils.plot_animation, frames)
+    assert np.array_equal(a[0][0], b[0][0]) and a[0][0].dtype == b[0][0].dtype
+    assert tuple(fa.get_size_inches()) == tuple(fb.get_size_inches())
+
+
 if __name__ == "__main__":
     if sys.argv[1:] != ["--write-reference"]:
         sys.exit("usage: python tests/test_tonic_peer_datasets.py --write-reference")
