@@ -3,8 +3,9 @@
 
 Every input is fed to one reader entry point (``read_aedat3``, ``read_aedat2``, ``read_atis_bin``,
 ``read_aedat4``, ``read_events`` on a file; ``decode_aedat3_bytes``, ``decode_aedat2_bytes``,
-``decode_atis_bytes``, ``decode_aedat4_bytes``, ``decode_events_bytes`` on an in-memory buffer)
-and must end in either
+``decode_atis_bytes``, ``decode_aedat4_bytes``, ``decode_events_bytes`` on an in-memory buffer;
+and the Prophesee readers ``read_evt2``, ``read_evt21``, ``read_evt3``, ``read_prophesee_dat``
+with their ``decode_*_bytes`` twins, inputs from scripts/fuzz_prophesee.py) and must end in either
 
 * an :class:`evframes.Events` (four 1-D arrays of equal length, ``t`` int64 >= 0, ``x``/``y``
   int16 >= 0 and inside the format's coordinate range, ``p`` int8 in {0, 1}, no more events than
@@ -35,8 +36,8 @@ extreme_packet     AEDAT 3.1 packets with extreme fields (eventCapacity 2^32-1, 
 huge_header        ~1 MB of '#' header lines (AEDAT 2.0 / 3.1 magic), no END line, long lines
 empty              an empty file
 header_only        a file that is only a header (complete or cut)
-valid              an unmodified real/synthetic file (must decode; a real file of a format
-                   evframes does not read, Prophesee EVT 2.0/3.0/DAT, must be refused)
+valid              an unmodified real/synthetic file (must decode; a file of a format evframes
+                   does not read, a synthetic Prophesee EVT 4.0 or HDF5 file, must be refused)
 =================  ==============================================================================
 
 Two more invariants say that what decodes is not garbage: an unmodified foreign-format file must
@@ -84,6 +85,8 @@ from typing import Dict, List, Optional
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+if str(ROOT / "scripts") not in sys.path:
+    sys.path.insert(0, str(ROOT / "scripts"))
 # share the compiled-kernel cache with the test suite (tests/conftest.py sets the same default)
 os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".numba_cache"))
 
@@ -119,6 +122,15 @@ KWARGS = {
 NATURAL_EXT = {"aedat3": [".aedat"], "aedat2": [".aedat"], "atis": [".bin", ".bs2"],
                "aedat4": [".aedat4"], "foreign": [".raw", ".dat"]}
 OTHER_EXT = [".aedat", ".bin", ".bs2", ".dat", "", ".raw", ".BIN", ".aedat4", ".txt"]
+# Prophesee readers (scripts/fuzz_prophesee.py): formats prophesee_dat, evt2, evt21, evt3
+import fuzz_prophesee as fzp  # noqa: E402
+
+for _f, (_r, _d) in fzp.TARGETS.items():
+    TARGETS += (_r, _d)
+    TARGET_FORMAT.update({_r: _f, _d: _f})
+    TWIN.update({_r: _d, _d: _r})
+    KWARGS[_f] = dict(fzp.KWARGS)
+    NATURAL_EXT[_f] = fzp.EXT[_f]
 CONTAINERS = ("bytes", "bytearray", "memoryview", "ndarray", "ndarray_unaligned")
 
 MB = 1 << 20
@@ -229,14 +241,13 @@ def build_corpus() -> List[Source]:
                           rec=8))
         out.append(Source("real-head:" + a2.name, "aedat2", data[:hdr + 8 * 3000], ".aedat", 3.0,
                           header_end=hdr, rec=8))
-    for rel, w, limit in [("prophesee/expelliarmus_evt3_sample_small.raw", 0.2, None),
-                          ("prophesee/expelliarmus_dat_sample_small.dat", 0.2, None),
-                          ("prophesee/faery_evt2.raw", 0.2, 1 << 16)]:
-        path = REAL / rel
-        if path.is_file():
-            data = path.read_bytes()[:limit]
-            out.append(Source("real:" + path.name, "foreign", data, path.suffix, w))
-            FOREIGN_SOURCES.add("real:" + path.name)
+    # --- Prophesee: real DAT / EVT 2.0 / EVT 3.0, written EVT 2.0 / 2.1 / 3.0 / DAT, and the
+    # foreign sources (synthetic files of formats evframes does not read)
+    for src in fzp.sources(rng, REAL, lambda label, fmt, data, ext, w, end, rec: Source(
+            label, fmt, data, ext, w, header_end=end, rec=rec)):
+        out.append(src)
+        if src.fmt == "foreign":
+            FOREIGN_SOURCES.add(src.label)
 
     # --- synthetic AEDAT 3.1 (no real file available): plain, mixed packet types / slack /
     # invalid events / odd-size payloads (byte-wise path), and a > 1 MB one (mmap path)
@@ -433,7 +444,7 @@ def _choice(rng, seq, p=None):
 
 def _pick_source(rng, corpus, fmt=None, prefer=0.75):
     pool = corpus
-    if fmt in ("aedat3", "aedat2", "atis", "aedat4") and rng.random() < prefer:
+    if fmt in ("aedat3", "aedat2", "atis", "aedat4") + fzp.FORMATS and rng.random() < prefer:
         pool = [s for s in corpus if s.fmt == fmt] or corpus
     w = np.array([s.weight for s in pool], float)
     return pool[int(rng.choice(len(pool), p=w / w.sum()))]
@@ -442,7 +453,7 @@ def _pick_source(rng, corpus, fmt=None, prefer=0.75):
 def _home_format(rng, target):
     fmt = TARGET_FORMAT[target]
     if fmt == "events":
-        fmt = _choice(rng, ["aedat3", "aedat2", "atis", "aedat4"])
+        fmt = _choice(rng, ["aedat3", "aedat2", "atis", "aedat4", *fzp.FORMATS])
     return fmt
 
 
@@ -672,6 +683,10 @@ def gen_case(seed: int, index: int, corpus: List[Source]) -> Case:
         src_label = src.label
         ext_fmt = src.fmt
         data = src.data if kind == "valid" else mutate(rng, kind, src, corpus)
+    elif kind in ("garbage_body", "extreme_packet", "huge_header", "header_only") and \
+            fmt in fzp.FORMATS:
+        data = {"garbage_body": fzp.garbage_body, "extreme_packet": fzp.extreme,
+                "huge_header": fzp.huge_header, "header_only": fzp.header_only}[kind](rng, fmt)
     elif kind == "garbage_body":
         data = gen_garbage_body(rng, corpus, fmt)
     elif kind == "extreme_packet" and fmt == "aedat4":
@@ -816,11 +831,16 @@ def check_events(ev, data_len, fmt) -> Optional[str]:
     per = 8 if fmt in ("aedat3", "aedat2") else 5
     if fmt == "aedat4":      # compressed: at most 255 x the file (LZ4), bounded by memory checks
         per = 0
+    if fmt in fzp.FORMATS:
+        per = 0
+        if n > data_len * fzp.EVENTS_PER_BYTE[fmt]:
+            return f"{n} events from {data_len} bytes (> {fzp.EVENTS_PER_BYTE[fmt]} per byte)"
     if per and n > data_len // per:
         return f"{n} events from {data_len} bytes (> 1 per {per} bytes)"
     if n:
         # touching every array also proves none of them views a closed memory map
-        lim = {"aedat3": 8191, "aedat2": 127, "atis": 255, "aedat4": 32766}.get(fmt, 8191)
+        lim = {"aedat3": 8191, "aedat2": 127, "atis": 255, "aedat4": 32766,
+               **fzp.COORD_MAX}.get(fmt, 8191)
         if int(arrs["t"].min()) < 0 and fmt != "aedat4":     # AEDAT 4 stores signed t
             return f"negative timestamp {int(arrs['t'].min())}"
         for k in "xy":
@@ -873,6 +893,10 @@ def detect_fmt(data: bytes, ext: str) -> str:
         return "aedat2"
     if data.startswith(b"#!AER-DAT"):
         return "unknown"
+    if data.startswith(b"%"):
+        from evframes.formats._prophesee_header import sniff_kind
+        kind = sniff_kind(data[:4096])
+        return {"dat": "prophesee_dat", "": "unknown"}.get(kind, kind)
     if ext.lower() in (".bin", ".bs2"):
         return "atis"
     return "unknown"
@@ -915,8 +939,9 @@ def run_once(case: Case, target: str, threads: bool, workdir: Path, measure: boo
             if isinstance(ev, tuple):       # with_triggers=True: (events, triggers)
                 ev, trig = ev
                 if not (isinstance(trig, np.ndarray) and trig.ndim == 1
-                        and trig.dtype.names == ("t", "kind")):
-                    res["violation"] = f"triggers are not a (t, kind) array: {trig!r:.200}"
+                        and trig.dtype.names in (("t", "kind"), ("t", "id", "value"))):
+                    res["violation"] = (f"triggers are not a (t, kind) / (t, id, value) array: "
+                                        f"{trig!r:.200}")
             res["outcome"] = "events"
         except FormatError as e:
             res["outcome"] = "format_error"
@@ -1006,11 +1031,13 @@ def check_truncation(case: Case, res: dict, src: Source, workdir: Path) -> Optio
     * whatever decodes must be a prefix of the uncut file's events (same options).
     """
     fmt = res["fmt"]
-    if fmt != src.fmt or fmt not in ("aedat3", "aedat2", "atis", "aedat4"):
+    if fmt != src.fmt or fmt not in ("aedat3", "aedat2", "atis", "aedat4") + fzp.FORMATS:
         return None
     cut = len(case.data)
     if fmt == "atis":
         clean = cut % 5 == 0
+    elif fmt in fzp.FORMATS:
+        clean = cut >= src.header_end and (cut - src.header_end) % src.rec == 0
     elif fmt == "aedat2":
         clean = cut >= src.header_end and (cut - src.header_end) % 8 == 0
     else:
