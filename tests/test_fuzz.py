@@ -129,8 +129,8 @@ def test_harness_catches_in_process_violations(fz, tmp_path):
 
 
 def test_garbage_checks_flag_foreign_decodes_and_backwards_atis(fz, tmp_path):
-    """Decoded garbage is a violation: a real foreign-format file (Prophesee, AEDAT 4) that
-    decodes, or ATIS events (default options) whose time goes backwards."""
+    """Decoded garbage is a violation: a foreign-format file (synthetic Prophesee EVT 4.0, HDF5)
+    that decodes, or ATIS events (default options) whose time goes backwards."""
     corpus = fz.build_corpus()
     foreign = [s for s in corpus if s.label in fz.FOREIGN_SOURCES]
     if not foreign:
