@@ -20,6 +20,7 @@ Rules (OpenEB ``GenericHeader`` / ``PseeRawFileHeader``, checked against the rea
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Dict, Optional, Tuple
 
@@ -28,8 +29,8 @@ from ..errors import FormatError
 __all__ = ["PropheseeHeader", "parse_header", "sniff_kind", "SYSTEM_SIZES", "MAX_HEADER_BYTES",
            "header_bytes"]
 
-#: A header longer than this is refused (real ones are a few hundred bytes).
-MAX_HEADER_BYTES = 1 << 20
+#: A header longer than this (64 KiB) is refused (real ones are a few hundred bytes).
+MAX_HEADER_BYTES = 1 << 16
 
 #: OpenEB's system_ID -> (width, height) table (hal_psee_plugins psee_raw_file_header.cpp).
 SYSTEM_SIZES: Dict[int, Tuple[int, int]] = {
@@ -47,7 +48,8 @@ _FORMAT_NAMES = {"EVT2": "evt2", "EVT2.0": "evt2", "EVT20": "evt2", "EVT21": "ev
 _EVT_VALUES = {"2": "evt2", "2.0": "evt2", "2.1": "evt21", "3": "evt3", "3.0": "evt3"}
 #: largest sensor side each kind can address (EVT: 11-bit coordinates, DAT: 14-bit)
 SIDE_LIMIT = {"evt2": 2048, "evt21": 2048, "evt3": 2048, "dat": 16384}
-_CONTROL = frozenset(range(0x20)) - {0x09, 0x0D}
+#: control bytes that no header line holds (tab and CR allowed)
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 @dataclass
@@ -79,9 +81,10 @@ def _lines(data: bytes, name: str):
         if nxt not in (0x20, 0x0A, 0x0D):               # '%' not followed by ' ': binary
             break
         nl = data.find(b"\n", pos, pos + MAX_HEADER_BYTES + 1)
-        line = data[pos:nl if nl >= 0 else n]
-        if any(b in _CONTROL for b in line):
+        stop = nl if nl >= 0 else n
+        if _CONTROL.search(data, pos, stop):
             break                                       # a binary stream starting with '% '
+        line = data[pos:stop]
         if nl < 0:
             if n - pos > MAX_HEADER_BYTES:
                 raise FormatError(name, pos, f"header line longer than {MAX_HEADER_BYTES} bytes")

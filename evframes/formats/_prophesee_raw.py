@@ -118,8 +118,11 @@ def open_body(data, name, kind: str, unit_bytes: int, on_truncated: str,
     if not head.startswith(b"%"):
         what = foreign_format(head)
         msg = f"not a {label} file: no '%' header line"
+        first = head.split(b"\n", 1)[0].rstrip(b"\r")[:40]
         if what is not None:
-            msg += f"; this is {what}, which evframes does not read ({SUPPORTED})"
+            msg += f"; this is {what} ({SUPPORTED})"
+        elif first.startswith(b"#!AER-DAT"):
+            msg += f"; this is an AEDAT file ({first.decode('latin-1')!r}: read_events reads it)"
         raise FormatError(name, 0, msg)
     header = parse_header(buf, name, expect=kind)
     if header.kind and header.kind != kind:
