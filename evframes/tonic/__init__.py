@@ -5,6 +5,7 @@ Tonic's names, parameters and values (Tonic 1.7) over evframes' kernels and stor
 
 - :mod:`.datasets`: ``NMNIST``, ``DVSGesture``, ``CIFAR10DVS`` in Tonic's folder layouts.
 - :mod:`.transforms`: Tonic's transforms (``Compose``, ``ToFrame``, ``Denoise``, ...).
+- :mod:`.functional`: Tonic's functional representations (``to_frame_numpy``, ...).
 - :mod:`.collation`: ``PadTensors``.
 - :class:`DiskCachedDataset`, :class:`MemoryCachedDataset` (:mod:`.cached`): Tonic's caches;
   the disk cache is one HDF5 store per ``cache_path``, invalidated when the wrapped dataset or
@@ -21,7 +22,7 @@ package is cheap and torch is imported only by what needs it.
 """
 import importlib
 
-_MODULES = ("collation", "datasets", "transforms", "utils")
+_MODULES = ("collation", "datasets", "functional", "transforms", "utils")
 _NAMES = {"DiskCachedDataset": "cached", "MemoryCachedDataset": "cached"}
 
 __all__ = [*_MODULES, *_NAMES]
