@@ -144,6 +144,14 @@ class EventsStoreWriter(AtomicH5):
         n = len(events["t"])
         self.append_many(events, np.array([0, n]), [label], [meta or {}])
 
+    def append_events(self, events: Mapping) -> None:
+        """Append events to the sample in progress without ending it (a sample streamed in
+        chunks, e.g. a recording larger than memory); the next sample appended starts with
+        them (``append(empty events, label, meta)`` ends the sample with nothing more)."""
+        n = len(events["t"])
+        self.append_many(events, np.array([0, n]), [], [])
+        self._offsets.pop()  # no boundary: the sample goes on
+
     def commit(self, manifest: Mapping) -> Path:
         self._write_buffer(final=True)
         f = self.h5
