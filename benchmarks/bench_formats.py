@@ -9,7 +9,11 @@ threading). Best of ``--repeat`` runs after a warm-up; the file is in the page c
 
 Run it in the benchmark venv (peers are never installed in the project's venv):
 
-    .venv-bench/bin/python benchmarks/bench_formats.py --markdown > benchmarks/results_formats.md
+    .venv-bench/bin/python benchmarks/bench_formats.py --only aedat4 \
+        --out benchmarks/results_formats.md
+
+``--out`` replaces only the section of the cases run (named by ``--only``, or ``--section``) in
+that file and keeps the others, so each format's rows can be rerun on their own.
 
 Adding a format: append :class:`Case` entries to :data:`CASES` (one section per format below);
 ``make`` writes the peer file, ``ours`` reads it with evframes, ``peers`` returns the available
@@ -240,6 +244,8 @@ def main(argv=None):
     ap.add_argument("--repeat", type=int, default=3, help="timed runs per reader (best kept)")
     ap.add_argument("--only", default="", help="run the cases whose key contains this text")
     ap.add_argument("--markdown", action="store_true", help="print a markdown table")
+    ap.add_argument("--out", help="markdown file whose section of these cases is replaced")
+    ap.add_argument("--section", help="section name in --out (default: the --only text)")
     args = ap.parse_args(argv)
     from evframes.formats._common import _num_threads
     nthreads = _num_threads()
@@ -275,12 +281,36 @@ def main(argv=None):
                 print(row, flush=True)
             os.unlink(path)
     load_after = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    name = args.section or args.only or "all"
+    text = (f"## {SECTION_TITLES.get(name, name)}\n\n"
+            + markdown(rows, versions, nthreads, args, load_before, load_after))
     if args.markdown:
-        print_markdown(rows, versions, nthreads, args, load_before, load_after)
+        print(TITLE + "\n\n" + text)
+    if args.out:
+        update_section(Path(args.out), name, text)
 
 
-def print_markdown(rows, versions, nthreads, args, load_before, load_after):
-    print("# Camera formats: decoding throughput (M events/s, higher is better)\n")
+#: section name (the --only text) -> heading in the results file
+SECTION_TITLES = {"aedat4": "AEDAT 4 (iniVation DV)"}
+TITLE = "# Camera formats: decoding throughput (M events/s, higher is better)"
+
+
+def update_section(path: Path, name: str, text: str) -> None:
+    """Replace (or append) the ``<!-- section NAME -->`` ... ``<!-- end NAME -->`` block."""
+    old = path.read_text() if path.is_file() else TITLE + "\n"
+    begin, end = f"<!-- section {name} -->", f"<!-- end {name} -->"
+    block = f"{begin}\n{text.rstrip()}\n{end}"
+    if begin in old and end in old:
+        a, rest = old.split(begin, 1)
+        new = a + block + rest.split(end, 1)[1]
+    else:
+        new = old.rstrip() + "\n\n" + block + "\n"
+    path.write_text(new)
+
+
+def markdown(rows, versions, nthreads, args, load_before, load_after) -> str:
+    lines = []
+    print = lines.append  # noqa: A001  (the table below reads like printing)
     print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical "
           f"CPUs, Python {platform.python_version()}, numpy {np.__version__}, numba "
           f"{numba.__version__}" + "".join(f", {p} {v}" for p, v in sorted(versions.items()))
@@ -307,6 +337,7 @@ def print_markdown(rows, versions, nthreads, args, load_before, load_after):
             fastest, speed = "n/a", ""
         print(f"| {r['case']} | {r['events']:,} | {r['MB']:.0f} | {r['evframes_1']:.0f} | "
               f"{r['evframes_n']:.0f} | {peers} | {fastest} | {speed} |")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
