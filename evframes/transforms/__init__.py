@@ -53,6 +53,7 @@ import numpy as np
 from .functional import (
     RngLike,
     _axis,
+    _filter_time,
     _is_events,
     _pair,
     center_crop,
@@ -295,19 +296,26 @@ class Denoise(_Transform):
     """:func:`denoise` (events): background-activity filter, ``filter_time_us`` microseconds.
 
     ``sensor_size = (W, H)``; ``None`` infers it from each sample's largest coordinates.
+    ``filter_time`` is Tonic's name for ``filter_time_us`` (``Denoise(filter_time=10000)``
+    works; giving both with different values is an error). ``connectivity=4`` is Tonic's
+    neighbourhood (left, right, up, down); the default stays 8, the usual background-activity
+    filter (jAER's), so existing results do not change. For Tonic's exact rule, start quirk
+    included, use :class:`evframes.tonic.transforms.Denoise`.
     """
 
     sensor_size: Optional[Tuple[int, int]] = None
     filter_time_us: int = 10000
     connectivity: int = 8
     bidirectional: bool = False
+    filter_time: Optional[int] = None
 
     def __post_init__(self):
         if self.connectivity not in (4, 8):
             raise ValueError(f"connectivity must be 4 or 8, got {self.connectivity}")
         if self.sensor_size is not None:
             self.sensor_size = tuple(int(v) for v in self.sensor_size)
-        self.filter_time_us = int(self.filter_time_us)
+        self.filter_time_us = _filter_time(self.filter_time_us, self.filter_time)
+        self.filter_time = self.filter_time_us
         self.connectivity, self.bidirectional = int(self.connectivity), bool(self.bidirectional)
 
     def __call__(self, ev):

@@ -17,9 +17,12 @@ So of two neighbouring events less than ``filter_time_us`` apart only the later 
 unless ``bidirectional=True``, which also keeps an event whose neighbour fires within
 ``filter_time_us`` *after* it (both of the pair survive). One pass per direction of a Numba
 kernel over an ``[H+2, W+2]`` timestamp map. Tonic's ``denoise`` uses the 4 edge neighbours
-and starts its timestamp memory at ``filter_time`` instead of "never", so it keeps every event
-in the first ``filter_time`` microseconds of a recording; ours treats pixels that have not
-fired yet as silent.
+(``connectivity=4`` here) and starts its timestamp memory at ``filter_time`` instead of "never",
+so it keeps every event in the first ``filter_time`` microseconds of a recording; ours treats
+pixels that have not fired yet as silent, so with ``connectivity=4`` the two agree on every event
+from ``filter_time`` on. The default stays 8 (the usual background-activity filter; it keeps more
+events than the 4-neighbour rule: 11.7% more than Tonic's on the real DVS128 Gesture clip of
+the test data, 1.9% on its N-MNIST sample), so existing results and stores do not change. :class:`evframes.tonic.transforms.Denoise` is Tonic's rule exactly.
 """
 from __future__ import annotations
 
@@ -357,15 +360,27 @@ def _baf_kernel(t, x, y, H, W, filter_time, conn8, reverse, keep):
         mem[yi, xi] = ti
 
 
+def _filter_time(filter_time_us, filter_time) -> int:
+    """``filter_time_us``, or Tonic's name ``filter_time`` for it (equal when both given)."""
+    if filter_time is not None:
+        if int(filter_time_us) not in (10000, int(filter_time)):
+            raise ValueError(f"filter_time ({filter_time}) and filter_time_us "
+                             f"({filter_time_us}) are the same setting; give one")
+        filter_time_us = filter_time
+    return int(filter_time_us)
+
+
 def denoise(ev: Mapping, sensor_size=None, filter_time_us: int = 10000, connectivity: int = 8,
-            bidirectional: bool = False) -> Events:
+            bidirectional: bool = False, *, filter_time: Optional[int] = None) -> Events:
     """Background-activity filter (see the module docstring for the exact rule and how it
     differs from Tonic): keep an event when a neighbouring pixel fired less than
     ``filter_time_us`` microseconds before it (or after it too, with ``bidirectional``).
 
     ``sensor_size = (W, H)``; ``None`` infers it from the largest coordinates. Events must be
-    sorted by time. Raises ``ValueError`` for events off the sensor.
+    sorted by time. Raises ``ValueError`` for events off the sensor. ``filter_time`` is Tonic's
+    name for ``filter_time_us``.
     """
+    filter_time_us = _filter_time(filter_time_us, filter_time)
     ev = as_events(ev)
     if connectivity not in (4, 8):
         raise ValueError(f"connectivity must be 4 or 8, got {connectivity}")
