@@ -41,6 +41,7 @@ from .event_ops_drop import (
     RandomDropPixel,
 )
 from .event_ops_filter import Decimation, Denoise, RefractoryPeriod, UniformNoise
+from .event_ops_kernels import columns3, columns4
 from .event_ops_spatial import (
     CenterCrop,
     Downsample,
@@ -94,7 +95,7 @@ class MergePolarities:
 
     def __call__(self, events):
         ev = structured(events, "MergePolarities", ("p",))
-        return mapped(ev, lambda out: ((ev["p"], out["p"], 2),))
+        return mapped(ev, [("zero", "p")])
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ class RandomFlipPolarity:
     def __call__(self, events):
         ev = structured(events, "RandomFlipPolarity", ("p",))
         flip = np.random.rand() <= self.p
-        return mapped(ev, lambda out: ((ev["p"], out["p"], 1),) if flip else ())
+        return mapped(ev, [("invert", "p")] if flip else [])
 
 
 def _uniform_layout(dtype: np.dtype, target: np.dtype) -> bool:
@@ -155,12 +156,12 @@ class NumpyAsType:
                                       "implemented (Tonic 1.7 neither)")
         if src:
             if _uniform_layout(events.dtype, target) or target.kind not in "iuf" \
-                    or len(events) == 0:
+                    or len(events) == 0 or len(events.dtype.names) not in (3, 4):
                 return rf.structured_to_unstructured(events, target)
             ev = structured(events, "NumpyAsType")
-            from .event_ops_kernels import fields_to_columns
             out = np.empty((len(ev), len(ev.dtype.names)), target)
-            fields_to_columns(tuple(ev[n] for n in ev.dtype.names), out)
+            (columns3 if len(ev.dtype.names) == 3 else columns4)(
+                *(ev[n] for n in ev.dtype.names), out)
             return out
         if dst:
             return rf.unstructured_to_structured(events, target)

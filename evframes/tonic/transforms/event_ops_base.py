@@ -4,10 +4,11 @@ Events are Tonic's: a 1-D numpy structured array with fields among ``x, y, t, p`
 dtypes; audio events have no ``y``). Every transform returns a new array of the input's dtype
 (never a view of the input, unless Tonic also returns the input object itself), C-contiguous.
 
-Arithmetic follows the numpy expression Tonic evaluates: :func:`affine` types its scalars with
-``np.result_type`` (Python scalars weak, numpy scalars strong, NEP 50) and the kernels cast the
-result into the field as numpy's assignment does (floats truncated toward zero into integer
-fields). Integer arithmetic runs in int64, which gives the same result modulo the field width.
+Arithmetic follows the numpy expression Tonic evaluates: :func:`affine` and :func:`bound` type
+their scalars with ``np.result_type`` (Python scalars weak, numpy scalars strong, NEP 50) and
+the kernels cast results into the field as numpy's assignment does (floats truncated toward zero
+into integer fields). Integer arithmetic runs in int64, which gives the same result modulo the
+field width.
 """
 from __future__ import annotations
 
@@ -51,24 +52,27 @@ def _widen(dt: np.dtype):
     return np.int64 if dt.kind in "biu" else dt.type
 
 
-def affine(events, out, field: str, a, b) -> tuple:
-    """The op ``out[field] = events[field] * a + b`` typed as numpy types that expression."""
-    src = events[field]
-    r1 = np.result_type(src.dtype, a)
+def affine(events, field: str, a, b) -> tuple:
+    """The op ``field = field * a + b`` for :func:`mapped`, ``a`` and ``b`` typed as numpy
+    types that expression on the field (then widened: integers compute in int64)."""
+    r1 = np.result_type(events.dtype[field], a)
     r2 = np.result_type(r1, b)
-    return (src, out[field], _widen(r1)(a), _widen(r2)(b))
+    return ("affine", field, _widen(r1)(a), _widen(r2)(b))
 
 
 def bound(dtype: np.dtype, v):
-    """A comparison bound typed as numpy compares a ``dtype`` array with ``v``."""
-    return _widen(np.result_type(dtype, v))(v)
+    """A comparison bound typed as numpy compares a ``dtype`` array with ``v``: the field's
+    float type for float fields (a Python float is weak), else float64 (exact for integer
+    fields up to 2**53, i.e. 285 years of microseconds; one kernel type for every bound)."""
+    r = np.result_type(dtype, v)
+    return r.type(v) if r.kind == "f" and dtype.kind == "f" else np.float64(v)
 
 
-def interval(events, field: str, lo, hi, closed: bool = False) -> tuple:
-    """The check ``lo <= events[field] < hi`` (``<= hi`` when ``closed``)."""
+def interval(events, field: str, lo, hi) -> tuple:
+    """``(view, lo, hi)`` for the kernels' ``lo <= v < hi`` (or ``<= hi``) checks, the bounds
+    typed as numpy compares them with the field."""
     v = events[field]
-    c = (v, bound(v.dtype, lo), bound(v.dtype, hi))
-    return c + (1,) if closed else c
+    return (v, bound(v.dtype, lo), bound(v.dtype, hi))
 
 
 def shrink(out: np.ndarray, n: int) -> np.ndarray:
@@ -79,35 +83,49 @@ def shrink(out: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def select(events, checks: tuple, ops: tuple = (), invert: bool = False) -> np.ndarray:
-    """The events passing every check (failing one, with ``invert``), ops applied, in order."""
+def select(events, a: tuple, b: tuple = None, closed: bool = False,
+           invert: bool = False) -> np.ndarray:
+    """The events inside the interval check ``a`` (and ``b``), the others with ``invert``; in
+    order. ``closed`` includes the upper bounds."""
     out = np.empty_like(events)
-    if ops:
-        n = K.select_records(events, out, invert, checks, ops)
-    else:
-        n = K.select_plain(events, out, invert, checks)
-    del checks, ops
+    b = a if b is None else b
+    n = K.select_intervals(events, out, invert, *a, *b, closed)
+    del a, b
     return shrink(out, n)
 
 
-def mapped(events, ops_of, reverse: bool = False) -> np.ndarray:
-    """A copy of ``events`` (reversed with ``reverse``) with the ops ``ops_of(out)`` applied."""
-    out = np.empty_like(events)
-    ops = ops_of(out)
-    if not len(events):
-        return out
-    if ops:
-        K.map_records(events, out, reverse, ops)
-    elif reverse:
-        K.gather_records(events, np.arange(len(events) - 1, -1, -1), out)
+def mapped(events, ops, reverse: bool = False) -> np.ndarray:
+    """A copy of ``events`` (reversed with ``reverse``) with the field ops applied in order:
+    ``("affine", field, a, b)`` (:func:`affine`), ``("invert", field)`` (nonzero -> 0, 0 -> 1),
+    ``("zero", field)``."""
+    if reverse:
+        out = np.empty_like(events)
+        K.reverse_records(events, out)
     else:
-        out.view(np.uint8)[...] = events.view(np.uint8)
+        out = copy(events)
+    for op in ops:
+        v = out[op[1]]
+        if op[0] == "affine":
+            K.affine_field(v, v, op[2], op[3])
+        elif op[0] == "invert":
+            K.invert_field(v, v)
+        else:
+            v[...] = 0
     return out
 
 
 def delete_mask(events, drop: np.ndarray) -> np.ndarray:
     """``np.delete(events, drop_mask)``: the events where ``drop`` is False, in order."""
-    return select(events, ((drop,),), invert=True)
+    out = np.empty_like(events)
+    return shrink(out, K.select_mask(events, out, ~drop))
+
+
+def drop_table(events, table: np.ndarray, x0=0, y0=0) -> np.ndarray:
+    """The events whose pixel ``(x - x0, y - y0)`` is not set in ``table [W, H]``."""
+    out = np.empty_like(events)
+    n = K.select_table(events, out, events["x"], events["y"], table, np.int64(x0),
+                       np.int64(y0))
+    return shrink(out, n)
 
 
 def pixel_fields(events, name: str):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .event_ops_base import as_range, copy, delete_mask, interval, select, structured
+from .event_ops_base import as_range, copy, delete_mask, drop_table, interval, select, structured
 from .event_ops_kernels import coord_range, pixel_counts
 
 __all__ = ["DropEvent", "DropEventByTime", "DropEventByArea", "EventDrop", "DropPixel",
@@ -51,7 +51,7 @@ def drop_by_time(ev, ratio):
         ratio = np.random.uniform(ratio[0], ratio[1])
     duration = (t_end - 0.0) * ratio
     start = np.random.uniform(0.0, t_end - duration)
-    return select(ev, (interval(ev, "t", start, start + duration, closed=True),), invert=True)
+    return select(ev, interval(ev, "t", start, start + duration), closed=True, invert=True)
 
 
 def drop_by_area(ev, sensor_size, ratio):
@@ -69,9 +69,8 @@ def drop_by_area(ev, sensor_size, ratio):
     cut_h = int(sensor_size[1] * ratio)
     x1 = np.random.randint(0, sensor_size[0] - cut_w)
     y1 = np.random.randint(0, sensor_size[1] - cut_h)
-    checks = (interval(ev, "x", x1, x1 + cut_w - 1, closed=True),
-              interval(ev, "y", y1, y1 + cut_h - 1, closed=True))
-    return select(ev, checks, invert=True)
+    return select(ev, interval(ev, "x", x1, x1 + cut_w - 1),
+                  interval(ev, "y", y1, y1 + cut_h - 1), closed=True, invert=True)
 
 
 @dataclass(frozen=True)
@@ -177,11 +176,6 @@ class EventDrop:
         return drop_event(structured(events, "EventDrop"), ratio)
 
 
-def _drop_pixels(ev, table: np.ndarray, x0: int = 0, y0: int = 0):
-    """The events whose pixel ``(x - x0, y - y0)`` is not set in ``table [W, H]``."""
-    return select(ev, ((ev["x"], ev["y"], table, np.int64(x0), np.int64(y0)),))
-
-
 def _coordinate_table(ev, coordinates):
     """The listed ``(x, y)`` pixels as a table over the events' coordinate range."""
     x0, x1, y0, y1 = coord_range(ev["x"], ev["y"])
@@ -245,10 +239,10 @@ class DropPixel:
             limit = self.hot_pixel_frequency * (t[-1] - t[0]) * 1e-6
             x0, x1, y0, y1 = coord_range(ev["x"], ev["y"])
             counts = pixel_counts(ev["x"], ev["y"], max(int(x1) + 1, 0), max(int(y1) + 1, 0))
-            return _drop_pixels(ev, counts > limit)
+            return drop_table(ev, counts > limit)
         if self.coordinates is None:
             return copy(ev)
-        return _drop_pixels(ev, *_coordinate_table(ev, self.coordinates))
+        return drop_table(ev, *_coordinate_table(ev, self.coordinates))
 
 
 @dataclass
@@ -279,4 +273,4 @@ class RandomDropPixel:
             W, H = int(ev["x"].max() + 1), int(ev["y"].max() + 1)
         else:
             W, H = self.sensor_size[0], self.sensor_size[1]
-        return _drop_pixels(ev, np.random.rand(W, H) < self.p)
+        return drop_table(ev, np.random.rand(W, H) < self.p)

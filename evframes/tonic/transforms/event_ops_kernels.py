@@ -1,188 +1,124 @@
 """Numba kernels of the Tonic event transforms, on numpy structured arrays of any field layout.
 
-The kernels take the whole record arrays (``ev`` in, ``out`` preallocated, same dtype) and
-strided views of the fields they read or write, so one compiled kernel serves every dtype
-(Numba compiles one specialisation per record type; fields are never named in the kernels).
+Two kinds, both small so that they compile fast: field kernels take strided views of single
+fields (specialised on the field dtypes only) and edit an output that was first copied whole
+by one memcpy; record kernels take the record arrays (``ev`` in, ``out`` preallocated, same
+dtype; specialised on the record type) plus field views, and write whole records
+(``out[j] = ev[i]``). No kernel names a field. Numba's element assignment casts as numpy's
+does (integers wrap into narrower fields, floats are truncated toward zero into integer
+fields, nonzero -> True into bool fields), which is the cast Tonic's field assignments make.
 
-Field operations (``ops``, a tuple applied to every written record) are small tuples told apart
-by their shape:
-
-- ``(src, dst, a, b)``: ``dst = src * a + b`` (scalars typed by the caller as numpy would
-  compute; the result is cast to the destination field's dtype, floats truncated toward zero
-  into integer fields, nonzero -> True into bool fields);
-- ``(src, dst, mode)`` with an integer ``mode``: 1 sets ``dst = (src == 0)`` (Tonic's polarity
-  inversion ``invert(p.astype(bool))``), 2 sets ``dst = 0``;
-- ``(src, dst, shift)`` with a float array ``shift``: ``dst = src + shift[i]``.
-
-Checks (``checks``, a tuple; an event passes when every check does):
-
-- ``(view, lo, hi)``: ``lo <= v < hi``; ``(view, lo, hi, 1)``: ``lo <= v <= hi``;
-- ``(mask,)``: ``mask[i]``;
-- ``(xview, yview, table, x0, y0)``: the pixel ``(x - x0, y - y0)`` is not set in the boolean
-  ``table [W, H]`` (pixels outside the table pass).
+The selections write every record and advance the output index only for kept ones (branch
+free: a random keep pattern would otherwise mispredict on every other event).
 """
 from __future__ import annotations
 
 import numpy as np
-from numba import literal_unroll, njit, types
-from numba.core import cgutils
-from numba.extending import intrinsic, overload
-
-_BLOCK = 4096   # records per block: copied with one memcpy, then edited while in cache
-
-
-@intrinsic
-def _copy_records(typingctx, dst, src, d0, s0, count):
-    """memcpy ``count`` records of ``src`` from index ``s0`` into ``dst`` from ``d0``."""
-    sig = types.void(dst, src, types.intp, types.intp, types.intp)
-
-    def codegen(context, builder, signature, args):
-        darr = context.make_array(signature.args[0])(context, builder, args[0])
-        sarr = context.make_array(signature.args[1])(context, builder, args[1])
-        size = context.get_abi_sizeof(context.get_data_type(signature.args[1].dtype))
-        dptr = cgutils.gep(builder, darr.data, args[2])
-        sptr = cgutils.gep(builder, sarr.data, args[3])
-        cgutils.raw_memcpy(builder, dptr, sptr, args[4], size)
-        return context.get_dummy_value()
-    return sig, codegen
-
-
-def _store(dst, j, v):  # dst[j] = v with numpy's assignment cast
-    pass
-
-
-@overload(_store, jit_options={"cache": True})
-def _store_ov(dst, j, v):
-    if isinstance(dst.dtype, types.Boolean):
-        def impl(dst, j, v):
-            dst[j] = v != 0
-        return impl
-    if isinstance(dst.dtype, types.Integer) and isinstance(v, types.Float):
-        kind = dst.dtype
-
-        def impl(dst, j, v):   # C cast: truncation toward zero
-            dst[j] = kind(np.int64(v))
-        return impl
-
-    def impl(dst, j, v):
-        dst[j] = v
-    return impl
-
-
-def _apply(op, i, j):  # one field operation: source record i, destination record j
-    pass
-
-
-@overload(_apply, jit_options={"cache": True})
-def _apply_ov(op, i, j):
-    if len(op.types) == 4:
-        def impl(op, i, j):
-            _store(op[1], j, op[0][i] * op[2] + op[3])
-        return impl
-    if len(op.types) == 3 and isinstance(op.types[2], types.Array):
-        def impl(op, i, j):
-            _store(op[1], j, op[0][i] + op[2][i])
-        return impl
-
-    def impl(op, i, j):
-        if op[2] == 1:
-            _store(op[1], j, op[0][i] == 0)
-        else:
-            _store(op[1], j, 0)
-    return impl
-
-
-def _passes(c, i):  # one check on event i
-    pass
-
-
-@overload(_passes, jit_options={"cache": True})
-def _passes_ov(c, i):
-    n = len(c.types)
-    if n == 1:
-        return lambda c, i: c[0][i]
-    if n == 3:
-        return lambda c, i: c[1] <= c[0][i] and c[0][i] < c[2]
-    if n == 4:
-        return lambda c, i: c[1] <= c[0][i] and c[0][i] <= c[2]
-
-    def impl(c, i):
-        xv, yv = c[0][i], c[1][i]
-        xi = np.int64(xv)
-        yi = np.int64(yv)
-        if xi != xv or yi != yv:      # a float coordinate off the pixel grid
-            return True
-        xi -= c[3]
-        yi -= c[4]
-        tab = c[2]
-        if 0 <= xi < tab.shape[0] and 0 <= yi < tab.shape[1]:
-            return not tab[xi, yi]
-        return True
-    return impl
+from numba import njit
 
 
 @njit(cache=True, nogil=True)
-def map_records(ev, out, reverse, ops):
-    """``out`` = ``ev`` (reversed when ``reverse``) with ``ops`` applied to every record."""
+def affine_field(src, dst, a, b):
+    """``dst[i] = src[i] * a + b`` (``a``, ``b`` typed by the caller as numpy types it)."""
+    for i in range(src.shape[0]):
+        dst[i] = src[i] * a + b
+
+
+@njit(cache=True, nogil=True)
+def invert_field(src, dst):
+    """``dst[i] = (src[i] == 0)``: Tonic's polarity inversion ``invert(p.astype(bool))``."""
+    for i in range(src.shape[0]):
+        dst[i] = src[i] == 0
+
+
+@njit(cache=True, nogil=True)
+def reverse_records(ev, out):
+    """``out[n - 1 - i] = ev[i]``."""
     n = ev.shape[0]
-    for b0 in range(0, n, _BLOCK):
-        b1 = min(n, b0 + _BLOCK)
-        if reverse:
-            for i in range(b0, b1):
-                out[n - 1 - i] = ev[i]
-        else:
-            _copy_records(out, ev, b0, b0, b1 - b0)
-        for op in literal_unroll(ops):
-            for i in range(b0, b1):
-                _apply(op, i, n - 1 - i if reverse else i)
+    for i in range(n):
+        out[n - 1 - i] = ev[i]
 
 
 @njit(cache=True, nogil=True)
-def select_records(ev, out, invert, checks, ops):
-    """Copy the events that pass every check (fail one, with ``invert``) to the front of
-    ``out``, applying ``ops`` to each; returns their count."""
+def select_intervals(ev, out, invert, a, alo, ahi, b, blo, bhi, closed):
+    """Keep the events with ``alo <= a < ahi`` and ``blo <= b < bhi`` (``<=`` at the top
+    too when ``closed``); with ``invert`` the others. Returns the count written to ``out``."""
     j = 0
     for i in range(ev.shape[0]):
-        ok = True
-        for c in literal_unroll(checks):
-            ok = ok and _passes(c, i)
-        if ok != invert:
-            out[j] = ev[i]
-            for op in literal_unroll(ops):
-                _apply(op, i, j)
-            j += 1
+        av, bv = a[i], b[i]
+        ina = (alo <= av) & ((av < ahi) | (closed & (av == ahi)))
+        inb = (blo <= bv) & ((bv < bhi) | (closed & (bv == bhi)))
+        out[j] = ev[i]
+        j += (ina & inb) != invert
     return j
 
 
 @njit(cache=True, nogil=True)
-def select_plain(ev, out, invert, checks):
-    """:func:`select_records` without field operations."""
-    j = 0
-    for i in range(ev.shape[0]):
-        ok = True
-        for c in literal_unroll(checks):
-            ok = ok and _passes(c, i)
-        if ok != invert:
-            out[j] = ev[i]
-            j += 1
-    return j
-
-
-@njit(cache=True, nogil=True)
-def shift_records(ev, out, ops, clip, checks):
-    """Apply ``ops`` to every record; with ``clip`` keep only records whose *written* values
-    pass ``checks`` (checks on the output views at the output index). Returns the count."""
+def select_mask(ev, out, keep):
+    """Keep the events where ``keep``; returns their count."""
     j = 0
     for i in range(ev.shape[0]):
         out[j] = ev[i]
-        for op in literal_unroll(ops):
-            _apply(op, i, j)
-        ok = True
-        if clip:
-            for c in literal_unroll(checks):
-                ok = ok and _passes(c, j)
-        if ok:
-            j += 1
+        j += keep[i]
+    return j
+
+
+@njit(cache=True, nogil=True)
+def select_table(ev, out, x, y, table, x0, y0):
+    """Drop the events whose pixel ``(x - x0, y - y0)`` is set in ``table [W, H]`` (pixels
+    outside the table and float coordinates off the pixel grid are kept)."""
+    W, H = table.shape
+    j = 0
+    for i in range(ev.shape[0]):
+        xv, yv = x[i], y[i]
+        xi = np.int64(xv) - x0
+        yi = np.int64(yv) - y0
+        hit = False
+        if 0 <= xi < W and 0 <= yi < H and xi + x0 == xv and yi + y0 == yv:
+            hit = table[xi, yi]
+        out[j] = ev[i]
+        j += not hit
+    return j
+
+
+@njit(cache=True, nogil=True)
+def crop_records(ev, out, x, y, x0, x1, y0, y1, xo, yo, ax, bx, ay, by):
+    """Keep the events in the box ``[x0, x1) x [y0, y1)`` with ``xo = x * ax + bx``,
+    ``yo = y * ay + by`` (``xo``/``yo``: the output's field views). Returns the count."""
+    j = 0
+    for i in range(ev.shape[0]):
+        xv, yv = x[i], y[i]
+        out[j] = ev[i]
+        xo[j] = xv * ax + bx
+        yo[j] = yv * ay + by
+        j += (x0 <= xv) & (xv < x1) & (y0 <= yv) & (yv < y1)
+    return j
+
+
+@njit(cache=True, nogil=True)
+def jitter1_records(ev, out, src, dst, shift, clip, lo, hi):
+    """``dst = src + shift`` (cast into the field); with ``clip`` keep only records whose
+    written value is in ``[lo, hi)``. Returns the count."""
+    j = 0
+    for i in range(ev.shape[0]):
+        out[j] = ev[i]
+        dst[j] = src[i] + shift[i]
+        v = dst[j]
+        j += (not clip) | ((lo <= v) & (v < hi))
+    return j
+
+
+@njit(cache=True, nogil=True)
+def jitter2_records(ev, out, xs, xd, sx, ys, yd, sy, clip, W, H):
+    """:func:`jitter1_records` on two fields, the written values checked in ``[0, W)`` and
+    ``[0, H)``."""
+    j = 0
+    for i in range(ev.shape[0]):
+        out[j] = ev[i]
+        xd[j] = xs[i] + sx[i]
+        yd[j] = ys[i] + sy[i]
+        u, v = xd[j], yd[j]
+        j += (not clip) | ((0 <= u) & (u < W) & (0 <= v) & (v < H))
     return j
 
 
@@ -298,11 +234,19 @@ def gather_records(ev, order, out):
 
 
 @njit(cache=True, nogil=True)
-def fields_to_columns(fields, out):
-    """``out[i, k] = fields[k][i]`` cast as numpy's ``astype`` (``out`` is ``[N, n_fields]``)."""
+def columns3(a, b, c, out):
+    """``out[i] = (a[i], b[i], c[i])`` cast into ``out``'s dtype (``out``: ``[N, 3]``)."""
     for i in range(out.shape[0]):
-        row = out[i]
-        k = 0
-        for f in literal_unroll(fields):
-            _store(row, k, f[i])
-            k += 1
+        out[i, 0] = a[i]
+        out[i, 1] = b[i]
+        out[i, 2] = c[i]
+
+
+@njit(cache=True, nogil=True)
+def columns4(a, b, c, d, out):
+    """``out[i] = (a[i], b[i], c[i], d[i])`` cast into ``out``'s dtype (``[N, 4]``)."""
+    for i in range(out.shape[0]):
+        out[i, 0] = a[i]
+        out[i, 1] = b[i]
+        out[i, 2] = c[i]
+        out[i, 3] = d[i]

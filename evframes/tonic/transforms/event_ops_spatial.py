@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .event_ops_base import affine, as_range, interval, mapped, shrink, structured
-from .event_ops_kernels import select_records, shift_records
+from .event_ops_base import affine, as_range, bound, mapped, shrink, structured
+from .event_ops_kernels import crop_records, jitter2_records
 
 __all__ = ["CenterCrop", "RandomCrop", "RandomFlipLR", "RandomFlipUD", "Downsample",
            "SpatialJitter"]
@@ -26,9 +26,8 @@ def _check_p(p, name):
 
 def _flip(events, p, field: str, size: int, name: str):
     ev = structured(events, name, (field,))
-    if np.random.rand() <= p:
-        return mapped(ev, lambda out: (affine(ev, out, field, -1, size - 1),))
-    return mapped(ev, lambda out: ())
+    flip = np.random.rand() <= p
+    return mapped(ev, [affine(ev, field, -1, size - 1)] if flip else [])
 
 
 @dataclass(frozen=True)
@@ -78,11 +77,13 @@ class RandomFlipUD:
 
 def _crop(ev, x0, y0, w, h, dx, dy):
     """Events with ``x0 <= x < x0 + w`` and ``y0 <= y < y0 + h``, moved by ``-dx, -dy``."""
-    checks = (interval(ev, "x", x0, x0 + w), interval(ev, "y", y0, y0 + h))
     out = np.empty_like(ev)
-    ops = (affine(ev, out, "x", 1, -dx), affine(ev, out, "y", 1, -dy))
-    n = select_records(ev, out, False, checks, ops)
-    del ops
+    x, y = ev["x"], ev["y"]
+    _, _, ax, bx = affine(ev, "x", 1, -dx)
+    _, _, ay, by = affine(ev, "y", 1, -dy)
+    n = crop_records(ev, out, x, y, bound(x.dtype, x0), bound(x.dtype, x0 + w),
+                     bound(y.dtype, y0), bound(y.dtype, y0 + h), out["x"], out["y"],
+                     ax, bx, ay, by)
     return shrink(out, n)
 
 
@@ -192,16 +193,11 @@ class Downsample:
         if isinstance(coef, tuple):
             coef = (coef[1] - coef[0]) * np.random.random_sample() + coef[0]
         names = ev.dtype.names
-
-        def ops(out):
-            o = []
-            if "t" in names:
-                o.append(affine(ev, out, "t", coef, 0))
-            if "x" in names:
-                o.append(affine(ev, out, "x", factor[0], 0))
-            if "y" in names:
-                o.append(affine(ev, out, "y", factor[1], 0))
-            return tuple(o)
+        ops = [affine(ev, "t", coef, 0)] if "t" in names else []
+        if "x" in names:
+            ops.append(affine(ev, "x", factor[0], 0))
+        if "y" in names:
+            ops.append(affine(ev, "y", factor[1], 0))
         return mapped(ev, ops)
 
 
@@ -237,9 +233,7 @@ class SpatialJitter:
         out = np.empty_like(ev)
         if not len(ev):
             return out
-        ops = ((ev["x"], out["x"], shifts[:, 0]), (ev["y"], out["y"], shifts[:, 1]))
-        W, H = self.sensor_size[0], self.sensor_size[1]
-        checks = (interval(out, "x", 0, W), interval(out, "y", 0, H))
-        n = shift_records(ev, out, ops, bool(self.clip_outliers), checks)
-        del ops, checks
+        n = jitter2_records(ev, out, ev["x"], out["x"], shifts[:, 0], ev["y"], out["y"],
+                            shifts[:, 1], bool(self.clip_outliers), self.sensor_size[0],
+                            self.sensor_size[1])
         return shrink(out, n)

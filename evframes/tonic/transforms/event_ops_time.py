@@ -11,8 +11,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .event_ops_base import affine, as_range, copy, interval, mapped, select, shrink, structured
-from .event_ops_kernels import gather_records, shift_records
+from .event_ops_base import (
+    affine,
+    as_range,
+    bound,
+    copy,
+    interval,
+    mapped,
+    select,
+    shrink,
+    structured,
+)
+from .event_ops_kernels import gather_records, jitter1_records
 
 __all__ = ["CropTime", "RandomTimeReversal", "TimeAlignment", "TimeJitter", "TimeSkew"]
 
@@ -39,7 +49,7 @@ class CropTime:
     def __call__(self, events):
         ev = structured(events, "CropTime", ("t",))
         hi = np.inf if self.max is None else self.max
-        return select(ev, (interval(ev, "t", self.min, hi, closed=True),))
+        return select(ev, interval(ev, "t", self.min, hi), closed=True)
 
 
 @dataclass(frozen=True)
@@ -74,11 +84,9 @@ class RandomTimeReversal:
         ev = structured(events, "RandomTimeReversal",
                         ("t", "p") if self.flip_polarities else ("t",))
         if np.random.rand() < self.p and len(ev):
-            tmax = ev["t"].max()
-
-            def ops(out):
-                o = (affine(ev, out, "t", -1, tmax),)
-                return o + ((ev["p"], out["p"], 1),) if self.flip_polarities else o
+            ops = [affine(ev, "t", -1, ev["t"].max())]
+            if self.flip_polarities:
+                ops.append(("invert", "p"))
             return mapped(ev, ops, reverse=True)
         return copy(ev)
 
@@ -95,7 +103,7 @@ class TimeAlignment:
         if not len(ev):
             return copy(ev)
         tmin = ev["t"].min()
-        return mapped(ev, lambda out: (affine(ev, out, "t", 1, -tmin),))
+        return mapped(ev, [affine(ev, "t", 1, -tmin)])
 
 
 @dataclass(frozen=True)
@@ -125,10 +133,10 @@ class TimeJitter:
         out = np.empty_like(ev)
         if not len(ev):
             return out
-        ops = ((ev["t"], out["t"], shifts),)
-        checks = (interval(out, "t", 0, np.inf),)
-        n = shift_records(ev, out, ops, bool(self.clip_negative), checks)
-        del ops, checks
+        t = out["t"]
+        n = jitter1_records(ev, out, ev["t"], t, shifts, bool(self.clip_negative),
+                            bound(t.dtype, 0), bound(t.dtype, np.inf))
+        del t
         out = shrink(out, n)
         if self.sort_timestamps:
             order = np.argsort(out["t"])
@@ -162,4 +170,4 @@ class TimeSkew:
             coef = (coef[1] - coef[0]) * np.random.random_sample() + coef[0]
         if isinstance(off, tuple):
             off = (off[1] - off[0]) * np.random.random_sample() + off[0]
-        return mapped(ev, lambda out: (affine(ev, out, "t", coef, off),))
+        return mapped(ev, [affine(ev, "t", coef, off)])
