@@ -102,6 +102,23 @@ def cases():
                                                     "n_event_bins": 3})))
     add(_c("p in {-1, 1} ToVoxelGrid", pm, ("ToVoxelGrid", {"sensor_size": (5, 4, 2),
                                                             "n_time_bins": 3})))
+    # NumPy indexing quirks: x = -1 is the last column (frames, time surface); the voxel
+    # grid indexes its flat array, so x = W lands on the next row's first pixel
+    neg = make_events("nmnist", 150, 5, 4, 3000, next(seed))
+    neg["x"][::7] = -1
+    add(_c("x = -1 ToFrame", neg, ("ToFrame", {"sensor_size": (5, 4, 2), "n_event_bins": 2})))
+    add(_c("x = -1 ToTimesurface", neg, ("ToTimesurface", {"sensor_size": (5, 4, 2),
+                                                           "dt": 700, "tau": 400})))
+    bleed = make_events("nmnist", 150, 5, 4, 3000, next(seed))
+    bleed["x"][::5] = 5
+    bleed["y"][::5] = np.minimum(bleed["y"][::5], 2)
+    add(_c("x = W ToVoxelGrid", bleed, ("ToVoxelGrid", {"sensor_size": (5, 4, 2),
+                                                        "n_time_bins": 3})))
+    # counts past int16: 40000 events on one pixel wrap to 40000 - 65536
+    hot = np.zeros(40_000, DTYPES["dvsgesture"])
+    hot["t"] = 7
+    hot["x"][::1000] = 1
+    add(_c("int16 wrap ToImage", hot, ("ToImage", {"sensor_size": (2, 1, 2)})))
     # sensor size inferred per sample
     add(_c("inferred sensor ToFrame", pm, ("ToFrame", {"sensor_size": None,
                                                        "n_time_bins": 3})))
@@ -155,3 +172,67 @@ def as_stored(v):
         return {"indices": v.indices().numpy(), "values": v.values().numpy(),
                 "shape": np.asarray(v.shape, np.int64)}
     return np.asarray(v)
+
+
+#: Real recordings (``../shared/data/real``) compared through a hash of Tonic's output.
+REAL_FILES = {"nmnist": ("nmnist_bin/tonic_sample_nmnist.bin", (34, 34, 2)),
+              "dvsgesture": ("dvs_gesture/dvsgesture_clip_40bit.bs2", (128, 128, 2))}
+
+
+def real_events(real_dir, kind):
+    """A real recording read by evframes, as a Tonic structured array of ``DTYPES[kind]``."""
+    from evframes import read_events
+    ev = read_events(str(real_dir / REAL_FILES[kind][0]))
+    out = np.zeros(ev["t"].shape[0], DTYPES[kind])
+    for k in ("x", "y", "t", "p"):
+        out[k] = ev[k]
+    return out
+
+
+def real_cases():
+    """``(kind, name, chain)`` run on the real recordings."""
+    ss = {k: v[1] for k, v in REAL_FILES.items()}
+    nm, ges = ss["nmnist"], ss["dvsgesture"]
+    return [
+        ("nmnist", "ToFrame time_window=1000", [("ToFrame", {"sensor_size": nm,
+                                                              "time_window": 1000})]),
+        ("nmnist", "ToFrame n_time_bins=10", [("ToFrame", {"sensor_size": nm,
+                                                            "n_time_bins": 10})]),
+        ("nmnist", "ToFrame event_count=300 overlap=100 incomplete",
+         [("ToFrame", {"sensor_size": nm, "event_count": 300, "overlap": 100,
+                       "include_incomplete": True})]),
+        ("nmnist", "ToImage", [("ToImage", {"sensor_size": nm})]),
+        ("nmnist", "ToVoxelGrid 10", [("ToVoxelGrid", {"sensor_size": nm, "n_time_bins": 10})]),
+        ("nmnist", "ToTimesurface dt=10000 tau=5000",
+         [("ToTimesurface", {"sensor_size": nm, "dt": 10000, "tau": 5000})]),
+        ("nmnist", "ToAveragedTimesurface", [("ToAveragedTimesurface", {"sensor_size": nm})]),
+        ("nmnist", "ToAveragedTimesurface window 20 ms lin",
+         [("ToAveragedTimesurface", {"sensor_size": nm, "time_window": 20_000, "tau": 5000,
+                                     "decay": "lin"})]),
+        ("dvsgesture", "ToFrame n_event_bins=8 overlap=0.2",
+         [("ToFrame", {"sensor_size": ges, "n_event_bins": 8, "overlap": 0.2})]),
+        ("dvsgesture", "ToFrame time_window=50000 overlap=10000 incomplete",
+         [("ToFrame", {"sensor_size": ges, "time_window": 50_000, "overlap": 10_000,
+                       "include_incomplete": True})]),
+        ("dvsgesture", "ToVoxelGrid 5", [("ToVoxelGrid", {"sensor_size": ges,
+                                                          "n_time_bins": 5})]),
+        ("dvsgesture", "ToTimesurface dt=100000 tau=30000",
+         [("ToTimesurface", {"sensor_size": ges, "dt": 100_000, "tau": 30_000})]),
+        ("dvsgesture", "ToSparseTensor n_time_bins=6",
+         [("ToSparseTensor", {"sensor_size": ges, "n_time_bins": 6})]),
+        ("dvsgesture", "ToAveragedTimesurface", [("ToAveragedTimesurface",
+                                                  {"sensor_size": ges})]),
+    ]
+
+
+def digest(v) -> str:
+    """sha256 of an output's dtype, shape and bytes (sparse tensors: of their parts)."""
+    import hashlib
+    h = hashlib.sha256()
+    s = as_stored(v)
+    parts = [s[k] for k in ("indices", "values", "shape")] if isinstance(s, dict) else [s]
+    for a in parts:
+        a = np.ascontiguousarray(a)
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()

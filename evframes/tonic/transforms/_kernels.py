@@ -18,45 +18,23 @@ OK, BAD_INDEX, BAD_T = 0, 1, 2
 # Voxel grid
 # ---------------------------------------------------------------------------------------------
 
-@njit(cache=True, nogil=True)
-def _vox_event(t, x, y, p, i, ft0, nf, fspan, bool_p):
-    """(bin, base index x + y*W, left weight, right weight) of event i."""
-    if fspan == 0.0:
-        tn = 0.0
-    else:
-        tn = (nf * (np.float64(t[i]) - ft0)) / fspan
-    b = np.int64(tn)
-    d = tn - b
-    if bool_p:
-        pol = 1.0
-    else:
-        pol = np.float64(p[i])
-        if pol == 0.0:
-            pol = -1.0
-    return b, d, pol * (1.0 - d), pol * d
+_CH = 512  # events per chunk
 
 
 @njit(cache=True, nogil=True)
-def _vox_add(out, size, idx, v):
-    """Add v at flat idx as np.add.at does (negatives from the end); False if outside."""
-    if idx < 0:
-        idx += size
-    if idx < 0 or idx >= size:
-        return False
-    out[idx] += v
-    return True
-
-
-@njit(cache=True, nogil=True)
-def _vox_rights(t, x, y, p, lo, hi, ft0, nf, fspan, bool_p, n_bins, W, HW, out):
-    """Add the right (next-bin) shares of events [lo, hi) in event order; -1 or bad index."""
-    size = n_bins * HW
-    for i in range(lo, hi):
-        b, d, wl, wr = _vox_event(t, x, y, p, i, ft0, nf, fspan, bool_p)
-        if b + 1 < n_bins:
-            q = np.int64(x[i]) + np.int64(y[i]) * W + (b + 1) * HW
-            if not _vox_add(out, size, q, wr):
-                return i
+def _vox_flush(out, size, HW, qb, w, cnt, row, n_bins):
+    """Add the pending right shares ``w[:cnt]`` at ``qb + row*HW`` (as np.add.at: negatives
+    from the end); -1 or the position of the first index outside the grid."""
+    if row >= n_bins:
+        return -1
+    off = row * HW
+    for j in range(cnt):
+        q = qb[j] + off
+        if q < 0:
+            q += size
+        if q < 0 or q >= size:
+            return j
+        out[q] += w[j]
     return -1
 
 
@@ -64,43 +42,120 @@ def _vox_rights(t, x, y, p, lo, hi, ft0, nf, fspan, bool_p, n_bins, W, HW, out):
 def voxel(t, x, y, p, n_bins, H, W, ft0, fspan, bool_p, out):
     """out: float64 [n_bins*H*W], zeroed. Tonic's sums: every cell gets its left shares in
     event order, then its right shares in event order. With ``t`` sorted the bins are runs of
-    events, so the right shares of the run of bin ``b`` are added once bin ``b + 1``'s run is
-    done (recomputed, not stored). Returns (status, event index)."""
+    events: the left shares of a run go in at once, its right shares wait in a buffer until
+    the next bin's run is done. Per chunk of events the positions ``tn`` are computed in a
+    vectorised loop; a chunk whose first and last event share a bin is one run. Returns
+    (status, event index)."""
     HW = H * W
     size = n_bins * HW
-    nf = np.float64(n_bins)
     n = t.shape[0]
-    cur = -1           # bin of the current run
-    run0 = 0           # first event of the current run
-    pend0 = 0          # pending right shares: events [pend0, pend1) of bin cur - 1
-    pend1 = 0
-    for i in range(n):
-        if i > 0 and t[i] < t[i - 1]:
-            return BAD_T, i
-        b, d, wl, wr = _vox_event(t, x, y, p, i, ft0, nf, fspan, bool_p)
-        if b != cur:
-            # the current run's bin has all its left shares: its pending rights go in
-            bad = _vox_rights(t, x, y, p, pend0, pend1, ft0, nf, fspan, bool_p, n_bins, W, HW,
-                              out)
-            if bad >= 0:
-                return BAD_INDEX, bad
-            pend0, pend1 = run0, i
-            if b > cur + 1:  # bin cur + 1 has no events of its own: nothing to wait for
-                bad = _vox_rights(t, x, y, p, pend0, pend1, ft0, nf, fspan, bool_p, n_bins, W,
-                                  HW, out)
+    nf = np.float64(n_bins)
+    tn = np.empty(_CH, np.float64)
+    ql = np.empty(_CH, np.int64)
+    wl = np.empty(_CH, np.float64)
+    qs = np.empty((2, n), np.int64)     # right shares: row ia the current run's,
+    ws = np.empty((2, n), np.float64)   # row 1 - ia the previous run's (pending)
+    ia = 0
+    cur = -1
+    na = 0              # right shares of the current run (events a0, a0 + 1, ...)
+    a0 = 0
+    prev = -2
+    npend = 0           # pending right shares (events p0, p0 + 1, ...)
+    p0 = 0
+    i = 0
+    while i < n:
+        m = min(_CH, n - i)
+        ts = t[i:i + m]
+        dec = False
+        if fspan == 0.0:
+            for j in range(m):
+                tn[j] = 0.0
+        else:
+            for j in range(m):
+                tn[j] = (nf * (np.float64(ts[j]) - ft0)) / fspan
+        for j in range(1, m):
+            dec |= ts[j] < ts[j - 1]
+        if dec or (i > 0 and t[i] < t[i - 1]):
+            for j in range(i, i + m):
+                if j > 0 and t[j] < t[j - 1]:
+                    return BAD_T, j
+        b0 = np.int64(tn[0])
+        split = m  # events [i, i + split) one by one, the rest of the chunk at once
+        if b0 == np.int64(tn[m - 1]):
+            split = 0 if b0 == cur else 1
+        for j in range(split):
+            e = i + j
+            b = np.int64(tn[j])
+            if b != cur:  # a new run: row cur has all its left shares
+                bad = _vox_flush(out, size, HW, qs[1 - ia], ws[1 - ia], npend, prev + 1,
+                                 n_bins)
                 if bad >= 0:
-                    return BAD_INDEX, bad
-                pend0 = pend1 = i
-            cur = b
-            run0 = i
-        if b < n_bins:
-            q = np.int64(x[i]) + np.int64(y[i]) * W + b * HW
-            if not _vox_add(out, size, q, wl):
-                return BAD_INDEX, i
-    for lo, hi in ((pend0, pend1), (run0, n)):
-        bad = _vox_rights(t, x, y, p, lo, hi, ft0, nf, fspan, bool_p, n_bins, W, HW, out)
-        if bad >= 0:
-            return BAD_INDEX, bad
+                    return BAD_INDEX, p0 + bad
+                ia = 1 - ia
+                prev, npend, p0 = cur, na, a0
+                na = 0
+                a0 = e
+                if b > cur + 1:  # row cur + 1 has no left shares: nothing to wait for
+                    bad = _vox_flush(out, size, HW, qs[1 - ia], ws[1 - ia], npend, prev + 1,
+                                     n_bins)
+                    if bad >= 0:
+                        return BAD_INDEX, p0 + bad
+                    npend = 0
+                cur = b
+            d = tn[j] - b
+            if bool_p:
+                pol = 1.0
+            else:
+                pol = np.float64(p[e])
+                if pol == 0.0:
+                    pol = -1.0
+            qb = np.int64(x[e]) + np.int64(y[e]) * W
+            if b < n_bins:
+                q = qb + b * HW
+                if q < 0:
+                    q += size
+                if q < 0 or q >= size:
+                    return BAD_INDEX, e
+                out[q] += pol * (1.0 - d)
+            qs[ia, na] = qb
+            ws[ia, na] = pol * d
+            na += 1
+        if split < m:  # the rest of the chunk lies in bin cur (t sorted)
+            b = cur
+            bad = False
+            for j in range(split, m):
+                e = i + j
+                d = tn[j] - b
+                pol = 1.0
+                if not bool_p:
+                    pv = np.float64(p[e])
+                    pol = -1.0 if pv == 0.0 else pv
+                qb = np.int64(x[e]) + np.int64(y[e]) * W
+                ql[j] = qb + b * HW
+                wl[j] = pol * (1.0 - d)
+                bad |= np.uint64(ql[j]) >= np.uint64(size)
+                qs[ia, na + j - split] = qb
+                ws[ia, na + j - split] = pol * d
+            if b < n_bins:
+                if bad:  # an index NumPy wraps or refuses: one by one
+                    for j in range(split, m):
+                        q = ql[j]
+                        if q < 0:
+                            q += size
+                        if q < 0 or q >= size:
+                            return BAD_INDEX, i + j
+                        out[q] += wl[j]
+                else:
+                    for j in range(split, m):
+                        out[np.uint64(ql[j])] += wl[j]
+            na += m - split
+        i += m
+    bad = _vox_flush(out, size, HW, qs[1 - ia], ws[1 - ia], npend, prev + 1, n_bins)
+    if bad >= 0:
+        return BAD_INDEX, p0 + bad
+    bad = _vox_flush(out, size, HW, qs[ia], ws[ia], na, cur + 1, n_bins)
+    if bad >= 0:
+        return BAD_INDEX, a0 + bad
     return OK, -1
 
 
