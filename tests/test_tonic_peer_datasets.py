@@ -9,8 +9,10 @@ values, and Tonic's never-invalidated disk cache is shown serving an old transfo
 where evframes' serves the new ones.
 
 Run: ``PYTHONPATH=. .venv-bench/bin/python -m pytest -q tests/test_tonic_peer_datasets.py``.
-Write the default suite's reference (``tests/data/tonic_ds_reference.json``) from Tonic:
-``PYTHONPATH=. .venv-bench/bin/python tests/test_tonic_peer_datasets.py --write-reference``.
+Write the default suite's references from Tonic: ``tests/data/tonic_ds_reference.json`` with
+``PYTHONPATH=. .venv-bench/bin/python tests/test_tonic_peer_datasets.py --write-reference``,
+``tests/data/tonic_ds_tutorial.json`` (the snnTorch tutorial's values, ``test_tonic_tutorial``)
+with ``... --write-tutorial``.
 
 Tonic downloads unless its archive is present and its folder holds a minimum number of files
 (10000 N-MNIST ``.bin``, 100 DVSGesture ``.npy``); the replicas are small, so its
@@ -232,7 +234,46 @@ def test_plots_same_as_tonic(tmp_path):
     assert tuple(fa.get_size_inches()) == tuple(fb.get_size_inches())
 
 
+# -- the snnTorch + Tonic tutorial ----------------------------------------------------------------
+
+def _tonic_tutorial(tmp_path, rotation=None) -> dict:
+    import test_tonic_tutorial as tt
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(tonic.datasets.NMNIST, "_check_exists", lambda self: True)
+        return tt.run_in(tmp_path, tonic, tonic.transforms, tonic.DiskCachedDataset, rotation)
+
+
+@pytest.mark.parametrize("rotate", [False, True])
+def test_tutorial_same_as_tonic(tmp_path, rotate):
+    import test_tonic_tutorial as tt
+    rotation = None
+    if rotate:
+        rotation = pytest.importorskip("torchvision").transforms.RandomRotation
+    theirs = _tonic_tutorial(tmp_path / "tonic", rotation)
+    ours = tt.run_in(tmp_path / "ours", ev_tonic, ev_tonic.transforms,
+                     ev_tonic.DiskCachedDataset, rotation)
+    assert theirs.keys() == ours.keys()
+    for key in theirs:
+        assert ours[key] == theirs[key], key
+
+
+def test_stored_tutorial_is_tonic(tmp_path):
+    import test_tonic_tutorial as tt
+    assert json.loads(tt.REFERENCE.read_text())["plain"] == _tonic_tutorial(tmp_path)
+
+
+def _write_tutorial():
+    import test_tonic_tutorial as tt
+    with tempfile.TemporaryDirectory() as tmp:
+        out = {"plain": _tonic_tutorial(Path(tmp)), "tonic": tonic.__version__,
+               "torch": torch.__version__}
+    tt.REFERENCE.write_text(json.dumps(out, indent=0, sort_keys=True) + "\n")
+    print(f"wrote {tt.REFERENCE} ({tt.REFERENCE.stat().st_size} bytes)")
+
+
 if __name__ == "__main__":
-    if sys.argv[1:] != ["--write-reference"]:
-        sys.exit("usage: python tests/test_tonic_peer_datasets.py --write-reference")
-    _write_reference()
+    writers = {"--write-reference": _write_reference, "--write-tutorial": _write_tutorial}
+    if len(sys.argv) != 2 or sys.argv[1] not in writers:
+        sys.exit("usage: python tests/test_tonic_peer_datasets.py "
+                 "--write-reference | --write-tutorial")
+    writers[sys.argv[1]]()
