@@ -2,9 +2,10 @@
 
 :data:`FORMATS` maps a format name to its :class:`FileFormat`: reader, in-memory decoder,
 chunked iterator, probe, writer and file extensions. :func:`read_events`,
-:func:`iter_events`, :func:`probe_events` and :func:`write_events` (all exported by
-:mod:`evframes.formats` and :mod:`evframes`) choose the format from the file's header (then its
-extension, for header-less ATIS files) and go through this table; a new format is one line here.
+:func:`iter_events`, :func:`probe_events` (and :func:`~.stream_writer.write_events`; all
+exported by :mod:`evframes.formats` and :mod:`evframes`) choose the format from the file's
+header (then its extension, for header-less ATIS files) and go through this table; a new format
+is one line here.
 
 =========  =====================================  ==========  =====================================
 name       format                                 extensions  chunked reading
@@ -32,14 +33,14 @@ from typing import Callable, Iterator, Optional, Tuple
 
 import numpy as np
 
-from ..events import Events, as_events, empty_events
+from ..events import Events
 from . import aedat2, aedat3, aedat4, atis_bin, evt2, evt3, evt21, prophesee_dat
 from ._common import display_name
 from ._sniff import SNIFF_BYTES
 from .probe import SIZE_LINE, header_sensor, probe_by_reading
 
 __all__ = ["FileFormat", "FORMATS", "ALIASES", "format_of", "output_format", "read_events",
-           "iter_events", "probe_events", "write_events", "header_sensor"]
+           "iter_events", "probe_events", "header_sensor", "WRITER_OPTIONS"]
 
 Size = Optional[Tuple[int, int]]
 
@@ -73,6 +74,9 @@ class FileFormat:
         must be less than this many microseconds apart (None: no such limit).
     needs_sensor : bool
         The writer puts the sensor size in the header and requires it.
+    time_period_us : int or None
+        That period (us): the readers unwrap from 0, so a file's first time must be below it
+        (a later start would come back modulo the period).
     """
 
     name: str
@@ -87,6 +91,7 @@ class FileFormat:
     max_sensor: Tuple[int, int]
     max_gap_us: Optional[int] = None
     needs_sensor: bool = False
+    time_period_us: Optional[int] = None
 
 
 def _fits(fmt: str, sensor_size: Size, limit: Tuple[int, int]) -> None:
@@ -143,14 +148,22 @@ FORMATS = {f.name: f for f in (
                needs_sensor=True),
     FileFormat("dat", "Prophesee DAT", (".dat",), prophesee_dat.read_prophesee_dat,
                prophesee_dat.decode_prophesee_dat_bytes, prophesee_dat.iter_prophesee_dat,
-               prophesee_dat.probe_prophesee_dat, _write_dat, True, (16384, 16384), 1 << 31),
+               prophesee_dat.probe_prophesee_dat, _write_dat, True, (16384, 16384), 1 << 31,
+               time_period_us=1 << 32),
     FileFormat("aedat3", "AEDAT 3.1", (".aedat",), aedat3.read_aedat3, aedat3.decode_aedat3_bytes,
                None, None, _write_aedat3, False, (8192, 8192)),
     FileFormat("aedat2", "AEDAT 2.0 (jAER, DVS128)", (".aedat",), aedat2.read_aedat2,
-               aedat2.decode_aedat2_bytes, None, None, _write_aedat2, False, (128, 128), 1 << 31),
+               aedat2.decode_aedat2_bytes, None, None, _write_aedat2, False, (128, 128), 1 << 31,
+               time_period_us=1 << 32),
     FileFormat("atis", "ATIS 40-bit .bin", (".bin", ".bs2"), atis_bin.read_atis_bin,
-               atis_bin.decode_atis_bytes, None, None, _write_atis, False, (256, 256), 1 << 22),
+               atis_bin.decode_atis_bytes, None, None, _write_atis, False, (256, 256), 1 << 22,
+               time_period_us=1 << 23),
 )}
+#: each format's own writer, for options beyond the uniform ``write`` (compression, triggers)
+WRITER_OPTIONS = {"aedat4": aedat4.write_aedat4, "evt2": evt2.write_evt2,
+                  "evt21": evt21.write_evt21, "evt3": evt3.write_evt3,
+                  "dat": prophesee_dat.write_prophesee_dat, "aedat3": aedat3.write_aedat3,
+                  "aedat2": aedat2.write_aedat2, "atis": atis_bin.write_atis_bin}
 #: other spellings accepted for ``format=`` / ``--format``
 ALIASES = {"evt2.0": "evt2", "evt2.1": "evt21", "evt3.0": "evt3", "bin": "atis", "bs2": "atis",
            "prophesee_dat": "dat", "aedat3.1": "aedat3", "aedat2.0": "aedat2",
@@ -287,46 +300,3 @@ def tmp_path(final) -> Path:
     """A temporary name beside ``final`` (same folder, so ``os.replace`` is atomic)."""
     final = Path(final)
     return final.with_name(f".{final.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-
-
-def write_events(path, events, format: Optional[str] = None, sensor_size: Size = None,
-                 **kwargs) -> Path:
-    """Write events as an event file, atomically (a temporary beside ``path``, renamed).
-
-    Parameters
-    ----------
-    path : path-like
-    events : Events or mapping with t, x, y, p
-        ``t`` int64 us (>= 0, non-decreasing for the incremental formats), ``x``/``y`` pixels
-        on the sensor, ``p`` 0/1.
-    format : str, optional
-        A name of :data:`FORMATS` (or :data:`ALIASES`); default: from the extension
-        (:data:`WRITE_EXTENSIONS`).
-    sensor_size : (W, H), optional
-        Pixels; required by AEDAT 4 and EVT 2.0 / 2.1 / 3.0 (their headers hold it).
-    **kwargs
-        Passed to the format's own writer instead of the uniform one (e.g.
-        ``compression="zstd"`` for AEDAT 4, ``triggers=...``).
-
-    Raises ValueError for events the format cannot hold (its writer's message).
-    """
-    fmt = output_format(path, format)
-    spec = FORMATS[fmt]
-    ev = as_events(events) if len(events["t"]) else empty_events()
-    tmp = tmp_path(path)
-    try:
-        if kwargs:
-            raw_writer = {"aedat4": aedat4.write_aedat4, "evt2": evt2.write_evt2,
-                          "evt21": evt21.write_evt21, "evt3": evt3.write_evt3,
-                          "dat": prophesee_dat.write_prophesee_dat, "aedat3": aedat3.write_aedat3,
-                          "aedat2": aedat2.write_aedat2, "atis": atis_bin.write_atis_bin}[fmt]
-            if sensor_size is not None:
-                kwargs["sensor_size"] = tuple(int(v) for v in sensor_size)
-            raw_writer(tmp, ev, **kwargs)
-        else:
-            spec.write(tmp, ev, sensor_size)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return Path(path)
