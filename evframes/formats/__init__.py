@@ -55,7 +55,8 @@ from .prophesee_dat import (
     write_prophesee_dat,
     write_prophesee_dat_triggers,
 )
-from .table import FORMATS, format_of, iter_events, probe_events, write_events
+from .stream_writer import write_events
+from .table import FORMATS, format_of, iter_events, probe_events
 
 __all__ = [
     "read_aedat3", "write_aedat3", "decode_aedat3_bytes",
