@@ -7,7 +7,8 @@ traceback. Set ``EVFRAMES_DEBUG=1`` to see tracebacks.
 The commands are thin: they parse options, call the library and print. One module per command
 group: :mod:`~evframes.cli.raw` (``extract``, ``fake``), :mod:`~evframes.cli.frames`
 (``integrate``), :mod:`~evframes.cli.view` (``play``, ``plot``), :mod:`~evframes.cli.inspect`
-(``info``, ``verify``), :mod:`~evframes.cli.tour` (``demo``); ``train`` is
+(``info``, ``verify``), :mod:`~evframes.cli.files` (``convert``), :mod:`~evframes.cli.tour`
+(``demo``); ``train`` is
 :mod:`evframes.train.command`, shared with ``python -m evframes.train``. Error handling and path
 checks are :mod:`evframes._click` (shared with that entry too); the dataset choices are the
 registry's (:mod:`evframes.raw`).
@@ -25,6 +26,7 @@ from .._click import friendly as _friendly  # noqa: F401
 from .._click import show_warnings as _show_warnings  # noqa: F401
 from ..train.command import train
 from ._options import _pick_root, _root  # noqa: F401
+from .files import convert
 from .frames import _load_function, integrate, make_setting  # noqa: F401
 from .inspect import _roots_under, info, verify  # noqa: F401
 from .raw import extract, fake
@@ -45,7 +47,7 @@ def main():
     """
 
 
-for _command in (extract, fake, integrate, play, plot, info, verify, demo, train):
+for _command in (extract, fake, integrate, play, plot, info, verify, convert, demo, train):
     main.add_command(_command)
 del _command
 
@@ -57,4 +59,4 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["main", "DATASETS", "make_setting", "extract", "fake", "integrate", "play", "plot",
-           "info", "verify", "demo", "train"]
+           "info", "verify", "convert", "demo", "train"]

@@ -1,6 +1,7 @@
-"""``evframes info`` (what is extracted and integrated) and ``evframes verify`` (every store
-checked against its manifest and for staleness). The listing is
-:func:`evframes.store.summary.describe_root`, the rules
+"""``evframes info`` (what is extracted and integrated; ``info FILE``: one event file or store)
+and ``evframes verify`` (every store checked against its manifest and for staleness). The
+listing is :func:`evframes.store.summary.describe_root` (one file:
+:func:`evframes.pipeline.fileinfo.describe_file`), the rules
 :func:`evframes.pipeline.inspect.verify_root`; these commands only print them."""
 from __future__ import annotations
 
@@ -14,12 +15,32 @@ from .._click import friendly as _friendly
 
 
 @click.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=True))
 @click.option("--root", type=click.Path(file_okay=False), default=None, callback=_folder_path,
               help="A dataset root, or a folder of roots [default: ./data].")
+@click.option("--quick", is_flag=True,
+              help="FILE: only what the header and packet / word headers say (no pass over "
+                   "the events: no polarity balance or pixel range).")
 @_friendly
-def info(root):
-    """What is extracted and integrated: stores, sizes, samples per class."""
+def info(file, root, quick):
+    """What is extracted and integrated (stores, sizes, samples per class), or with FILE what
+    one event file holds (format, sensor, events, duration, rate, polarity balance, times,
+    size) or one store's summary.
+
+    \b
+      evframes info                      # the dataset roots under ./data
+      evframes info recording.raw        # one event file of any supported format
+      evframes info data/dvs128/events/train.h5
+    """
+    if file is not None and not Path(file).is_dir():
+        from ..pipeline.fileinfo import describe_file
+        if not Path(file).exists():
+            raise click.ClickException(f"{file}: no such file")
+        for line in describe_file(file, quick=quick, progress=sys.stderr.isatty()):
+            click.echo(line)
+        return
     from ..store.summary import dataset_roots, describe_root
+    root = root or file
     roots = dataset_roots(root)
     if not roots:
         base = Path(root) if root else Path("data")
