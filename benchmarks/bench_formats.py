@@ -207,6 +207,21 @@ def best_of(fn, repeat):
     return best, out
 
 
+def interleaved(readers: Dict[str, Callable], repeat: int) -> Dict[str, float]:
+    """Best time of each reader over ``repeat`` rounds, each round running every reader once
+    (in a rotated order), so load from other jobs on the machine hits them all alike."""
+    names = list(readers)
+    for name in names:          # warm-up (compilation, page cache)
+        readers[name]()
+    best = {name: float("inf") for name in names}
+    for r in range(repeat):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            t0 = time.perf_counter()
+            readers[name]()
+            best[name] = min(best[name], time.perf_counter() - t0)
+    return best
+
+
 def with_threads(n: int, fn):
     def run():
         old = os.environ.get("EVFRAMES_NUM_THREADS")
@@ -261,11 +276,12 @@ def main(argv=None):
                 continue
             def read(case=case, path=path):
                 return case.ours(path)
-            t1, ours = best_of(with_threads(1, read), args.repeat)
-            tn, _ = best_of(with_threads(nthreads, read), args.repeat)
+            ours = read()
             n = len(ours["t"])
             row = {"case": case.title, "events": n, "MB": path.stat().st_size / 2**20,
-                   "evframes_1": n / t1 / 1e6, "evframes_n": n / tn / 1e6, "peers": {}}
+                   "peers": {}}
+            timed = {"evframes_1": with_threads(1, read),
+                     "evframes_n": with_threads(nthreads, read)}
             for name, fn in case.peers().items():
                 versions[name] = version(case.versions.get(name, name))
                 try:
@@ -274,8 +290,14 @@ def main(argv=None):
                     row["peers"][name] = f"fails: {type(exc).__name__}: {str(exc)[:60]}"
                     continue
                 same(ours, theirs, f"{name} on {case.key}")
-                tp, _ = best_of(lambda fn=fn, path=path: fn(path), args.repeat)
-                row["peers"][name] = n / tp / 1e6
+                del theirs
+                timed[name] = lambda fn=fn, path=path: fn(path)
+            del ours
+            for name, secs in interleaved(timed, args.repeat).items():
+                if name.startswith("evframes"):
+                    row[name] = n / secs / 1e6
+                else:
+                    row["peers"][name] = n / secs / 1e6
             rows.append(row)
             if not args.markdown:
                 print(row, flush=True)
@@ -317,7 +339,8 @@ def markdown(rows, versions, nthreads, args, load_before, load_after) -> str:
           + ".")
     print("Each file was written by the peer named in its row (random events, sorted "
           "timestamps), then decoded whole to t/x/y/p arrays by each reader, best of "
-          f"{args.repeat} runs after a warm-up, file in the page cache. Every peer's output "
+          f"{args.repeat} rounds after a warm-up (each round runs every reader once, in a "
+          "rotated order), file in the page cache. Every peer's output "
           "was checked equal to evframes' before timing. 'evframes x1' uses one decode "
           f"thread, 'evframes x{nthreads}' the default. 1-minute load average before / after: "
           f"{load_before:.2f} / {load_after:.2f} (other jobs share this machine).\n")
