@@ -293,6 +293,16 @@ def test_invalid_events_refused(kind):
         t, x, y, p = (np.concatenate([ok[k], ev[k]]) for k in "txyp")
         with pytest.raises(ValueError, match="sample 1"):
             I.integrate_batch(t, x, y, p, [0, 3, 6], s, H, W)
+    # the batch names the bad event by its index in the batch, as the count frames do
+    t, x, y, p = (np.concatenate([ok[k], ok[k]]) for k in "txyp")
+    x[5] = W
+    for s in (I.FrameSetting(count=2, include_incomplete=False, representation=kind,
+                             repr_params=ps),
+              I.FrameSetting(split_by="number", frames_number=1, representation=kind,
+                             repr_params=ps),
+              I.FrameSetting(split_by="number", frames_number=1)):
+        with pytest.raises(ValueError, match=f"x={W} at index 5"):
+            I.integrate_batch(t, x, y, p, [0, 3, 6], s, H, W)
     with pytest.raises(ValueError, match="within"):
         R.represent(kind, ok["t"], ok["x"], ok["y"], ok["p"], [0], [4], H, W, **ps)
 

@@ -208,10 +208,10 @@ def window_times(t, starts, ends, setting: Optional[FrameSetting] = None
 
 
 def _compute(kind, params, t, x, y, p, H, W, starts, ends, ts, te, out, check=False,
-             where="events"):
+             on_bad=None):
     """Fill ``out`` (``[n, *repr_shape]``, the kind's dtype) for validated inputs, or, with
-    ``check`` (``_FUSED`` kinds, windows :func:`_covered`), inputs its kernel validates (a bad
-    event raises as :func:`_validate` would have)."""
+    ``check`` (:func:`_kernel_checks`), inputs its kernel validates: on a bad event
+    ``on_bad()`` (default: :func:`_validate` of these arrays) raises, naming it."""
     n = starts.shape[0]
     if n == 0:
         return out
@@ -238,7 +238,9 @@ def _compute(kind, params, t, x, y, p, H, W, starts, ends, ts, te, out, check=Fa
     else:  # pragma: no cover - check_repr refuses it first
         raise ValueError(f"unknown representation {kind!r}")
     if bad:
-        _validate(t, x, y, p, H, W, where=where)  # raises, naming the first bad event
+        if on_bad is not None:
+            on_bad()
+        _validate(t, x, y, p, H, W)  # raises, naming the first bad event
         raise RuntimeError("a kernel flagged valid events")  # pragma: no cover
     return out
 
@@ -349,13 +351,15 @@ def represent_batch(t, x, y, p, offsets, setting: FrameSetting, H: int, W: int,
         lo, hi = int(offsets[s]), int(offsets[s + 1])
         a, b = int(fo[s]), int(fo[s + 1])
         ts_, xs, ys, ps = t[lo:hi], x[lo:hi], y[lo:hi], p[lo:hi]
-        where = f"sample {s} (events {lo}..{hi})"
         st, en = starts[a:b] - lo, ends[a:b] - lo
+
+        def validate():  # names the bad event by its index in the batch, as integrate_batch
+            _validate(t, x, y, p, H, W, lo, hi, where=f"sample {s} (events {lo}..{hi})")
         check = _kernel_checks(kind, ts_, st, en)
         if not check:
-            _validate(ts_, xs, ys, ps, H, W, where=where)
+            validate()
         w0, w1 = window_times(ts_, st, en, setting)
-        _compute(kind, d, ts_, xs, ys, ps, H, W, st, en, w0, w1, out[a:b], check, where)
+        _compute(kind, d, ts_, xs, ys, ps, H, W, st, en, w0, w1, out[a:b], check, validate)
 
     n_samples = offsets.size - 1
     workers = max(1, min(int(n_threads or numba.get_num_threads()), n_samples))
