@@ -214,7 +214,8 @@ class EventsDataset(StoreReader):
             if "meta" in f else {}
 
     def events(self, i: int) -> Events:
-        return Events(self._read(i, "events", lambda f, a, b: {k: f[k][a:b] for k in KEYS}))
+        return Events(self._read(i, "events", lambda f, a, b: {k: self._h5.dataset(k)[a:b]
+                                                               for k in KEYS}))
 
     def sample_meta(self, i: int) -> dict:
         return {k: v[i].item() if hasattr(v[i], "item") else v[i] for k, v in self.meta.items()}

@@ -175,7 +175,7 @@ class FramesStore(StoreReader):
         self.frame_offsets = self.offsets
 
     def frames(self, i: int) -> np.ndarray:
-        return self._read(i, "frames", lambda f, a, b: f["frames"][a:b])
+        return self._read(i, "frames", lambda f, a, b: self._h5.dataset("frames")[a:b])
 
     def __getitem__(self, i):
         return self.frames(i), int(self.labels[i])

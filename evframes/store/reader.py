@@ -24,6 +24,7 @@ class _LazyH5:
         self.path = Path(path)
         self._h5 = None
         self._pid = None
+        self._datasets = {}
 
     def get(self) -> h5py.File:
         if self._h5 is None or self._pid != os.getpid():
@@ -31,7 +32,18 @@ class _LazyH5:
             # then decompress each chunk once
             self._h5 = h5py.File(self.path, "r", rdcc_nbytes=32 << 20, rdcc_nslots=10007)
             self._pid = os.getpid()
+            self._datasets = {}
         return self._h5
+
+    def dataset(self, name: str) -> h5py.Dataset:
+        """The dataset ``name`` of this process's handle, kept open: HDF5's chunk cache lives
+        with the open dataset, so reading sample after sample through it decompresses each
+        chunk once (``f[name]`` at every read starts with an empty cache)."""
+        f = self.get()
+        d = self._datasets.get(name)
+        if d is None:
+            d = self._datasets[name] = f[name]
+        return d
 
     def close(self):
         if self._h5 is not None and self._pid == os.getpid():
@@ -40,6 +52,7 @@ class _LazyH5:
             except Exception:
                 pass
         self._h5 = None
+        self._datasets = {}
 
     def __getstate__(self):
         return {"path": self.path}
@@ -48,6 +61,7 @@ class _LazyH5:
         self.path = state["path"]
         self._h5 = None
         self._pid = None
+        self._datasets = {}
 
 
 class StoreReader:
