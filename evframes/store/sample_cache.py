@@ -193,8 +193,10 @@ class _StoreReader:
             self.leaf_offsets = f["leaf_offsets"][...]
             self.leaf_column = f["leaf_column"][...]
             self.leaf_rows = f["leaf_rows"][...]
-            self.scalar = [bool(f[f"columns/{c}"].attrs["scalar"])
-                           for c in range(len(f["columns"]) if "columns" in f else 0)]
+            # kept open: HDF5's chunk cache lives with the open dataset
+            self.columns = [f[f"columns/{c}"]
+                            for c in range(len(f["columns"]) if "columns" in f else 0)]
+            self.scalar = [bool(d.attrs["scalar"]) for d in self.columns]
         except BaseException:
             f.close()
             raise
@@ -211,12 +213,11 @@ class _StoreReader:
         i = self.index.get((item, copy))
         if i is None:
             return None
-        f = self.h5
         leaves = []
         for j in range(int(self.leaf_offsets[i]), int(self.leaf_offsets[i + 1])):
             a, b = (int(v) for v in self.leaf_rows[j])
             c = int(self.leaf_column[j])
-            d = f[f"columns/{c}"]
+            d = self.columns[c]
             leaves.append(d[a] if self.scalar[c] else d[a:b])
         return self.manifest["schemas"][int(self.entry_schema[i])], leaves
 
