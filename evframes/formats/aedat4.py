@@ -334,17 +334,23 @@ def _check_bad(f: _File, k: int, bad: int, out, o: int) -> None:
 
 def _decode_known(lo, hi, f, idx, bounds, counts, offs, out):
     t, x, y, p = out
+    pos, size = f.pk[0], f.pk[1]
+    little = sys.byteorder == "little"
     for j in range(lo, hi):
-        k = int(idx[j])
-        d = f.inflate(f.pk[0], f.pk[1], k, int(bounds[j]))
-        e0, n, _ = f.vector(d, k, L.IDENT_EVENTS, L.EVENT_BYTES)
-        if n != counts[j]:
-            raise FormatError(f.name, int(f.pk[0, k]) - 8, f"packet holds {n} events, the data "
-                              f"table says {int(counts[j])}")
-        if n:
-            bad = L.decode_events(_words(d, e0, n), n, f.width, f.height, t, x, y, p,
-                                  int(offs[j]))
-            _check_bad(f, k, bad, out, int(offs[j]))
+        k, o, want = int(idx[j]), int(offs[j]), int(counts[j])
+        d = f.inflate(pos, size, k, int(bounds[j]))
+        st = 3
+        if little:    # one kernel call parses the packet and decodes it from int64 words
+            w = np.frombuffer(d, np.int64, count=d.shape[0] // 8)
+            st, n, bad = L.decode_packet(d, w, want, f.width, f.height, t, x, y, p, o)
+        if st != 0:   # errors are reported, odd layouts decoded, by the two-step path
+            e0, n, _ = f.vector(d, k, L.IDENT_EVENTS, L.EVENT_BYTES)
+            if n != want:
+                raise FormatError(f.name, int(pos[k]) - 8, f"packet holds {n} events, the "
+                                  f"data table says {want}")
+            bad = L.decode_events(_words(d, e0, n), n, f.width, f.height, t, x, y, p, o) \
+                if n else -1
+        _check_bad(f, k, bad, out, o)
     return 0
 
 

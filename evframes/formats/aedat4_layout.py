@@ -194,6 +194,27 @@ def decode_events(w, cnt, width, height, t, x, y, p, o):
 
 
 @njit(cache=True, nogil=True)
+def decode_packet(d, w, expect, width, height, t, x, y, p, o):
+    """Parse the EventPacket ``d`` and decode its events into ``t/x/y/p[o:]`` in one call.
+
+    ``w`` views ``d`` as int64 words from byte 0; ``expect`` is the element count the caller
+    allocated for. Returns (status, count, first off-sensor event or -1): status 0 ok, 1
+    malformed, 2 wrong identifier, 3 elements not 8-byte aligned in ``d`` (nothing decoded),
+    4 count differs from ``expect`` (nothing decoded)."""
+    st, e0, n, end = packet_vector(d, IDENT_EVENTS, EVENT_BYTES)
+    if st != 0:
+        return st, 0, -1
+    if n != expect:
+        return 4, n, -1
+    if n == 0:
+        return 0, 0, -1
+    if e0 & 7:
+        return 3, n, -1
+    q = e0 >> 3
+    return 0, n, decode_events(w[q:q + 2 * n], n, width, height, t, x, y, p, o)
+
+
+@njit(cache=True, nogil=True)
 def decode_triggers(d, end, e0, n, t, kind, o):
     """Decode a vector of ``n`` Trigger tables (``t: i64`` field 0, ``source: i8`` field 1).
 
