@@ -109,21 +109,19 @@ def count_evt2(w, lo, hi, kind, width, height):
 
 
 @njit(cache=True, nogil=True)
-def decode_evt2(w, lo, hi, kind, width, height, have, v, loops, t0, o, t, x, y, p,
-                o_tr, tt, tid, tval, want_tr, info_out):
-    """Decode units [lo, hi) from the state (have, v, loops); info_out = [events, triggers,
-    first word whose time goes backwards, first event word] (-1 when none)."""
-    step = 1 if kind == 0 else 2
-    io = 1 if kind == 1 else 0
-    mo = 1 - io
+def _decode_units(iv, mv, vec, lo, width, height, have, v, loops, t0, t, x, y, p, tt, tid, tval,
+                  want_tr, info_out):
+    """The decoding loop over 0-based views: ``iv`` info halves, ``mv`` masks (EVT 2.1,
+    ``vec``), outputs already offset; unsigned output indices (no wrap-around checks)."""
     base = t0 + (((loops << 28) + v) << 6)
-    k = o
-    kt = o_tr
+    k = np.uint64(0)
+    kt = np.uint64(0)
+    one = np.uint64(1)
     prev = np.int64(-1)
-    back = -1
-    first = -1
-    for i in range(lo, hi):
-        info = np.int64(w[step * i + io])
+    back = first = bad = thback = -1
+    nloops = 0
+    for j in range(iv.shape[0]):
+        info = np.int64(iv[j])
         typ = info >> 28
         if typ <= 1:
             if not have:
@@ -131,27 +129,27 @@ def decode_evt2(w, lo, hi, kind, width, height, have, v, loops, t0, o, t, x, y, 
             tv = base + ((info >> 22) & 63)
             yy = info & 0x7FF
             xx = (info >> 11) & 0x7FF
-            if step == 1:
+            if not vec:
                 if yy >= height or xx >= width:
                     continue
                 if tv < prev and back < 0:
-                    back = i
+                    back = lo + j
                 if first < 0:
-                    first = i
+                    first = lo + j
                 prev = tv
                 t[k] = tv
                 x[k] = xx
                 y[k] = yy
                 p[k] = typ
-                k += 1
+                k += one
                 continue
-            m = _inside(info, np.int64(w[step * i + mo]), width, height)
+            m = _inside(info, np.int64(mv[j]), width, height)
             if m == 0:
                 continue
             if first < 0:
-                first = i
+                first = lo + j
             if tv < prev and back < 0:
-                back = i
+                back = lo + j
             prev = tv
             while m != 0:
                 b = popcount32((m & -m) - 1)
@@ -159,12 +157,16 @@ def decode_evt2(w, lo, hi, kind, width, height, have, v, loops, t0, o, t, x, y, 
                 x[k] = xx + b
                 y[k] = yy
                 p[k] = typ
-                k += 1
+                k += one
                 m &= m - 1
         elif typ == 8:
             nv = info & TH_MASK
-            if have and nv < v and v - nv >= LOOP_UNITS:
-                loops += 1
+            if have and nv < v:
+                if v - nv >= LOOP_UNITS:
+                    loops += 1
+                    nloops += 1
+                elif thback < 0:
+                    thback = lo + j
             v = nv
             have = True
             base = t0 + (((loops << 28) + v) << 6)
@@ -175,12 +177,68 @@ def decode_evt2(w, lo, hi, kind, width, height, have, v, loops, t0, o, t, x, y, 
                 tt[kt] = base + ((info >> 22) & 63)
                 tid[kt] = (info >> 8) & 0x1F
                 tval[kt] = info & 1
-            kt += 1
-    info_out[0] = k - o
-    info_out[1] = kt - o_tr
+            kt += one
+        elif (typ < 8 or typ == 9) and bad < 0:
+            bad = lo + j
+    info_out[0] = k
+    info_out[1] = kt
     info_out[2] = back
     info_out[3] = first
+    info_out[4] = bad
+    info_out[5] = thback
+    info_out[6] = nloops
     return 0
+
+
+@njit(cache=True, nogil=True)
+def decode_evt2(w, lo, hi, kind, width, height, have, v, loops, t0, o, t, x, y, p,
+                o_tr, tt, tid, tval, want_tr, info_out):
+    """Decode units [lo, hi) from the state (have, v, loops) into outputs from index ``o`` /
+    ``o_tr``; info_out = [events, triggers, first word whose time goes backwards, first event
+    word, first reserved word, first TIME_HIGH going backwards, loops] (-1 when none)."""
+    if want_tr:
+        tt, tid, tval = tt[o_tr:], tid[o_tr:], tval[o_tr:]
+    if kind == 0:
+        iv = w[lo:hi]
+        mv = w[0:0]
+    else:
+        io = 1 if kind == 1 else 0
+        iv = w[2 * lo + io:2 * hi:2]
+        mv = w[2 * lo + 1 - io:2 * hi:2]
+    return _decode_units(iv, mv, kind != 0, lo, width, height, have, v, loops, t0, t[o:], x[o:],
+                         y[o:], p[o:], tt, tid, tval, want_tr, info_out)
+
+
+@njit(cache=True, nogil=True)
+def bound_evt2(w, lo, hi, kind):
+    """Upper bounds of the events and triggers of units [lo, hi) (branch-free, vectorised)."""
+    ev = 0
+    tr = 0
+    if kind == 0:
+        ww = w[lo:hi]
+        for i in range(ww.shape[0]):
+            typ = ww[i] >> 28
+            ev += typ <= 1
+            tr += typ == 10
+    else:
+        io = 1 if kind == 1 else 0
+        for i in range(lo, hi):
+            typ = w[2 * i + io] >> 28
+            ev += popcount32(np.int64(w[2 * i + 1 - io])) * (typ <= 1)
+            tr += typ == 10
+    return ev, tr
+
+
+@njit(cache=True, nogil=True)
+def last_time_high(w, lo, kind):
+    """(found, value) of the last TIME_HIGH before unit ``lo``."""
+    step = 1 if kind == 0 else 2
+    io = 1 if kind == 1 else 0
+    for i in range(lo - 1, -1, -1):
+        info = np.int64(w[step * i + io])
+        if (info >> 28) == 8:
+            return True, info & TH_MASK
+    return False, np.int64(0)
 
 
 def _context(kind):
@@ -209,15 +267,7 @@ def _fold(body, ctx, s, carry, lo, validate):
             backs.append(int(s[4]))
     if validate and (bad is not None or backs):
         i = min([b for b in [bad] if b is not None] + backs)
-        word = body.start + body.unit_bytes * i
-        if i == bad:
-            typ = int(np.int64(_info_at(ctx, i)) >> 28)
-            raise FormatError(body.name, word, f"reserved word type 0x{typ:X} (not a valid "
-                                               "EVT 2 stream, or a corrupt one; pass "
-                                               "validate=False to skip such words)")
-        raise FormatError(body.name, word, "TIME_HIGH goes backwards (not a time-ordered "
-                                           "stream, or a corrupt one; pass validate=False to "
-                                           "decode it anyway)")
+        raise _error(body, ctx, 0 if i == bad else 1, i)
     n_ev = int(s[1]) + (int(s[0]) if have else 0)
     n_tr = int(s[3]) + (int(s[2]) if have else 0)
     t0 = ctx["t0"]
@@ -244,15 +294,41 @@ _NO_TR = (np.empty(0, np.int64), np.empty(0, np.int16), np.empty(0, np.int8))
 def _decode_hook(body, ctx, lo, hi, plan, out, validate):
     (t, x, y, p), tr = out
     have, v, loops = plan.state
-    info = np.zeros(4, np.int64)
+    info = np.zeros(7, np.int64)
     decode_evt2(ctx["w"], lo, hi, ctx["kind"], ctx["width"], ctx["height"], have, v, loops,
                 ctx["t0"], plan.ev_off, t, x, y, p, plan.tr_off,
                 *(tr if tr is not None else _NO_TR), tr is not None, info)
     return int(info[0]), int(info[1]), int(info[2]), int(info[3])
 
 
+def _direct_decode(body, ctx, lo, hi, ev_off, tr_off, out):
+    ev, tr = out
+    have, v = last_time_high(ctx["w"], lo, ctx["kind"])
+    info = np.zeros(7, np.int64)
+    decode_evt2(ctx["w"], lo, hi, ctx["kind"], ctx["width"], ctx["height"], bool(have),
+                int(v), 0, ctx["t0"], ev_off, *ev, tr_off, *(tr if tr is not None else _NO_TR),
+                tr is not None, info)
+    return info
+
+
+def _error(body, ctx, code, i):
+    word = body.start + body.unit_bytes * i
+    if code == 0:
+        typ = int(np.int64(_info_at(ctx, i)) >> 28)
+        return FormatError(body.name, word, f"reserved word type 0x{typ:X} (not a valid EVT 2 "
+                                            "stream, or a corrupt one; pass validate=False to "
+                                            "skip such words)")
+    return FormatError(body.name, word, "TIME_HIGH goes backwards (not a time-ordered stream, "
+                                        "or a corrupt one; pass validate=False to decode it "
+                                        "anyway)")
+
+
 def make_codec(kind: str) -> Codec:
     """The driver codec for ``"evt2"`` or ``"evt21"``."""
+    from ._prophesee_direct import Direct
     k = 0 if kind == "evt2" else 1
+    cheap = (lambda body, ctx, wt: (body.units, body.units if wt else 0)) if k == 0 else None
+    direct = Direct(lambda body, ctx, lo, hi: bound_evt2(ctx["w"], lo, hi, ctx["kind"]), cheap,
+                    _direct_decode, 34, _error)
     return Codec(kind, 4 if k == 0 else 8, _count_hook, _fold, _decode_hook,
-                 lambda body, ctx: (False, 0, 0), _context(k), 1 if k == 0 else 32)
+                 lambda body, ctx: (False, 0, 0), _context(k), 1 if k == 0 else 32, direct)

@@ -33,6 +33,7 @@ from numba import njit
 
 from ..errors import FormatError
 from ._evt2_kernels import popcount32
+from ._prophesee_direct import Direct
 from ._prophesee_raw import Codec, Plan
 
 NSTATE = 9
@@ -144,45 +145,69 @@ def run_evt3(w, lo, hi, st, loops0, width, height, t0, write, o, t, x, y, p,
     base = st[6]
     bpol = st[7]
     has_base = st[8] != 0
-    k = o
-    kt = o_tr
+    if write:
+        t, x, y, p = t[o:], x[o:], y[o:], p[o:]
+        if want_tr:
+            tt, tid, tval = tt[o_tr:], tid[o_tr:], tval[o_tr:]
+    k = np.uint64(0)        # unsigned: no wrap-around checks on the stores
+    kt = np.uint64(0)
+    one = np.uint64(1)
+    ww = w[lo:hi]
     prev = np.int64(-1)
     back = first = bad = thback = -1
     outside = 0
     nloops = 0
+    j0 = 0
+    n = ww.shape[0]
+    while not started and j0 < n:          # no time base yet: words ignored (OpenEB)
+        wd = np.int64(ww[j0])
+        typ = wd >> 12
+        if typ == 8:
+            started = True
+            high = wd & 0xFFF
+            low = 0
+        elif (typ == 9 or typ == 11 or typ == 12) and bad < 0:
+            bad = lo + j0
+        j0 += 1
     tv = t0 + (loops << 24) + (high << 12) + low
-    for i in range(lo, hi):
-        wd = np.int64(w[i])
+    # the most frequent word types first (ADDR_X, TIME_LOW, ADDR_Y, TIME_HIGH in sensor data)
+    for j in range(j0, n):
+        wd = np.int64(ww[j])
         typ = wd >> 12
         c = wd & 0xFFF
-        if typ == 9 or typ == 11 or typ == 12:
-            if bad < 0:
-                bad = i
-            continue
-        if not started:
-            if typ == 8:
-                started = True
-                high = c
-                low = 0
-                tv = t0 + (loops << 24) + (high << 12)
-            continue
         if typ == 2:
             if cd:
                 xx = c & 0x7FF
                 if yy < height and xx < width:
                     if first < 0:
-                        first = i
+                        first = lo + j
                     if tv < prev and back < 0:
-                        back = i
+                        back = lo + j
                     prev = tv
                     if write:
                         t[k] = tv
                         x[k] = xx
                         y[k] = yy
                         p[k] = c >> 11
-                    k += 1
+                    k += one
                 else:
                     outside += 1
+        elif typ == 6:
+            low = c
+            tv = t0 + (loops << 24) + (high << 12) + low
+        elif typ == 0:
+            yy = c
+            cd = True
+        elif typ == 8:
+            if high >= 2048 + c:
+                loops += 1
+                nloops += 1
+            elif c < high and thback < 0:
+                thback = lo + j
+            if c != high:
+                low = 0
+            high = c
+            tv = t0 + (loops << 24) + (high << 12) + low
         elif typ == 4 or typ == 5:
             nb = 12 if typ == 4 else 8
             if has_base:
@@ -197,9 +222,9 @@ def run_evt3(w, lo, hi, st, loops0, width, height, t0, write, o, t, x, y, p,
                     outside += popcount32(m) - popcount32(mi)
                     if mi != 0:
                         if first < 0:
-                            first = i
+                            first = lo + j
                         if tv < prev and back < 0:
-                            back = i
+                            back = lo + j
                         prev = tv
                     while mi != 0:
                         bit = popcount32((mi & -mi) - 1)
@@ -208,39 +233,25 @@ def run_evt3(w, lo, hi, st, loops0, width, height, t0, write, o, t, x, y, p,
                             x[k] = base + bit
                             y[k] = yy
                             p[k] = bpol
-                        k += 1
+                        k += one
                         mi &= mi - 1
                 base += nb
-        elif typ == 0:
-            yy = c
-            cd = True
-        elif typ == 1:
-            cd = False
         elif typ == 3:
             base = c & 0x7FF
             bpol = c >> 11
             has_base = True
-        elif typ == 6:
-            low = c
-            tv = t0 + (loops << 24) + (high << 12) + low
-        elif typ == 8:
-            if high >= 2048 + c:
-                loops += 1
-                nloops += 1
-            elif c < high and thback < 0:
-                thback = i
-            if c != high:
-                low = 0
-            high = c
-            tv = t0 + (loops << 24) + (high << 12) + low
         elif typ == 10:
             if write and want_tr:
                 tt[kt] = tv
                 tid[kt] = (c >> 8) & 0xF
                 tval[kt] = c & 1
-            kt += 1
-    res[0] = k - o
-    res[1] = kt - o_tr
+            kt += one
+        elif typ == 1:
+            cd = False
+        elif (typ == 9 or typ == 11 or typ == 12) and bad < 0:
+            bad = lo + j
+    res[0] = k
+    res[1] = kt
     res[2] = back
     res[3] = first
     res[4] = bad
@@ -288,15 +299,7 @@ def _fold(body, ctx, summary, carry, lo, validate):
     errs = [int(v) for v in (res[4], res[5]) if v >= 0]
     if validate and errs:
         i = min(errs)
-        word = body.start + 2 * i
-        if i == res[4]:
-            typ = int(ctx["w"][i]) >> 12
-            raise FormatError(body.name, word, f"reserved word type 0x{typ:X} (not a valid EVT "
-                                               "3.0 stream, or a corrupt one; pass "
-                                               "validate=False to skip such words)")
-        raise FormatError(body.name, word, "TIME_HIGH goes backwards by less than a 24-bit "
-                                           "loop (not a time-ordered stream, or a corrupt one; "
-                                           "pass validate=False to decode it anyway)")
+        raise _error(body, ctx, 0 if i == res[4] else 1, i)
     t0 = ctx["t0"]
     t_lo = t0 + (loops << 24) + ((int(st[1]) << 12) + int(st[2]) if st[0] else 0)
     end_loops = loops + int(res[7])
@@ -317,5 +320,42 @@ def _decode_hook(body, ctx, lo, hi, plan, out, validate):
     return int(res[0]), int(res[1]), int(res[2]), int(res[3])
 
 
+@njit(cache=True, nogil=True)
+def bound_evt3(w, lo, hi):
+    """Upper bounds of the events and triggers of words [lo, hi) (branch-free, vectorised):
+    one per ADDR_X, 12 per VECT_12, 8 per VECT_8."""
+    ev = 0
+    tr = 0
+    ww = w[lo:hi]
+    for i in range(ww.shape[0]):
+        typ = ww[i] >> 12
+        ev += (typ == 2) + 12 * (typ == 4) + 8 * (typ == 5)
+        tr += typ == 10
+    return ev, tr
+
+
+def _direct_decode(body, ctx, lo, hi, ev_off, tr_off, out):
+    ev, tr = out
+    st = entry_state(ctx["w"], lo, hi, ctx["first_th"])
+    res = np.zeros(8 + NSTATE, np.int64)
+    run_evt3(ctx["w"], lo, hi, st, 0, ctx["width"], ctx["height"], ctx["t0"], True, ev_off, *ev,
+             tr_off, *(tr if tr is not None else _NO_TR), tr is not None, res)
+    return np.array([res[0], res[1], res[2], res[3], res[4], res[5], res[7]], np.int64)
+
+
+def _error(body, ctx, code, i):
+    word = body.start + 2 * i
+    if code == 0:
+        typ = int(ctx["w"][i]) >> 12
+        return FormatError(body.name, word, f"reserved word type 0x{typ:X} (not a valid EVT "
+                                            "3.0 stream, or a corrupt one; pass validate=False "
+                                            "to skip such words)")
+    return FormatError(body.name, word, "TIME_HIGH goes backwards by less than a 24-bit loop "
+                                        "(not a time-ordered stream, or a corrupt one; pass "
+                                        "validate=False to decode it anyway)")
+
+
 CODEC = Codec("evt3", 2, _count_hook, _fold, _decode_hook, lambda body, ctx: (0, None),
-              _context, 12)
+              _context, 12,
+              Direct(lambda body, ctx, lo, hi: bound_evt3(ctx["w"], lo, hi), None,
+                     _direct_decode, 24, _error))

@@ -94,6 +94,7 @@ class Codec:
     carry0: Callable       # (body, ctx) -> initial carry
     context: Callable      # (body, validate) -> per-call context (views, constants)
     max_per_unit: int      # most events one unit can hold (iteration block sizing)
+    direct: Any = None     # _prophesee_direct.Direct: the one-pass whole-file decode
 
 
 def check_window(t_start, t_end) -> Tuple[Optional[int], Optional[int]]:
@@ -265,6 +266,12 @@ def decode_all(codec: Codec, body: Body, t_start=None, t_end=None, with_triggers
     """The whole body (or its window) as Events, and the triggers when ``with_triggers``."""
     t_start, t_end = check_window(t_start, t_end)
     windowed = t_start is not None or t_end is not None
+    if codec.direct is not None and not windowed and body.units:
+        from ._prophesee_direct import decode_direct
+        ev, tr = decode_direct(codec, body, with_triggers, validate, _backwards)
+        events = _events(ev)
+        body.warn_truncated(len(events))
+        return (events, tr) if with_triggers else events
     ctx = codec.context(body, validate)
     bounds = _bounds(body.units, windowed) if body.units else [0, 0]
     sums = _run(lambda lo, hi: codec.count(body, ctx, lo, hi), bounds) if body.units else []

@@ -105,7 +105,7 @@ def encode_evt3(t, x, y, p, tt, tid, tval, width, vectorize, out, write):
             while cur < u:
                 cur = min(u, cur + TH_STEP)
                 n = _put(out, n, write, (8 << 12) | (cur & 0xFFF))
-            low = 0
+            low = -1      # a TIME_LOW always follows: evlib keeps the old low bits otherwise
         if (ts & 0xFFF) != low:
             low = ts & 0xFFF
             n = _put(out, n, write, (6 << 12) | low)
@@ -151,7 +151,8 @@ def write_evt3(path, events, *, sensor_size, triggers=None, vectorize: bool = Tr
 
     ``sensor_size=(W, H)`` pixels (at most 2048); ``t`` >= 0 us, non-decreasing. TIME_HIGH
     words follow every change of ``t >> 12`` (with steps of at most 1024 in gaps, so the 24-bit
-    loops are seen), TIME_LOW every change of the low bits, ADDR_Y every change of row.
+    loops are seen), TIME_LOW every change of the low bits and after every TIME_HIGH (as
+    sensors do; evlib's reader needs it), ADDR_Y every change of row.
     ``vectorize`` writes runs of events as vector triplets (event order kept), else one ADDR_X
     word per event. Raises ValueError for events the format cannot hold.
     """
