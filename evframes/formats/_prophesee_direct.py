@@ -25,7 +25,11 @@ import numpy as np
 from . import _common
 from ._common import _num_threads, run_chunked
 
-__all__ = ["Direct", "decode_direct"]
+__all__ = ["Direct", "decode_direct", "TRIGGER_DTYPE"]
+
+#: External trigger events: ``t`` int64 us, ``id`` (trigger channel) int16, ``value`` int8
+#: (1 = rising edge, 0 = falling edge; DAT keeps its 4-bit field).
+TRIGGER_DTYPE = np.dtype([("t", "<i8"), ("id", "<i2"), ("value", "<i1")])
 
 
 @dataclass
@@ -55,7 +59,6 @@ def _run(fn, bounds):
 def decode_direct(codec, body, with_triggers: bool, validate: bool, backwards):
     """(ev columns, triggers array) of the whole body; ``backwards(body, unit)`` makes the
     error for event times going backwards."""
-    from ._prophesee_raw import TRIGGER_DTYPE
     d: Direct = codec.direct
     ctx = codec.context(body, validate)
     bounds = _chunks(body.units)

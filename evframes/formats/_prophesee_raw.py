@@ -34,15 +34,13 @@ from ._common import (
     run_chunked,
     warn_truncated,
 )
+from ._prophesee_direct import TRIGGER_DTYPE, decode_direct
 from ._prophesee_header import PropheseeHeader, parse_header
 from ._sniff import SNIFF_BYTES, SUPPORTED, foreign_format
 
 __all__ = ["TRIGGER_DTYPE", "Plan", "Codec", "Body", "open_body", "decode_all", "iterate",
            "probe_body", "KIND_LABELS", "empty_triggers", "check_window", "check_writable"]
 
-#: External trigger events: ``t`` int64 us, ``id`` (trigger channel) int16, ``value`` int8
-#: (1 = rising edge, 0 = falling edge; DAT keeps its 4-bit field).
-TRIGGER_DTYPE = np.dtype([("t", "<i8"), ("id", "<i2"), ("value", "<i1")])
 KIND_LABELS = {"evt2": "Prophesee EVT 2.0 RAW", "evt21": "Prophesee EVT 2.1 RAW",
                "evt3": "Prophesee EVT 3.0 RAW", "dat": "Prophesee DAT"}
 #: with a time window, chunks are at most this many units, so whole chunks can be skipped
@@ -267,7 +265,6 @@ def decode_all(codec: Codec, body: Body, t_start=None, t_end=None, with_triggers
     t_start, t_end = check_window(t_start, t_end)
     windowed = t_start is not None or t_end is not None
     if codec.direct is not None and not windowed and body.units:
-        from ._prophesee_direct import decode_direct
         ev, tr = decode_direct(codec, body, with_triggers, validate, _backwards)
         events = _events(ev)
         body.warn_truncated(len(events))
