@@ -11,5 +11,7 @@ fi
 .venv-bench/bin/pip install -q spikingjelly tonic
 # AEDAT 4 peers (bench_formats.py, tests/test_formats_aedat4_peer.py)
 .venv-bench/bin/pip install -q aedat faery dv-processing evlib
+# Prophesee peers (bench_formats.py, tests/test_formats_prophesee_peer.py); faery and evlib above
+.venv-bench/bin/pip install -q expelliarmus
 .venv-bench/bin/pip install -q -e .
 echo "run e.g.: .venv-bench/bin/python benchmarks/bench_integrate.py --markdown"
