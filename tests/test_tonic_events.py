@@ -263,3 +263,23 @@ def test_own_denoise_takes_filter_time_and_4_neighbours():
     np.testing.assert_array_equal(four["t"][four["t"] >= 10000], tonic["t"][late])
     f = ours.denoise(ev, (34, 34), filter_time=10000, connectivity=4)
     np.testing.assert_array_equal(f["t"], four["t"])
+
+
+def test_event_downsampling_where_tonic_fails():
+    ev = events(3000, GESTURE, span=100_000)
+    kw = dict(sensor_size=(34, 34, 2), target_size=(17, 17), dt=5)
+    out_dt = [("x", "<i4"), ("y", "<i4"), ("p", "<i4"), ("t", "<i4")]
+    for method in ("integrator", "differentiator"):
+        quiet = T.EventDownsampling(downsampling_method=method, noise_threshold=10**6, **kw)
+        assert quiet(ev).dtype.descr == out_dt and len(quiet(ev)) == 0   # Tonic: IndexError
+        assert len(T.EventDownsampling(downsampling_method=method, **kw)(ev[:0])) == 0
+    defaults = T.EventDownsampling(downsampling_method="differentiator", **kw)(ev)
+    explicit = T.EventDownsampling(downsampling_method="differentiator", noise_threshold=0,
+                                   differentiator_time_bins=2, **kw)(ev)
+    np.testing.assert_array_equal(defaults, explicit)
+    assert len(defaults) > 0
+    with pytest.raises(ValueError, match="downsampling_method"):
+        T.EventDownsampling(downsampling_method="naive", **kw)
+    with pytest.raises(TypeError, match="integer timestamps"):
+        T.EventDownsampling(downsampling_method="integrator", **kw)(events(10, np.dtype(
+            [("x", "<i8"), ("y", "<i8"), ("t", "<f8"), ("p", "<i8")])))

@@ -81,6 +81,11 @@ SPECS = [
     ("UniformNoise", "dict(sensor_size=S, n=(100, 400))", "nmnist"),
     ("NumpyAsType", "dict(dtype='int')", "nmnist gesture"),
     ("NumpyAsType", "dict(dtype='float32')", "gesture"),
+    ("EventDownsampling", "dict(sensor_size=S, target_size=(10, 7), dt=5, noise_threshold=1, "
+                          "downsampling_method='integrator')", "nmnist gesture"),
+    ("EventDownsampling", "dict(sensor_size=S, target_size=(17, 17), dt=20, noise_threshold=2, "
+                          "downsampling_method='differentiator', differentiator_time_bins=3)",
+     "nmnist"),
     ("Compose", "dict(transforms=[('Denoise', dict(filter_time=20000)), "
                 "('DropEvent', dict(p=0.2)), ('RandomFlipLR', dict(sensor_size=S))])",
      "nmnist gesture"),

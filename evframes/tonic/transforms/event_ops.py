@@ -17,11 +17,11 @@ here, arbitrary in Tonic).
 
 Transforms: :class:`Compose`, :class:`CenterCrop`, :class:`CropTime`, :class:`Decimation`,
 :class:`Denoise`, :class:`DropEvent`, :class:`DropEventByArea`, :class:`DropEventByTime`,
-:class:`DropPixel`, :class:`Downsample`, :class:`EventDrop`, :class:`MergePolarities`,
-:class:`NumpyAsType`, :class:`RandomCrop`, :class:`RandomDropPixel`, :class:`RandomFlipLR`,
-:class:`RandomFlipPolarity`, :class:`RandomFlipUD`, :class:`RandomTimeReversal`,
-:class:`RefractoryPeriod`, :class:`SpatialJitter`, :class:`TimeAlignment`, :class:`TimeJitter`,
-:class:`TimeSkew`, :class:`UniformNoise`.
+:class:`DropPixel`, :class:`Downsample`, :class:`EventDrop`, :class:`EventDownsampling`,
+:class:`MergePolarities`, :class:`NumpyAsType`, :class:`RandomCrop`, :class:`RandomDropPixel`,
+:class:`RandomFlipLR`, :class:`RandomFlipPolarity`, :class:`RandomFlipUD`,
+:class:`RandomTimeReversal`, :class:`RefractoryPeriod`, :class:`SpatialJitter`,
+:class:`TimeAlignment`, :class:`TimeJitter`, :class:`TimeSkew`, :class:`UniformNoise`.
 """
 from __future__ import annotations
 
@@ -30,8 +30,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import event_ops_drop, event_ops_filter, event_ops_spatial, event_ops_time
+from . import (
+    event_ops_downsampling,
+    event_ops_drop,
+    event_ops_filter,
+    event_ops_spatial,
+    event_ops_time,
+)
 from .event_ops_base import mapped, structured
+from .event_ops_downsampling import EventDownsampling
 from .event_ops_drop import (
     DropEvent,
     DropEventByArea,
@@ -54,12 +61,12 @@ from .event_ops_time import CropTime, RandomTimeReversal, TimeAlignment, TimeJit
 
 __all__ = ["Compose", "MergePolarities", "RandomFlipPolarity", "NumpyAsType",
            *event_ops_drop.__all__, *event_ops_filter.__all__, *event_ops_spatial.__all__,
-           *event_ops_time.__all__]
+           *event_ops_time.__all__, *event_ops_downsampling.__all__]
 
 _ = (DropEvent, DropEventByArea, DropEventByTime, DropPixel, EventDrop, RandomDropPixel,
      Decimation, Denoise, RefractoryPeriod, UniformNoise, CenterCrop, Downsample, RandomCrop,
      RandomFlipLR, RandomFlipUD, SpatialJitter, CropTime, RandomTimeReversal, TimeAlignment,
-     TimeJitter, TimeSkew)
+     TimeJitter, TimeSkew, EventDownsampling)
 
 
 class Compose:
