@@ -6,8 +6,9 @@ target_transform=None, transforms=None)``, ``DVSGesture(save_to, train=True, ...
 ``CIFAR10DVS(save_to, transform=None, ...)`` read Tonic's layout under
 ``save_to/<ClassName>/`` (see :mod:`evframes.raw.tonic_layout`), extract it once into one events
 store per split (``save_to/<ClassName>/events/<split>.h5``, reused while the raw files are
-unchanged), and return ``(events, target)``: a numpy structured array with the class's
-``dtype`` (fields in ``ordering``) and an int, after ``transform`` (events), then
+unchanged; Tonic itself still reads the folder, it never looks into ``events/``), and return
+``(events, target)``: a numpy structured array with the class's ``dtype`` (fields in
+``ordering``) and an int, after ``transform`` (events), then
 ``target_transform`` (target), then ``transforms(events, target)``, as Tonic applies them.
 ``sensor_size`` is ``(W, H, P)``; ``classes``, ``targets``, ``data`` (the sample files) as in
 Tonic. Where Tonic would download, a one-line :class:`~evframes.DatasetError` says what to get
@@ -31,7 +32,10 @@ import numpy as np
 from ..errors import DatasetError
 from ..raw import tonic_layout as _layout
 
-__all__ = ["NMNIST", "DVSGesture", "CIFAR10DVS", "stabilize"]
+__all__ = ["NMNIST", "DVSGesture", "CIFAR10DVS", "stabilize", "NCALTECH101", "ASLDVS",
+           "POKERDVS"]
+#: Tonic datasets defined in :mod:`.datasets_wave1` (which builds on this module)
+_MORE = dict.fromkeys(("NCALTECH101", "ASLDVS", "POKERDVS"), "datasets_wave1")
 
 
 class _StoreDataset:
@@ -62,9 +66,10 @@ class _StoreDataset:
             raise DatasetError(f"{root}: is a file; Tonic's layout needs a folder there")
         if not root.is_dir():
             raise _layout.missing_error(self._layout_name, root, split)
+        import sys
         manifests = Manifests()
         raw = raw_factory(root)
-        extract(raw, progress=False, manifests=manifests)
+        extract(raw, progress=sys.stderr.isatty(), manifests=manifests)
         path = events_store_path(root, split)
         self._store = EventsDataset(path, split=split, manifest=manifests.read(path))
         self.targets = [int(v) for v in self._store.labels]
@@ -265,3 +270,10 @@ class CIFAR10DVS(_StoreDataset):
 
     def _relative(self, source: str, target: int) -> str:
         return os.path.join(self.data_filename[target][:-4], source.rsplit("/", 1)[-1])
+
+
+def __getattr__(name):
+    if name in _MORE:
+        import importlib
+        return getattr(importlib.import_module(f"{__package__}.{_MORE[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
