@@ -158,6 +158,13 @@ CASES += [
     _ev("Decimation(n=5)", lambda m: m.transforms.Decimation(n=5)),
     _ev("NumpyAsType(int)", lambda m: m.transforms.NumpyAsType(int),
         note="output [N, 4] int64: 2.5x the input's bytes"),
+    _ev("EventDownsampling(integrator, 32x32, dt=1 ms, threshold 2)",
+        lambda m: m.transforms.EventDownsampling(SENSOR, (32, 32), "integrator", dt=1,
+                                                 noise_threshold=2)),
+    _ev("EventDownsampling(differentiator, 32x32, dt=1 ms, threshold 2, 2 bins)",
+        lambda m: m.transforms.EventDownsampling(SENSOR, (32, 32), "differentiator", dt=1,
+                                                 noise_threshold=2,
+                                                 differentiator_time_bins=2)),
 ]
 
 
