@@ -34,6 +34,8 @@ class Aedat4File:
     """The parsed structure of one AEDAT 4 buffer: header, streams, packets, data table."""
 
     def __init__(self, buf: np.ndarray, name: str, stream: Optional[int]):
+        buf = buf.view()
+        buf.flags.writeable = False    # every kernel sees read-only buffers: one compiled variant
         self.buf, self.name = buf, name
         self._header()
         n = int(buf.shape[0])
@@ -225,7 +227,9 @@ class Aedat4File:
         except Exception as exc:  # lz4: RuntimeError, zstandard: ZstdError
             raise FormatError(self.name, where, f"{what} does not decompress "
                                                 f"({type(exc).__name__}: {exc})") from None
-        return np.frombuffer(data, np.uint8)
+        out = np.frombuffer(data, np.uint8)
+        out.flags.writeable = False
+        return out
 
     def bounds_of(self, pos, size, where):
         bad, st, at, out = L.frame_bounds(self.buf, pos, size, self.compression >= 3)
