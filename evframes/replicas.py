@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, Mapping, Optional, Tuple
 
 from . import synth
+from .synth_recordings import fake_recordings
 
 
 def _fake_dvs128(out, recordings, scale, full, archive, seed):
@@ -32,6 +33,13 @@ def _fake_cifar10dvs(out, recordings, scale, full, archive, seed):
     return synth.fake_cifar10dvs(out, per_class=1000 if full else
                                  (20 if recordings is None else recordings),
                                  seed=seed, archive=archive)
+
+
+def _fake_recordings(out, recordings, scale, full, archive, seed):
+    # class folders whatever --folder says: both layouts are folders (the writer's
+    # archive=True one, with labels.csv, is for the contract test)
+    return fake_recordings(out, per_class=4 if recordings is None else recordings, seed=seed,
+                           archive=False, scale=1.0 if scale is None else scale)
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,10 @@ REPLICAS: Dict[str, Replica] = {
     "cifar10dvs": Replica(synth.fake_cifar10dvs, 10, (128, 128), {"train": 10, "test": 10},
                           dict(per_class=2, seed=0), dict(per_class=1, scale=0.5),
                           _fake_cifar10dvs),
+    # sensor: the replica's (the dataset takes its recordings'); "archive": the labels.csv layout
+    "recordings": Replica(fake_recordings, 3, (128, 128), {"train": 6, "test": 3},
+                          dict(per_class=3, seed=0), dict(per_class=3, scale=0.5),
+                          _fake_recordings),
 }
 
 

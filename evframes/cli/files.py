@@ -63,3 +63,35 @@ def convert(src, dst, fmt, sensor, t_start, t_end, sample, chunk, rebase, force,
     for line in summary.lines():
         click.echo(line)
     return summary
+
+
+def recordings_options(dataset, root, recordings, labels, split_ratio, seed, sensor):
+    """``evframes extract``'s dataset, root and raw options: for ``--recordings DIR`` (or
+    ``--dataset recordings``) the ``recordings`` dataset, its root (``--root``, else DIR; created
+    when missing) and options (``labels``, ``split_ratio``, ``seed``, ``sensor_size``);
+    otherwise ``--dataset`` as given, with no extra options."""
+    from pathlib import Path
+    if recordings is None and dataset != "recordings":
+        if dataset is None:
+            raise click.UsageError("Missing option '--dataset' (or --recordings DIR for a folder "
+                                   "of your own recordings)")
+        if labels is not None or sensor is not None:
+            raise click.UsageError("--labels and --sensor go with --recordings DIR")
+        return dataset, root, {}
+    if dataset not in (None, "recordings"):
+        raise click.UsageError(f"--recordings DIR is a dataset of its own; drop --dataset "
+                               f"{dataset}")
+    folder = Path(recordings) if recordings is not None else \
+        (Path(root) if root else Path("data") / "recordings")
+    if not folder.is_dir():
+        raise click.ClickException(f"{folder}: recordings folder does not exist")
+    root = Path(root) if root else folder
+    root.mkdir(parents=True, exist_ok=True)
+    opts = {"split_ratio": split_ratio, "seed": seed}
+    if root.resolve() != folder.resolve():
+        opts["recordings"] = str(folder)
+    if labels is not None:
+        opts["labels"] = str(labels)
+    if sensor is not None:
+        opts["sensor_size"] = sensor
+    return "recordings", str(root), opts

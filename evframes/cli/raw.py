@@ -12,12 +12,15 @@ from .._click import folder_path as _folder_path
 from .._click import friendly as _friendly
 from .._click import show_warnings as _show_warnings
 from ._options import _echo_warm_up, _root
+from .files import parse_sensor, recordings_options
 
 
 @click.command()
-@click.option("--dataset", type=DatasetChoice(), required=True)
+@click.option("--dataset", type=DatasetChoice(), default=None,
+              help="A registered dataset [required unless --recordings].")
 @click.option("--root", type=click.Path(file_okay=False), default=None, callback=_folder_path,
-              help="Dataset root holding the raw archives or folders [default: ./data/DATASET].")
+              help="Dataset root holding the raw archives or folders [default: ./data/DATASET; "
+                   "with --recordings: DIR].")
 @click.option("--workers", "-j", type=int, default=None,
               help="Decoding processes [default: all cores].")
 @click.option("--force", is_flag=True, help="Rebuild the stores even if they are current.")
@@ -41,16 +44,34 @@ from ._options import _echo_warm_up, _root
                    "recordings are hashed again only when their size or mtime changed; labels "
                    "and trials lists always].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@click.option("--recordings", type=click.Path(file_okay=False), default=None, metavar="DIR",
+              help="Your own recordings (any supported format): one folder per class, or a "
+                   "labels file (--labels, or DIR/labels.csv) with rows "
+                   "file,start_us,end_us,label. The stores go to --root [default: DIR].")
+@click.option("--labels", type=click.Path(dir_okay=False), default=None,
+              help="--recordings: labels CSV (file,start_us,end_us,label; files relative to "
+                   "DIR).")
+@click.option("--split-ratio", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=0.8, show_default=True,
+              help="--recordings: per-class train fraction (a seeded permutation per class).")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="--recordings: seed of the split.")
+@click.option("--sensor", callback=parse_sensor, default=None, metavar="WxH",
+              help="--recordings: sensor size of every recording [default: their headers; "
+                   "needed for mixed sizes and formats without one].")
 @_friendly
 def extract(dataset, root, workers, force, train_ratio, orientation, resumable, scheduler,
-            keep_truncated, hash_sources, quiet):
+            keep_truncated, hash_sources, quiet, recordings, labels, split_ratio, seed, sensor):
     """Decode and split a raw dataset into one HDF5 events store per split."""
     from ..pipeline.extract import extract as run_extract
     from ..pipeline.inspect import extract_current
     from ..raw import open_raw
     from ..warmup import warm_extract
+    dataset, root, extra = recordings_options(dataset, root, recordings, labels, split_ratio,
+                                              seed, sensor)
     opts = {"train_ratio": train_ratio, "orientation": orientation} \
         if dataset == "cifar10dvs" else {}
+    opts.update(extra)
     ds = open_raw(dataset, _root(dataset, root), **opts)
     if scheduler is None and (force or not extract_current(ds)):
         _echo_warm_up(warm_extract(dataset, ds.root))
@@ -73,7 +94,7 @@ def extract(dataset, root, workers, force, train_ratio, orientation, resumable, 
 @click.option("--recordings", "-n", type=click.IntRange(min=1), default=None,
               help="dvs128: recordings (default 12; 122 = full layout). nmnist: train samples "
                    "per class (default 50; test gets a sixth). cifar10dvs: recordings per class "
-                   "(default 20).")
+                   "(default 20). recordings: per class (default 4).")
 @click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=None,
               help="dvs128: event-rate multiplier (default 0.05; 1.0 ~ real rates).")
 @click.option("--full", is_flag=True, help="Full real size (122 recordings at real rates, "

@@ -16,6 +16,7 @@ from .base import RawDataset
 from .cifar10dvs import CIFAR10DVSRaw
 from .dvs128 import DVS128GestureRaw
 from .nmnist import NMNISTRaw
+from .recordings import RecordingsRaw
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ REGISTRY: Dict[str, DatasetEntry] = {e.name: e for e in (
                  "DVS128 Gesture"),
     DatasetEntry("nmnist", NMNISTRaw, "NMNIST", "n_mnist", "N-MNIST"),
     DatasetEntry("cifar10dvs", CIFAR10DVSRaw, "CIFAR10DVS", "cifar10_dvs", "CIFAR10-DVS"),
+    DatasetEntry("recordings", RecordingsRaw, "Recordings", "recordings",
+                 "Your own recordings"),
 )}
 RAW_DATASETS: Dict[str, Type[RawDataset]] = {n: e.raw for n, e in REGISTRY.items()}
 DATASET_NAMES = tuple(REGISTRY)
@@ -97,5 +100,6 @@ def open_raw(name: str, root=None, **options) -> RawDataset:
 
 
 __all__ = ["REGISTRY", "DatasetEntry", "RAW_DATASETS", "DATASET_NAMES", "entry",
+           "RecordingsRaw",
            "default_root", "open_raw", "RawDataset", "DVS128GestureRaw", "NMNISTRaw",
            "CIFAR10DVSRaw"]
