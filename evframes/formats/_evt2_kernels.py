@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 
 from ..errors import FormatError
-from ._prophesee_raw import Codec, Plan
+from ._prophesee_raw import Codec, Plan, off_sensor
 
 LOOP_UNITS = (1 << 28) - 157
 TH_MASK = 0x0FFFFFFF
@@ -56,11 +56,13 @@ def _inside(info, mask, width, height):
 def count_evt2(w, lo, hi, kind, width, height):
     """Chunk summary (int64[12]): events / triggers before and after the chunk's first
     TIME_HIGH, its index, first / last value, loops between its TIME_HIGHs, first reserved
-    word, first TIME_HIGH going backwards, events off the sensor before / after."""
+    word, first TIME_HIGH going backwards, first word with a pixel off the sensor before /
+    after it (such pixels are not decoded)."""
     step = 1 if kind == 0 else 2
     io = 1 if kind == 1 else 0          # u32 of the info half inside a unit
     mo = 1 - io
-    ev_b = ev_a = tr_b = tr_a = off_b = off_a = loops = 0
+    ev_b = ev_a = tr_b = tr_a = loops = 0
+    off_b = off_a = -1
     first = -1
     first_v = 0
     bad = -1
@@ -74,13 +76,15 @@ def count_evt2(w, lo, hi, kind, width, height):
             mask = np.int64(w[step * i + mo]) if step == 2 else np.int64(1)
             m = _inside(info, mask, width, height)
             c = popcount32(m) if step == 2 else m
-            off = (popcount32(mask) if step == 2 else 1) - c
+            off = m != mask
             if have:
                 ev_a += c
-                off_a += off
+                if off and off_a < 0:
+                    off_a = i
             else:
                 ev_b += c
-                off_b += off
+                if off and off_b < 0:
+                    off_b = i
         elif typ == 8:
             v = info & TH_MASK
             if have:
@@ -118,7 +122,7 @@ def _decode_units(iv, mv, vec, lo, width, height, have, v, loops, t0, t, x, y, p
     kt = np.uint64(0)
     one = np.uint64(1)
     prev = np.int64(-1)
-    back = first = bad = thback = -1
+    back = first = bad = thback = out = -1
     nloops = 0
     for j in range(iv.shape[0]):
         info = np.int64(iv[j])
@@ -131,6 +135,8 @@ def _decode_units(iv, mv, vec, lo, width, height, have, v, loops, t0, t, x, y, p
             xx = (info >> 11) & 0x7FF
             if not vec:
                 if yy >= height or xx >= width:
+                    if out < 0:
+                        out = lo + j
                     continue
                 if tv < prev and back < 0:
                     back = lo + j
@@ -143,7 +149,10 @@ def _decode_units(iv, mv, vec, lo, width, height, have, v, loops, t0, t, x, y, p
                 p[k] = typ
                 k += one
                 continue
-            m = _inside(info, np.int64(mv[j]), width, height)
+            m0 = np.int64(mv[j])
+            m = _inside(info, m0, width, height)
+            if m != m0 and out < 0:
+                out = lo + j
             if m == 0:
                 continue
             if first < 0:
@@ -187,6 +196,7 @@ def _decode_units(iv, mv, vec, lo, width, height, have, v, loops, t0, t, x, y, p
     info_out[4] = bad
     info_out[5] = thback
     info_out[6] = nloops
+    info_out[7] = out
     return 0
 
 
@@ -195,7 +205,8 @@ def decode_evt2(w, lo, hi, kind, width, height, have, v, loops, t0, o, t, x, y, 
                 o_tr, tt, tid, tval, want_tr, info_out):
     """Decode units [lo, hi) from the state (have, v, loops) into outputs from index ``o`` /
     ``o_tr``; info_out = [events, triggers, first word whose time goes backwards, first event
-    word, first reserved word, first TIME_HIGH going backwards, loops] (-1 when none)."""
+    word, first reserved word, first TIME_HIGH going backwards, loops, first word with a pixel
+    off the sensor] (-1 when none)."""
     if want_tr:
         tt, tid, tval = tt[o_tr:], tid[o_tr:], tval[o_tr:]
     if kind == 0:
@@ -247,7 +258,8 @@ def _context(kind):
         h = body.header
         return {"w": np.frombuffer(body.buf, np.uint32, count=n32, offset=body.start),
                 "kind": kind if kind == 0 else (2 if h.endianness == "legacy" else 1),
-                "width": h.width or 2048, "height": h.height or 2048, "t0": h.t0}
+                "width": (h.width or 2048) if validate else 2048,
+                "height": (h.height or 2048) if validate else 2048, "t0": h.t0}
     return ctx
 
 
@@ -259,15 +271,16 @@ def _fold(body, ctx, s, carry, lo, validate):
     have, v, loops = carry
     bad = int(s[8]) if s[8] >= 0 else None
     backs = [int(s[9])] if s[9] >= 0 else []
+    offs = [int(v) for v in (s[11], s[10] if have else -1) if v >= 0]
     loop_in = 0
     if have and s[4] >= 0 and s[5] < v:
         if v - s[5] >= LOOP_UNITS:
             loop_in = 1
         else:
             backs.append(int(s[4]))
-    if validate and (bad is not None or backs):
-        i = min([b for b in [bad] if b is not None] + backs)
-        raise _error(body, ctx, 0 if i == bad else 1, i)
+    if validate and (bad is not None or backs or offs):
+        i = min([b for b in [bad] if b is not None] + backs + offs)
+        raise _error(body, ctx, 0 if i == bad else (2 if i in offs else 1), i)
     n_ev = int(s[1]) + (int(s[0]) if have else 0)
     n_tr = int(s[3]) + (int(s[2]) if have else 0)
     t0 = ctx["t0"]
@@ -294,7 +307,7 @@ _NO_TR = (np.empty(0, np.int64), np.empty(0, np.int16), np.empty(0, np.int8))
 def _decode_hook(body, ctx, lo, hi, plan, out, validate):
     (t, x, y, p), tr = out
     have, v, loops = plan.state
-    info = np.zeros(7, np.int64)
+    info = np.zeros(8, np.int64)
     decode_evt2(ctx["w"], lo, hi, ctx["kind"], ctx["width"], ctx["height"], have, v, loops,
                 ctx["t0"], plan.ev_off, t, x, y, p, plan.tr_off,
                 *(tr if tr is not None else _NO_TR), tr is not None, info)
@@ -304,7 +317,7 @@ def _decode_hook(body, ctx, lo, hi, plan, out, validate):
 def _direct_decode(body, ctx, lo, hi, ev_off, tr_off, out):
     ev, tr = out
     have, v = last_time_high(ctx["w"], lo, ctx["kind"])
-    info = np.zeros(7, np.int64)
+    info = np.zeros(8, np.int64)
     decode_evt2(ctx["w"], lo, hi, ctx["kind"], ctx["width"], ctx["height"], bool(have),
                 int(v), 0, ctx["t0"], ev_off, *ev, tr_off, *(tr if tr is not None else _NO_TR),
                 tr is not None, info)
@@ -313,6 +326,9 @@ def _direct_decode(body, ctx, lo, hi, ev_off, tr_off, out):
 
 def _error(body, ctx, code, i):
     word = body.start + body.unit_bytes * i
+    if code == 2:
+        info = int(_info_at(ctx, i))
+        return off_sensor(body, word, f"x={(info >> 11) & 0x7FF}, y={info & 0x7FF}")
     if code == 0:
         typ = int(np.int64(_info_at(ctx, i)) >> 28)
         return FormatError(body.name, word, f"reserved word type 0x{typ:X} (not a valid EVT 2 "

@@ -34,7 +34,7 @@ from numba import njit
 from ..errors import FormatError
 from ._evt2_kernels import popcount32
 from ._prophesee_direct import Direct
-from ._prophesee_raw import Codec, Plan
+from ._prophesee_raw import Codec, Plan, off_sensor
 
 NSTATE = 9
 
@@ -134,7 +134,8 @@ def run_evt3(w, lo, hi, st, loops0, width, height, t0, write, o, t, x, y, p,
     """Count (``write`` False) or decode words [lo, hi) from state ``st`` and ``loops0``.
 
     res: [events, triggers, first word whose time goes backwards, first event word, first
-    reserved word, first TIME_HIGH going backwards, off-sensor events, loops, exit state...].
+    reserved word, first TIME_HIGH going backwards, first word with an x off the sensor (rows
+    off it, ADDR_Y's system bit among them, are dropped as OpenEB does), loops, exit state].
     """
     started = st[0] != 0
     high = st[1]
@@ -155,7 +156,7 @@ def run_evt3(w, lo, hi, st, loops0, width, height, t0, write, o, t, x, y, p,
     ww = w[lo:hi]
     prev = np.int64(-1)
     back = first = bad = thback = -1
-    outside = 0
+    outside = -1            # first word with an x off the sensor (validation)
     nloops = 0
     j0 = 0
     n = ww.shape[0]
@@ -190,8 +191,8 @@ def run_evt3(w, lo, hi, st, loops0, width, height, t0, write, o, t, x, y, p,
                         y[k] = yy
                         p[k] = c >> 11
                     k += one
-                else:
-                    outside += 1
+                elif yy < height and outside < 0:
+                    outside = lo + j
         elif typ == 6:
             low = c
             tv = t0 + (loops << 24) + (high << 12) + low
@@ -219,7 +220,8 @@ def run_evt3(w, lo, hi, st, loops0, width, height, t0, write, o, t, x, y, p,
                         mi = 0
                     elif room < nb:
                         mi = m & ((np.int64(1) << room) - 1)
-                    outside += popcount32(m) - popcount32(mi)
+                    if yy < height and mi != m and outside < 0:
+                        outside = lo + j
                     if mi != 0:
                         if first < 0:
                             first = lo + j
@@ -278,8 +280,9 @@ _NO_TR = (np.empty(0, np.int64), np.empty(0, np.int16), np.empty(0, np.int8))
 def _context(body, validate):
     w = np.frombuffer(body.buf, np.uint16, count=body.units, offset=body.start)
     h = body.header
-    return {"w": w, "first_th": int(first_time_high(w)), "width": h.width or 2048,
-            "height": h.height or 2048, "t0": h.t0}
+    return {"w": w, "first_th": int(first_time_high(w)),
+            "width": (h.width or 2048) if validate else 2048, "height": h.height or 2048,
+            "t0": h.t0}
 
 
 def _count_hook(body, ctx, lo, hi, carry=None):
@@ -296,10 +299,10 @@ def _count_hook(body, ctx, lo, hi, carry=None):
 def _fold(body, ctx, summary, carry, lo, validate):
     st, res = summary
     loops = carry[0]
-    errs = [int(v) for v in (res[4], res[5]) if v >= 0]
+    errs = [int(v) for v in (res[4], res[5], res[6]) if v >= 0]
     if validate and errs:
         i = min(errs)
-        raise _error(body, ctx, 0 if i == res[4] else 1, i)
+        raise _error(body, ctx, 0 if i == res[4] else (1 if i == res[5] else 2), i)
     t0 = ctx["t0"]
     t_lo = t0 + (loops << 24) + ((int(st[1]) << 12) + int(st[2]) if st[0] else 0)
     end_loops = loops + int(res[7])
@@ -340,11 +343,13 @@ def _direct_decode(body, ctx, lo, hi, ev_off, tr_off, out):
     res = np.zeros(8 + NSTATE, np.int64)
     run_evt3(ctx["w"], lo, hi, st, 0, ctx["width"], ctx["height"], ctx["t0"], True, ev_off, *ev,
              tr_off, *(tr if tr is not None else _NO_TR), tr is not None, res)
-    return np.array([res[0], res[1], res[2], res[3], res[4], res[5], res[7]], np.int64)
+    return np.array([res[0], res[1], res[2], res[3], res[4], res[5], res[7], res[6]], np.int64)
 
 
 def _error(body, ctx, code, i):
     word = body.start + 2 * i
+    if code == 2:
+        return off_sensor(body, word, f"x={int(ctx['w'][i]) & 0x7FF} (or a vector from it)")
     if code == 0:
         typ = int(ctx["w"][i]) >> 12
         return FormatError(body.name, word, f"reserved word type 0x{typ:X} (not a valid EVT "

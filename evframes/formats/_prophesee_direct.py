@@ -40,7 +40,8 @@ class Direct:
     cheap_bound: Optional[Callable]   # (body, ctx, with_triggers) -> bounds (single chunk)
     decode: Callable        # (body, ctx, lo, hi, ev_off, tr_off, out) -> int64[7] info
     loop_shift: int         # bits a loop / wrap adds to t
-    error: Callable         # (body, ctx, code, unit) -> FormatError (code 0: bad, 1: back)
+    error: Callable         # (body, ctx, code, unit) -> FormatError (0: bad word, 1: time
+    #                         going back, 2: pixel off the sensor)
 
 
 def _chunks(units: int) -> List[int]:
@@ -84,10 +85,11 @@ def decode_direct(codec, body, with_triggers: bool, validate: bool, backwards):
 
     infos = _run(one, bounds) if body.units else []
     # info: [events, triggers, first backwards event word, first event word, first bad word,
-    #        first backwards time word, loops]
+    #        first backwards time word, loops, first word off the sensor]
     if validate:
         errs = [(int(i[4]), 0) for i in infos if i[4] >= 0] + \
-               [(int(i[5]), 1) for i in infos if i[5] >= 0]
+               [(int(i[5]), 1) for i in infos if i[5] >= 0] + \
+               [(int(i[7]), 2) for i in infos if i[7] >= 0]
         if errs:
             unit, code = min(errs)
             raise d.error(body, ctx, code, unit)

@@ -39,7 +39,8 @@ from ._prophesee_header import PropheseeHeader, parse_header
 from ._sniff import SNIFF_BYTES, SUPPORTED, foreign_format
 
 __all__ = ["TRIGGER_DTYPE", "Plan", "Codec", "Body", "open_body", "decode_all", "iterate",
-           "probe_body", "KIND_LABELS", "empty_triggers", "check_window", "check_writable"]
+           "probe_body", "KIND_LABELS", "empty_triggers", "check_window", "check_writable",
+           "off_sensor"]
 
 KIND_LABELS = {"evt2": "Prophesee EVT 2.0 RAW", "evt21": "Prophesee EVT 2.1 RAW",
                "evt3": "Prophesee EVT 3.0 RAW", "dat": "Prophesee DAT"}
@@ -174,6 +175,14 @@ def _alloc(n_ev: int, n_tr: int, want_tr: bool):
           np.empty(n_ev, np.int8))
     tr = np.empty(n_tr if want_tr else 0, TRIGGER_DTYPE)
     return ev, tr
+
+
+def off_sensor(body: Body, offset: int, where: str) -> FormatError:
+    """The error for an event whose pixel lies off the header's sensor (with validation)."""
+    h = body.header
+    return FormatError(body.name, offset, f"event at {where} is off the {h.width}x{h.height} "
+                                          f"sensor given by the header ({h.size_source}); "
+                                          "pass validate=False to keep such events")
 
 
 def _backwards(body: Body, word: int) -> FormatError:

@@ -7,18 +7,20 @@ little-endian words (fields in :mod:`._evt2_kernels`). Times are ``TIME_HIGH << 
 
 Conventions
 -----------
-* Words before the first TIME_HIGH are dropped; CD events off the header's sensor are dropped
-  (counted by :func:`probe_evt2`); OTHERS / CONTINUED / IMU words are skipped.
+* Words before the first TIME_HIGH are dropped (no time base); OTHERS / CONTINUED / IMU words
+  are skipped.
 * ``validate=True`` (default): reserved word types, a TIME_HIGH going backwards that is not a
-  34-bit loop, and event times going backwards raise :class:`FormatError` at that word.
+  34-bit loop, event times going backwards and pixels off the header's sensor raise
+  :class:`FormatError` at that word (``validate=False`` keeps them: any 11-bit x / y).
 * External triggers are never mixed into the events: ``with_triggers=True`` returns them as a
   separate structured array (``t`` us, ``id``, ``value``).
 * A partial last word raises (``on_truncated="error"``) or is left out with a
   :class:`TruncatedFileWarning` (``"warn"``).
 
-Speed: a counting pass and a decoding pass (Numba, GIL released), each split over threads at
-chunk boundaries: the state a chunk needs (the last TIME_HIGH and the loops before it) comes
-from the counting pass, so chunks decode independently.
+Speed: a whole file is decoded in one Numba pass (GIL released) split over threads at chunk
+boundaries (:mod:`._prophesee_direct`): each chunk finds the last TIME_HIGH before it, the 34-bit
+loops are added afterwards. Windows and iterators count first, then decode only what they
+need (:mod:`._prophesee_raw`).
 """
 from __future__ import annotations
 

@@ -8,16 +8,17 @@ meaning depends on the decoder state (:mod:`._evt3_kernels`). Times are absolute
 Conventions
 -----------
 * As OpenEB: words before the first TIME_HIGH are ignored (no time base yet); events on a y row
-  at or beyond the sensor height (or with ADDR_Y's system bit set), or left of no vector base,
-  are dropped; x beyond the width are dropped too (counted by :func:`probe_evt3`).
+  at or beyond the sensor height (or with ADDR_Y's system bit set), or vectors before any
+  vector base, are dropped.
 * ``validate=True`` (default): reserved word types, a TIME_HIGH going backwards by less than a
-  loop and event times going backwards raise :class:`FormatError` at that word.
+  loop, event times going backwards and an x beyond the sensor width raise
+  :class:`FormatError` at that word (``validate=False`` keeps x up to 2047).
 * Triggers come separately with ``with_triggers=True`` (``t``, ``id`` 0..15, ``value``).
 * A file ending inside a word raises (``on_truncated="error"``) or warns (``"warn"``).
 
-Speed: a counting and a decoding pass over chunks in parallel; each chunk starts from the state
-found by scanning back from its first word (see :mod:`._evt3_kernels`), so the stateful stream
-needs no serial pass.
+Speed: chunks decode in parallel, each from the state found by scanning back from its first word
+(see :mod:`._evt3_kernels`), so the stateful stream needs no serial pass; the 24-bit loops of
+earlier chunks are added afterwards.
 """
 from __future__ import annotations
 

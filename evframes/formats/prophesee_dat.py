@@ -19,8 +19,8 @@ Conventions
 * **Validation** (``validate=True``): a polarity above 1, or time going backwards by less than a
   wrap, raises :class:`FormatError` at that record (``validate=False`` keeps the records as they
   are, ``p & 1``).
-* **Sensor size** from ``% Width`` / ``% Height`` (or ``% geometry``); records outside it are
-  dropped (counted by :func:`probe_prophesee_dat`). Without one, nothing is dropped.
+* **Sensor size** from ``% Width`` / ``% Height`` (or ``% geometry``); with ``validate`` a
+  record outside it raises :class:`FormatError` (``validate=False`` keeps it).
 * A trigger file (type 0x0E) has no CD events: its records come back as triggers
   (``with_triggers=True``).
 * **Truncation:** a partial last record raises (``on_truncated="error"``, default) or is left out
@@ -44,6 +44,7 @@ from ._prophesee_raw import (
     check_writable,
     decode_all,
     iterate,
+    off_sensor,
     open_body,
     probe_body,
 )
@@ -58,9 +59,10 @@ _HALF = 1 << 31
 
 @njit(cache=True, nogil=True)
 def _count(w, lo, hi, v1, trig, width, height):
-    """Chunk summary: [first t, last t, wraps, first backwards record, outside, first bad p,
-    records] (times raw u32, -1 when the chunk is empty)."""
-    wraps = outside = 0
+    """Chunk summary: [first t, last t, wraps, first backwards record, first record off the
+    sensor, first bad p, records] (times raw u32, -1 when the chunk is empty)."""
+    wraps = 0
+    outside = -1
     back = badp = -1
     first = -1
     prev = np.int64(-1) if lo >= hi else np.int64(w[2 * lo])
@@ -80,7 +82,8 @@ def _count(w, lo, hi, v1, trig, width, height):
             continue
         d = np.int64(w[2 * i + 1])
         out = ((d & xm) >= width) | (((d >> ys) & ym) >= height)
-        outside += out
+        if out and outside < 0:
+            outside = i
         if ((d >> ps) & pm) > 1 and badp < 0 and not out:
             badp = i
     s = np.empty(7, np.int64)
@@ -92,7 +95,8 @@ def _count(w, lo, hi, v1, trig, width, height):
 def _decode(w, lo, hi, v1, trig, width, height, prev, wraps, t0, o, t, x, y, p,
             o_tr, tt, tid, tval, want_tr, info):
     """Decode records [lo, hi): events (or triggers) from output index ``o`` / ``o_tr``.
-    info: [events, triggers, -1, lo, first bad polarity, first backwards record, wraps]."""
+    info: [events, triggers, -1, lo, first bad polarity, first backwards record, wraps, first
+    record off the sensor]."""
     ww = w[2 * lo:2 * hi]
     t, x, y, p = t[o:], x[o:], y[o:], p[o:]
     if want_tr:
@@ -102,6 +106,7 @@ def _decode(w, lo, hi, v1, trig, width, height, prev, wraps, t0, o, t, x, y, p,
     one = np.uint64(1)
     back = -1
     badp = -1
+    out = -1
     nwraps = 0
     for j in range(hi - lo):
         ts = np.int64(ww[2 * j])
@@ -126,6 +131,8 @@ def _decode(w, lo, hi, v1, trig, width, height, prev, wraps, t0, o, t, x, y, p,
         else:
             xx, yy, pp = d & 0x3FFF, (d >> 14) & 0x3FFF, (d >> 28) & 0xF
         if xx >= width or yy >= height:
+            if out < 0:
+                out = lo + j
             continue
         if pp > 1 and badp < 0:
             badp = lo + j
@@ -141,6 +148,7 @@ def _decode(w, lo, hi, v1, trig, width, height, prev, wraps, t0, o, t, x, y, p,
     info[4] = badp
     info[5] = back
     info[6] = nwraps
+    info[7] = out
     return 0
 
 
@@ -185,7 +193,8 @@ def _context(body, validate):
     big = 1 << 30
     return {"w": np.frombuffer(buf, np.uint32, count=2 * body.units, offset=body.start),
             "v1": h.dat_version == 1, "trig": etype == TYPE_TRIGGER,
-            "width": h.width or big, "height": h.height or big, "t0": h.t0}
+            "width": (h.width or big) if validate else big,
+            "height": (h.height or big) if validate else big, "t0": h.t0}
 
 
 def _count_hook(body, ctx, lo, hi, carry=None):
@@ -197,7 +206,7 @@ def _fold(body, ctx, s, carry, lo, validate):
     prev, wraps = carry
     if s[6] <= 0:
         return Plan(0, 0, None, None, carry), carry
-    bad = [int(v) for v in (s[3], s[5]) if v >= 0]
+    bad = [int(v) for v in (s[3], s[4], s[5]) if v >= 0]
     wraps_in = 0
     if prev >= 0 and s[0] < prev:
         if prev - s[0] > _HALF:
@@ -206,11 +215,11 @@ def _fold(body, ctx, s, carry, lo, validate):
             bad.append(lo)
     if validate and bad:
         i = min(bad)
-        raise _error(body, ctx, 0 if i == s[5] else 1, i)
+        raise _error(body, ctx, 0 if i == s[5] else (2 if i == s[4] else 1), i)
     t0 = ctx["t0"]
     end_wraps = wraps + wraps_in + int(s[2])
     n = int(s[6])
-    plan = Plan(0 if ctx["trig"] else n - int(s[4]), n if ctx["trig"] else 0,
+    plan = Plan(0 if ctx["trig"] else n, n if ctx["trig"] else 0,
                 t0 + ((wraps + wraps_in) << 32) + int(s[0]), t0 + (end_wraps << 32) + int(s[1]),
                 (prev, wraps))
     return plan, (int(s[1]), end_wraps)
@@ -222,7 +231,7 @@ _NO_TR = (np.empty(0, np.int64), np.empty(0, np.int16), np.empty(0, np.int8))
 def _decode_hook(body, ctx, lo, hi, plan, out, validate):
     (t, x, y, p), tr = out
     prev, wraps = plan.state
-    info = np.zeros(7, np.int64)
+    info = np.zeros(8, np.int64)
     _decode(ctx["w"], lo, hi, ctx["v1"], ctx["trig"], ctx["width"], ctx["height"], prev, wraps,
             ctx["t0"], plan.ev_off, t, x, y, p, plan.tr_off,
             *(tr if tr is not None else _NO_TR), tr is not None, info)
@@ -232,10 +241,10 @@ def _decode_hook(body, ctx, lo, hi, plan, out, validate):
 def _direct_decode(body, ctx, lo, hi, ev_off, tr_off, out):
     (t, x, y, p), tr = out
     w = ctx["w"]
-    info = np.zeros(7, np.int64)
+    info = np.zeros(8, np.int64)
     if not (ctx["v1"] or ctx["trig"]) and _decode_fast(w, lo, hi, ctx["width"], ctx["height"],
                                                         ctx["t0"], ev_off, t, x, y, p) == 0:
-        info[0], info[2], info[3], info[4], info[5] = hi - lo, -1, lo, -1, -1
+        info[0], info[2], info[3], info[4], info[5], info[7] = hi - lo, -1, lo, -1, -1, -1
         return info
     _decode(w, lo, hi, ctx["v1"], ctx["trig"], ctx["width"], ctx["height"],
             int(w[2 * lo - 2]) if lo > 0 else -1, 0, ctx["t0"], ev_off, t, x, y, p, tr_off,
@@ -244,6 +253,10 @@ def _direct_decode(body, ctx, lo, hi, ev_off, tr_off, out):
 
 
 def _error(body, ctx, code, i):
+    if code == 2:
+        d = int(ctx["w"][2 * i + 1])
+        xy = (d & 0x1FF, (d >> 9) & 0xFF) if ctx["v1"] else (d & 0x3FFF, (d >> 14) & 0x3FFF)
+        return off_sensor(body, body.start + RECORD * i, f"x={xy[0]}, y={xy[1]}")
     what = "polarity above 1" if code == 0 else "time goes backwards (by less than a wrap)"
     return FormatError(body.name, body.start + RECORD * i,
                        f"DAT record {i}: {what}; not a time-ordered recording, or a corrupt "
@@ -315,8 +328,8 @@ def iter_prophesee_dat(path, chunk_events: int = 1_000_000, *, t_start=None, t_e
 
 
 def probe_prophesee_dat(path, *, validate: bool = True) -> dict:
-    """Format, sensor size (None when the header has none), exact event count (records outside
-    the sensor excluded), first / last event time (us) and the header fields."""
+    """Format, sensor size (None when the header has none), exact event count, first / last
+    event time (us) and the header fields."""
     with FileBuffer(path) as buf:
         body = _body(buf, path, "warn")
         info = probe_body(CODEC, body, validate)
