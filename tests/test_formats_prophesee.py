@@ -418,9 +418,18 @@ def test_evt2_rules_and_sizes():
     data = (b"% format EVT2;height=100;width=100\n% end\n" + cd2(1, 1, 1, 1) + th2(3) +
             cd2(1, 2, 99, 99) + cd2(0, 3, 100, 5) + cd2(0, 4, 5, 100) +
             struct.pack("<I", (10 << 28) | (5 << 22) | (3 << 8) | 1))
-    ev, tr = decode_evt2_bytes(data, with_triggers=True)
-    assert ev["x"].tolist() == [99] and ev["t"].tolist() == [3 * 64 + 2]   # off-sensor dropped
+    head = len(b"% format EVT2;height=100;width=100\n% end\n")
+    refused(decode_evt2_bytes, data, "s.raw", head + 12, "x=100, y=5 is off the 100x100 sensor",
+            "(format)", "validate=False")
+    ev, tr = decode_evt2_bytes(data, with_triggers=True, validate=False)
+    assert ev["x"].tolist() == [99, 100, 5] and ev["y"].tolist() == [99, 5, 100]
+    assert ev["t"].tolist() == [3 * 64 + 2, 3 * 64 + 3, 3 * 64 + 4]   # the word before: dropped
     assert tr.tolist() == [(3 * 64 + 5, 3, 1)]
+    dat = (b"% Data file containing CD events\n% Version 2\n% Width 10\n% Height 10\n\x0c\x08"
+           + np.array([[1, 3 | (4 << 14)], [2, 10 | (4 << 14)]], "<u4").tobytes())
+    refused(decode_prophesee_dat_bytes, dat, "s.dat", len(dat) - 8, "x=10, y=4 is off the "
+            "10x10 sensor", "(Width/Height)")
+    assert decode_prophesee_dat_bytes(dat, validate=False)["x"].tolist() == [3, 10]
     # the 34-bit loop: a TIME_HIGH from the top of the range back to 0
     loop = HEAD2 + th2((1 << 28) - 1) + cd2(0, 1, 1, 1) + th2(0) + cd2(0, 2, 1, 1)
     assert decode_evt2_bytes(loop)["t"].tolist() == [(1 << 34) - 64 + 1, (1 << 34) + 2]
