@@ -158,25 +158,37 @@ _CHUNK = 512  # events per index-buffer chunk
 
 
 @njit(cache=True, nogil=True)
-def _wrap_bad(v, d):
+def _axis(v, d):
     """``v`` as NumPy indexing takes it on an axis of ``d``: (index, outside?)."""
     i = np.int64(v)
-    i += d * (i < 0)
-    return i, np.uint64(i) >= np.uint64(d)
+    if i < 0:
+        i += d
+    return i, i < 0 or i >= d
 
 
 @njit(cache=True, nogil=True)
-def _first_bad(x, y, p, t, lo, hi, P, H, W, has_y, merge_p, check_t):
-    """(code, index) of the first event in [lo, hi) :func:`_frames` refuses (slow path)."""
+def _one_by_one(x, y, p, t, lo, hi, P, H, W, has_y, merge_p, check_t, row):
+    """Count events [lo, hi) into ``row`` with NumPy's negative indices; (code, index) of
+    the first event it refuses, or (_OK, -1)."""
+    HW = H * W
     for i in range(lo, hi):
-        if _wrap_bad(x[i], W)[1]:
-            return _BAD_X, i
-        if has_y and _wrap_bad(y[i], H)[1]:
-            return _BAD_Y, i
-        if not merge_p and _wrap_bad(p[i], P)[1]:
-            return _BAD_P, i
         if check_t and i > 0 and t[i] < t[i - 1]:
             return _BAD_T, i
+        xi, bad = _axis(x[i], W)
+        if bad:
+            return _BAD_X, i
+        yi = 0
+        if has_y:
+            yi, bad = _axis(y[i], H)
+            if bad:
+                return _BAD_Y, i
+        pi = 0
+        if not merge_p:
+            pi, bad = _axis(p[i], P)
+            if bad:
+                return _BAD_P, i
+        q = pi * HW + yi * W + xi
+        row[q] = row[q] + np.int16(1)
     return _OK, -1
 
 
@@ -189,9 +201,13 @@ def _frames(x, y, p, t, starts, ends, P, H, W, has_y, merge_p, check_t, out):
     ``_BAD_X`` ...; ``_BAD_T`` where ``check_t`` and ``t`` decreases into a visited event)
     or ``(_OK, -1, ...)``, and (with ``merge_p``) the extreme raw ``p`` of the visited events.
 
-    Per chunk of events, one simple loop per field adds its part of the flat index into a
-    small buffer and ORs its range check (vectorisable), then the counts are scattered."""
+    Per chunk of events: one loop computes the flat indices into a small buffer and ORs
+    their range checks (an index NumPy would wrap counts as outside there), then the counts
+    are scattered; a chunk with such an index is redone one event at a time."""
     HW = H * W
+    Wu = np.uint64(W)
+    Hu = np.uint64(H)
+    Pu = np.uint64(P)
     pmn = p[0]
     pmx = p[0]
     buf = np.empty(_CHUNK, np.int64)
@@ -202,27 +218,20 @@ def _frames(x, y, p, t, starts, ends, P, H, W, has_y, merge_p, check_t, out):
         while i < e:
             m = min(_CHUNK, e - i)
             xs = x[i:i + m]
+            ys = y[i:i + m]
+            ps = p[i:i + m]
             bad = False
             for j in range(m):
-                v, b = _wrap_bad(xs[j], W)
-                buf[j] = v
-                bad |= b
-            if has_y:
-                ys = y[i:i + m]
-                for j in range(m):
-                    v, b = _wrap_bad(ys[j], H)
-                    buf[j] += v * W
-                    bad |= b
-            ps = p[i:i + m]
+                xi = np.int64(xs[j])
+                yi = np.int64(ys[j]) if has_y else 0
+                pi = 0 if merge_p else np.int64(ps[j])
+                bad |= ((np.uint64(xi) >= Wu) | (np.uint64(yi) >= Hu)
+                        | (np.uint64(pi) >= Pu))
+                buf[j] = pi * HW + yi * W + xi
             if merge_p:
                 for j in range(m):
                     pmn = min(pmn, ps[j])
                     pmx = max(pmx, ps[j])
-            else:
-                for j in range(m):
-                    v, b = _wrap_bad(ps[j], P)
-                    buf[j] += v * HW
-                    bad |= b
             if check_t:
                 ts = t[i:i + m]
                 for j in range(1, m):
@@ -230,11 +239,14 @@ def _frames(x, y, p, t, starts, ends, P, H, W, has_y, merge_p, check_t, out):
                 if i > 0:
                     bad |= t[i] < t[i - 1]
             if bad:
-                code, at = _first_bad(x, y, p, t, i, i + m, P, H, W, has_y, merge_p, check_t)
-                return code, at, pmn, pmx
-            for j in range(m):
-                q = np.uint64(buf[j])  # unsigned: no negative-index wraparound code
-                row[q] = row[q] + np.int16(1)
+                code, at = _one_by_one(x, y, p, t, i, i + m, P, H, W, has_y, merge_p,
+                                       check_t, row)
+                if code != _OK:
+                    return code, at, pmn, pmx
+            else:
+                for j in range(m):
+                    q = np.uint64(buf[j])  # unsigned: no negative-index wraparound code
+                    row[q] = row[q] + np.int16(1)
             i += m
     return _OK, -1, pmn, pmx
 

@@ -22,140 +22,114 @@ _CH = 512  # events per chunk
 
 
 @njit(cache=True, nogil=True)
-def _vox_flush(out, size, HW, qb, w, cnt, row, n_bins):
-    """Add the pending right shares ``w[:cnt]`` at ``qb + row*HW`` (as np.add.at: negatives
-    from the end); -1 or the position of the first index outside the grid."""
-    if row >= n_bins:
-        return -1
-    off = row * HW
-    for j in range(cnt):
-        q = qb[j] + off
-        if q < 0:
-            q += size
-        if q < 0 or q >= size:
-            return j
-        out[q] += w[j]
-    return -1
+def _tn(tv, ft0, nf, fspan):
+    """Tonic's time position ``(B * (float(t) - float(t0))) / float(span)`` (0: no span)."""
+    if fspan == 0.0:
+        return 0.0
+    return (nf * (np.float64(tv) - ft0)) / fspan
+
+
+@njit(cache=True, nogil=True)
+def _run_starts(t, ft0, nf, fspan, n_bins):
+    """First event of each bin's run, ``[n_bins + 2]``: ``int(tn) >= b`` from event
+    ``starts[b]`` on (binary search; ``tn`` grows with ``t``), the last entry ``N``; made
+    non-decreasing so that the runs always partition the events."""
+    n = t.shape[0]
+    starts = np.empty(n_bins + 2, np.int64)
+    starts[0] = 0
+    for b in range(1, n_bins + 1):
+        lo = starts[b - 1]
+        hi = n
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if np.int64(_tn(t[mid], ft0, nf, fspan)) < b:
+                lo = mid + 1
+            else:
+                hi = mid
+        starts[b] = lo
+    starts[n_bins + 1] = n
+    return starts
+
+
+@njit(cache=True, nogil=True)
+def _vox_add(out, size, q, v):
+    """``out[q] += v`` as np.add.at takes ``q`` (negatives from the end); False if outside."""
+    if q < 0:
+        q += size
+    if q < 0 or q >= size:
+        return False
+    out[q] += v
+    return True
 
 
 @njit(cache=True, nogil=True)
 def voxel(t, x, y, p, n_bins, H, W, ft0, fspan, bool_p, out):
-    """out: float64 [n_bins*H*W], zeroed. Tonic's sums: every cell gets its left shares in
-    event order, then its right shares in event order. With ``t`` sorted the bins are runs of
-    events: the left shares of a run go in at once, its right shares wait in a buffer until
-    the next bin's run is done. Per chunk of events the positions ``tn`` are computed in a
-    vectorised loop; a chunk whose first and last event share a bin is one run. Returns
-    (status, event index)."""
+    """out: float64 [n_bins*H*W], zeroed. Tonic's sums (np.add.at): every cell gets its
+    left shares in event order, then its right shares in event order. With ``t`` sorted
+    the bins are runs of events, and the cells of bin ``b`` get their left shares from run
+    ``b`` and their right shares from run ``b - 1``; the runs are therefore done last to
+    first, each in event order, adding both shares of an event at once: bin ``b + 1`` has
+    all its left shares (run ``b + 1``, done before) when run ``b``'s right shares come.
+    Per chunk the positions, weights and indices are computed in simple loops, then
+    scattered. Returns (status, event index)."""
     HW = H * W
     size = n_bins * HW
-    n = t.shape[0]
     nf = np.float64(n_bins)
-    tn = np.empty(_CH, np.float64)
-    ql = np.empty(_CH, np.int64)
     wl = np.empty(_CH, np.float64)
-    qs = np.empty((2, n), np.int64)     # right shares: row ia the current run's,
-    ws = np.empty((2, n), np.float64)   # row 1 - ia the previous run's (pending)
-    ia = 0
-    cur = -1
-    na = 0              # right shares of the current run (events a0, a0 + 1, ...)
-    a0 = 0
-    prev = -2
-    npend = 0           # pending right shares (events p0, p0 + 1, ...)
-    p0 = 0
-    i = 0
-    while i < n:
-        m = min(_CH, n - i)
-        ts = t[i:i + m]
-        dec = False
-        if fspan == 0.0:
-            for j in range(m):
-                tn[j] = 0.0
-        else:
-            for j in range(m):
-                tn[j] = (nf * (np.float64(ts[j]) - ft0)) / fspan
-        for j in range(1, m):
-            dec |= ts[j] < ts[j - 1]
-        if dec or (i > 0 and t[i] < t[i - 1]):
-            for j in range(i, i + m):
-                if j > 0 and t[j] < t[j - 1]:
-                    return BAD_T, j
-        b0 = np.int64(tn[0])
-        split = m  # events [i, i + split) one by one, the rest of the chunk at once
-        if b0 == np.int64(tn[m - 1]):
-            split = 0 if b0 == cur else 1
-        for j in range(split):
-            e = i + j
-            b = np.int64(tn[j])
-            if b != cur:  # a new run: row cur has all its left shares
-                bad = _vox_flush(out, size, HW, qs[1 - ia], ws[1 - ia], npend, prev + 1,
-                                 n_bins)
-                if bad >= 0:
-                    return BAD_INDEX, p0 + bad
-                ia = 1 - ia
-                prev, npend, p0 = cur, na, a0
-                na = 0
-                a0 = e
-                if b > cur + 1:  # row cur + 1 has no left shares: nothing to wait for
-                    bad = _vox_flush(out, size, HW, qs[1 - ia], ws[1 - ia], npend, prev + 1,
-                                     n_bins)
-                    if bad >= 0:
-                        return BAD_INDEX, p0 + bad
-                    npend = 0
-                cur = b
-            d = tn[j] - b
-            if bool_p:
-                pol = 1.0
-            else:
-                pol = np.float64(p[e])
-                if pol == 0.0:
-                    pol = -1.0
-            qb = np.int64(x[e]) + np.int64(y[e]) * W
-            if b < n_bins:
-                q = qb + b * HW
-                if q < 0:
-                    q += size
-                if q < 0 or q >= size:
-                    return BAD_INDEX, e
-                out[q] += pol * (1.0 - d)
-            qs[ia, na] = qb
-            ws[ia, na] = pol * d
-            na += 1
-        if split < m:  # the rest of the chunk lies in bin cur (t sorted)
-            b = cur
-            bad = False
-            for j in range(split, m):
-                e = i + j
-                d = tn[j] - b
-                pol = 1.0
-                if not bool_p:
-                    pv = np.float64(p[e])
-                    pol = -1.0 if pv == 0.0 else pv
-                qb = np.int64(x[e]) + np.int64(y[e]) * W
-                ql[j] = qb + b * HW
-                wl[j] = pol * (1.0 - d)
-                bad |= np.uint64(ql[j]) >= np.uint64(size)
-                qs[ia, na + j - split] = qb
-                ws[ia, na + j - split] = pol * d
-            if b < n_bins:
+    wr = np.empty(_CH, np.float64)
+    qb = np.empty(_CH, np.int64)
+    starts = _run_starts(t, ft0, nf, fspan, n_bins)
+    for b in range(n_bins, -1, -1):
+        lo = starts[b]
+        hi = starts[b + 1]
+        left = b < n_bins
+        right = b + 1 < n_bins
+        offl = b * HW
+        offr = offl + HW
+        i = lo
+        while i < hi:
+            m = min(_CH, hi - i)
+            ts = t[i:i + m]
+            dec = i > 0 and t[i] < t[i - 1]
+            for j in range(1, m):
+                dec |= ts[j] < ts[j - 1]
+            if dec:
+                for j in range(i, i + m):
+                    if j > 0 and t[j] < t[j - 1]:
+                        return BAD_T, j
+            if left:
+                xs = x[i:i + m]
+                ys = y[i:i + m]
+                ps = p[i:i + m]
+                for j in range(m):
+                    d = _tn(ts[j], ft0, nf, fspan) - b
+                    pol = 1.0
+                    if not bool_p:
+                        pv = np.float64(ps[j])
+                        pol = -1.0 if pv == 0.0 else pv
+                    wl[j] = pol * (1.0 - d)
+                    wr[j] = pol * d
+                bad = False
+                for j in range(m):
+                    q = np.int64(xs[j]) + np.int64(ys[j]) * W
+                    qb[j] = q
+                    bad |= np.uint64(q + offl) >= np.uint64(size)
+                    if right:
+                        bad |= np.uint64(q + offr) >= np.uint64(size)
                 if bad:  # an index NumPy wraps or refuses: one by one
-                    for j in range(split, m):
-                        q = ql[j]
-                        if q < 0:
-                            q += size
-                        if q < 0 or q >= size:
+                    for j in range(m):
+                        if not _vox_add(out, size, qb[j] + offl, wl[j]):
                             return BAD_INDEX, i + j
-                        out[q] += wl[j]
+                        if right and not _vox_add(out, size, qb[j] + offr, wr[j]):
+                            return BAD_INDEX, i + j
+                elif right:
+                    for j in range(m):
+                        out[np.uint64(qb[j] + offl)] += wl[j]
+                        out[np.uint64(qb[j] + offr)] += wr[j]
                 else:
-                    for j in range(split, m):
-                        out[np.uint64(ql[j])] += wl[j]
-            na += m - split
-        i += m
-    bad = _vox_flush(out, size, HW, qs[1 - ia], ws[1 - ia], npend, prev + 1, n_bins)
-    if bad >= 0:
-        return BAD_INDEX, p0 + bad
-    bad = _vox_flush(out, size, HW, qs[ia], ws[ia], na, cur + 1, n_bins)
-    if bad >= 0:
-        return BAD_INDEX, a0 + bad
+                    for j in range(m):
+                        out[np.uint64(qb[j] + offl)] += wl[j]
+            i += m
     return OK, -1
 
 
@@ -174,26 +148,53 @@ def _axis(v, d):
 @njit(cache=True, nogil=True, error_model="numpy")
 def time_surface(t, x, y, p, starts, ends, te, tau, P, H, W, has_y, out):
     """out: float64 [n, P*H*W]: ``-(te[k] - mem) / tau`` (the caller takes ``exp``), mem the
-    latest ``int(t)`` assigned per (p, y, x) by slices 0..k in order (-inf: never). Returns
-    (status, event index)."""
+    latest ``int(t)`` assigned per (p, y, x) by slices 0..k in order (-inf: never). Per chunk
+    the flat indices are computed with one OR'ed range check (indices NumPy would wrap go
+    one by one). Returns (status, event index)."""
     HW = H * W
+    Wu = np.uint64(W)
+    Hu = np.uint64(H)
+    Pu = np.uint64(P)
     mem = np.full(P * HW, -np.inf, np.float64)
+    buf = np.empty(_CH, np.int64)
     for k in range(starts.shape[0]):
-        for i in range(starts[k], ends[k]):
-            if i > 0 and t[i] < t[i - 1]:
-                return BAD_T, i
-            xi, bx = _axis(x[i], W)
-            yi, by = (0, False)
-            if has_y:
-                yi, by = _axis(y[i], H)
-            pi, bp = _axis(p[i], P)
-            if bx or by or bp:
-                return BAD_INDEX, i
-            mem[pi * HW + yi * W + xi] = np.float64(np.int64(t[i]))
+        i = starts[k]
+        e = ends[k]
+        while i < e:
+            m = min(_CH, e - i)
+            xs = x[i:i + m]
+            ys = y[i:i + m]
+            ps = p[i:i + m]
+            ts = t[i:i + m]
+            bad = i > 0 and t[i] < t[i - 1]
+            for j in range(m):
+                xi = np.int64(xs[j])
+                yi = np.int64(ys[j]) if has_y else 0
+                pi = np.int64(ps[j])
+                bad |= ((np.uint64(xi) >= Wu) | (np.uint64(yi) >= Hu)
+                        | (np.uint64(pi) >= Pu))
+                buf[j] = pi * HW + yi * W + xi
+            for j in range(1, m):
+                bad |= ts[j] < ts[j - 1]
+            if bad:
+                for j in range(i, i + m):
+                    if j > 0 and t[j] < t[j - 1]:
+                        return BAD_T, j
+                    xi, bx = _axis(x[j], W)
+                    yi, by = (0, False)
+                    if has_y:
+                        yi, by = _axis(y[j], H)
+                    pi, bp = _axis(p[j], P)
+                    if bx or by or bp:
+                        return BAD_INDEX, j
+                    buf[j - i] = pi * HW + yi * W + xi
+            for j in range(m):
+                mem[np.uint64(buf[j])] = np.float64(np.int64(ts[j]))
+            i += m
         row = out[k]
-        e = te[k]
+        ek = te[k]
         for q in range(P * HW):
-            row[q] = -(e - mem[q]) / tau
+            row[q] = -(ek - mem[q]) / tau
     return OK, -1
 
 

@@ -17,32 +17,30 @@ def _count_nonzero(flat):
 
 @njit(cache=True, nogil=True)
 def _coo(flat, shape, idx, vals):
-    """Row-major nonzero cells of ``flat`` (C order of ``shape``) into idx [ndim, nnz]."""
+    """Row-major nonzero cells of ``flat`` (C order of ``shape``) into ``idx [ndim, nnz+1]``
+    and ``vals [nnz+1]`` (the last column is scratch). Branch-free: every cell is written
+    at the next free position, which advances only past a nonzero one."""
     nd = shape.shape[0]
     inner = shape[nd - 1]
+    coord = np.zeros(nd, np.int64)
     k = 0
     for start in range(0, flat.shape[0], inner):
+        r = start // inner
+        for a in range(nd - 2, -1, -1):  # the row's outer coordinates
+            coord[a] = r % shape[a]
+            r //= shape[a]
+        k0 = k
+        last = idx[nd - 1]
         for j in range(inner):
             v = flat[start + j]
-            if v != 0:
-                vals[k] = v
-                idx[nd - 1, k] = j
-                k += 1
-    # outer coordinates of each nonzero from its row number (divide once per row)
-    k = 0
-    for start in range(0, flat.shape[0], inner):
-        row = start // inner
-        m = 0
-        for j in range(inner):
-            m += flat[start + j] != 0
-        if m:
-            r = row
-            for a in range(nd - 2, -1, -1):
-                ca = r % shape[a]
-                r //= shape[a]
-                for q in range(k, k + m):
-                    idx[a, q] = ca
-            k += m
+            vals[k] = v
+            last[k] = j
+            k += v != 0
+        for a in range(nd - 1):  # the row's nonzeros share its outer coordinates
+            row = idx[a]
+            c = coord[a]
+            for q in range(k0, k):
+                row[q] = c
 
 
 def dense_to_sparse(dense: np.ndarray):
@@ -54,8 +52,8 @@ def dense_to_sparse(dense: np.ndarray):
         return torch.from_numpy(d).to_sparse()
     flat = d.reshape(-1)
     nnz = int(_count_nonzero(flat))
-    idx = np.empty((d.ndim, nnz), np.int64)
-    vals = np.empty(nnz, d.dtype)
+    idx = np.empty((d.ndim, nnz + 1), np.int64)
+    vals = np.empty(nnz + 1, d.dtype)
     _coo(flat, np.asarray(d.shape, np.int64), idx, vals)
-    return torch.sparse_coo_tensor(torch.from_numpy(idx), torch.from_numpy(vals), d.shape,
-                                   is_coalesced=True, check_invariants=False)
+    return torch.sparse_coo_tensor(torch.from_numpy(idx[:, :nnz]), torch.from_numpy(vals[:nnz]),
+                                   d.shape, is_coalesced=True, check_invariants=False)
