@@ -180,6 +180,11 @@ def test_stores_elsewhere_reuse_and_staleness(replica, tmp_path):
         [Recordings(root, train=True, progress=False).sample_meta(i)["source"]
          for i in range(6)]
     assert "circle/rec1.raw" in srcs
+    # an option given differs from the stores': rebuilt, the other options kept
+    ds = Recordings(root, train=True, split_ratio=0.8, progress=False)
+    man = read_manifest(events_store_path(root, "train"))
+    assert len(ds) == 9 and man["options"]["split_ratio"] == 0.8
+    assert man["options"]["seed"] == 3 and man["options"]["recordings"] == str(recs.resolve())
 
 
 def test_store_to_class_folders_and_back(replica, tmp_path):

@@ -6,10 +6,11 @@
 >>> x, y = train[0]          # float32 tensor [16, 2, H, W], int label (train.classes[y])
 
 ``root`` is the recordings folder (class folders, or ``labels.csv``) and where the stores go;
-``recordings=DIR`` reads the recordings from another folder. Without options the ones of the
-existing events stores are used (those of ``evframes extract --recordings ...``), so a Dataset
-opened later, or by ``evframes integrate`` / ``play``, checks the stores against the same
-recordings, labels file, split and sensor size they were built with.
+``recordings=DIR`` reads the recordings from another folder. Options not given are those of the
+existing events stores (those of ``evframes extract --recordings ...``), so a Dataset opened
+later, or by ``evframes integrate`` / ``play``, checks the stores against the same recordings,
+labels file, split and sensor size they were built with; an option given that differs
+(``split_ratio=0.5``) rebuilds them.
 """
 from typing import Callable, Optional
 
@@ -45,8 +46,8 @@ class Recordings(NeuromorphicDataset):
         if unknown:
             raise TypeError(f"Recordings takes split_ratio=, not {', '.join(sorted(unknown))}")
         given = {k: options.pop(k) for k in list(options) if k in RAW_OPTIONS}
-        raw = self._stored_options(root) if not given else dict(RAW_OPTIONS)
-        raw.update(given)
+        raw = self._stored_options(root)      # what the stores were built with, then the
+        raw.update(given)                     # options given here
         if raw.get("sensor_size") is not None:
             raw["sensor_size"] = tuple(int(v) for v in raw["sensor_size"])
         super().__init__(root, train, data_type, frames_number, split_by, duration,

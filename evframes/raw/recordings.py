@@ -134,6 +134,22 @@ def parse_labels(text: str, where: str, folder: Path) -> List[Tuple[str, Optiona
     return rows
 
 
+#: (path, size, mtime_ns, format) -> header_sensor result: a process opens a dataset's
+#: recordings' headers once (every staleness check asks for the sensor size)
+_SIZE_MEMO: Dict[tuple, tuple] = {}
+
+
+def _header_sensor(path: Path, fmt: str):
+    from ..formats.table import header_sensor
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, fmt)
+    if key not in _SIZE_MEMO:
+        if len(_SIZE_MEMO) > 100_000:
+            _SIZE_MEMO.clear()
+        _SIZE_MEMO[key] = header_sensor(path, fmt)
+    return _SIZE_MEMO[key]
+
+
 def _decode_recording(path: str, rel: str, windows, sensor_size, name: str) -> JobResult:
     """Decode one recording once and cut its windows ``[(label, start, end)]`` into samples;
     reader warnings collected, a truncation recorded (not raised)."""
@@ -297,10 +313,9 @@ class RecordingsRaw(RawDataset):
         return self._sizes
 
     def _header_size(self) -> Tuple[int, int]:
-        from ..formats.table import header_sensor
         sizes: Dict[Tuple[int, int], str] = {}
         for rel, p in sorted(self.files.items(), key=lambda kv: natural_key(kv[0])):
-            size, why = header_sensor(p, self.formats[rel])
+            size, why = _header_sensor(p, self.formats[rel])
             if size is None:
                 raise DatasetError(f"{p}: {why}, so the dataset's sensor size is unknown; give "
                                    f"it (evframes extract --sensor WxH, "
