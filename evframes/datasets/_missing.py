@@ -1,7 +1,7 @@
 """SpikingJelly's dataset modules and classes that evframes does not have (yet), and the one
 clear error importing them gives.
 
-``import evframes.datasets.n_caltech101`` (and ``from evframes.datasets import NCaltech101``)
+``import evframes.datasets.dvs_lip`` (and ``from evframes.datasets import DVSLip``)
 raise :class:`ModuleNotFoundError` (an ``ImportError``, what a missing module raises, so code
 probing for optional datasets keeps working) saying that evframes has no such dataset and
 where it is planned, instead of Python's bare "No module named ...". A stub module of each name
@@ -13,8 +13,6 @@ from typing import Dict, NoReturn, Tuple
 
 #: SpikingJelly module -> (dataset title, its public names (classes first), where planned)
 MISSING: Dict[str, Tuple[str, Tuple[str, ...], str]] = {
-    "n_caltech101": ("N-Caltech101", ("NCaltech101",), "issue 15"),
-    "asl_dvs": ("ASL-DVS", ("ASLDVS",), "issue 15"),
     "dvs_lip": ("DVS-Lip", ("DVSLip",), "issue 15"),
     "nav_gesture": ("NAVGesture", ("NAVGestureWalk", "NAVGestureSit"), "issue 15"),
     "shd": ("SHD / SSC", ("SpikingHeidelbergDigits", "SpikingSpeechCommands", "SHD_N_CLASSES",
@@ -36,7 +34,12 @@ def message(module: str, name: str = "") -> str:
     what = name or f"evframes.datasets.{module}"
     when = f"yet (planned in {plan})" if plan else "(not planned yet)"
     return (f"evframes has no {title} dataset {when}: {what} (spikingjelly.datasets.{module}) "
-            f"is not available; evframes has DVS128Gesture, NMNIST, CIFAR10DVS")
+            f"is not available; evframes has {', '.join(_have())}")
+
+
+def _have():
+    from ..raw import REGISTRY
+    return [e.torch_class for e in REGISTRY.values()]
 
 
 def refuse(module_name: str) -> NoReturn:

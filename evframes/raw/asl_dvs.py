@@ -1,0 +1,354 @@
+"""ASL-DVS (Bi et al. 2019): 24 American Sign Language letters, DAVIS240 (240 x 180 pixels).
+
+Raw layout under ``root`` (facts from SpikingJelly's and Tonic's loaders): the download
+``ICCV2019_DVS_dataset.zip`` (SpikingJelly's name; Tonic calls the same Dropbox folder
+``ASLDVS.zip``) holds one zip per letter, ``Yin Bi - a.zip`` ... ``Yin Bi - y.zip``, each holding
+``<letter>/<letter>_NNNN.mat`` (4200 per letter, 100800 in all: Tonic's completeness check).
+evframes reads, per letter, the first of:
+
+- the extracted folder ``<letter>/`` (``root/a/``, SpikingJelly's ``root/extract/a/``, Tonic's
+  ``save_to/ASLDVS/a/``),
+- the letter's zip ``Yin Bi - <letter>.zip`` in the root (or ``download/``),
+- that zip inside the download (``ICCV2019_DVS_dataset.zip`` or ``ASLDVS.zip``, in the root or
+  ``download/``), read in place: a zip stored without compression is opened as a window of
+  the outer file (nothing copied), a compressed one is inflated into memory once per job.
+
+Each ``.mat`` (MATLAB 5 / 7 format, read with ``scipy.io.loadmat``) holds the column vectors
+``x``, ``y``, ``ts`` (microseconds) and ``pol`` (0/1) of one sample; any integer or whole-valued
+float type is accepted (the real files' types were not available to check). A MATLAB 7.3
+(HDF5) file, a missing field, unequal lengths or fractional timestamps raise a
+:class:`~evframes.FormatError` naming the member.
+
+Orientation (``orientation=``): the peers differ. ``"spikingjelly"`` (default): ``x' = 239 - x``,
+``y' = 179 - y`` (SpikingJelly flips both axes); ``"tonic"``: ``x' = x``, ``y' = 179 - y``
+(Tonic flips y only); ``"raw"``: the stored values. Events off 240 x 180 are dropped with a
+warning; timestamps are kept as stored (sorted, with a warning, if they decrease).
+
+Classes (:data:`CLASSES`): ``a`` ... ``y`` without ``j`` (``j`` and ``z`` need motion). Label =
+position in that list (0..23): SpikingJelly's labels (its sorted letter folders). Tonic's
+target is the position in the full alphabet (``a`` = 0 ... ``y`` = 24; 9 (``j``) and 25 (``z``)
+never occur), see :data:`TONIC_TARGETS`.
+
+Split: none official; as :mod:`evframes.raw.ncaltech101` (by default, per letter the first
+``math.ceil(n * train_ratio)`` files by name, SpikingJelly's ``split_to_train_test_set`` rule;
+``whole=True``: one split ``"all"``). Metadata: ``source`` (``<letter>/<file>.mat``).
+"""
+from __future__ import annotations
+
+import io
+import re
+import struct
+import zipfile
+from pathlib import Path
+from typing import Dict, List, NamedTuple, Optional
+
+import numpy as np
+
+from ..errors import DatasetError, FormatError
+from ..events import Events, make_events
+from . import roots
+from .base import Job, JobResult, drop_off_sensor, ensure_sorted, pack_samples
+from .ncaltech101 import ClassFolderRaw, sj_name_key
+
+SENSOR_SIZE = (240, 180)  # (W, H) pixels
+CLASSES = [c for c in "abcdefghiklmnopqrstuvwxy"]
+#: Tonic's target of each of our labels (its index in the 26-letter alphabet)
+TONIC_TARGETS = [ord(c) - ord("a") for c in CLASSES]
+ORIENTATIONS = ("spikingjelly", "tonic", "raw")
+OUTER = ("ICCV2019_DVS_dataset.zip", "ASLDVS.zip")
+CHUNK = 500
+FIELDS = ("x", "y", "ts", "pol")
+#: SpikingJelly's ``resource_url_md5()`` (it checks no md5: the Dropbox zip changes)
+RESOURCES = (("ICCV2019_DVS_dataset.zip",
+              "https://www.dropbox.com/sh/ibq0jsicatn7l6r/AACNrNELV56rs1YInMWUs9CAa?dl=0", None),)
+#: Tonic's download of the same folder (name, url, md5)
+TONIC_RESOURCE = ("ASLDVS.zip",
+                  "https://www.dropbox.com/sh/ibq0jsicatn7l6r/AACNrNELV56rs1YInMWUs9CAa?dl=1",
+                  "33f8b87bf45edc0bfed0de41822279b9")
+_INNER = re.compile(r"(?:^|/)yin[^/]*?([a-z])\.zip$", re.IGNORECASE)
+
+
+def inner_zip_name(letter: str) -> str:
+    return f"Yin Bi - {letter}.zip"
+
+
+class Source(NamedTuple):
+    """Where one letter's files are: ``kind`` ``"dir"`` (a folder), ``"zip"`` (a zip file) or
+    ``"nested"`` (member ``inner`` of the zip file ``path``)."""
+
+    kind: str
+    path: str
+    inner: str = ""
+
+
+# -- reading a zip inside a zip --------------------------------------------------------------
+
+class FileWindow(io.RawIOBase):
+    """Bytes ``[offset, offset + size)`` of a file as a seekable read-only stream."""
+
+    def __init__(self, path, offset: int, size: int):
+        self._fh = open(path, "rb")
+        self._off, self._size, self._pos = int(offset), int(size), 0
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def tell(self):
+        return self._pos
+
+    def seek(self, pos, whence=0):
+        base = {0: 0, 1: self._pos, 2: self._size}[whence]
+        self._pos = max(0, base + int(pos))
+        return self._pos
+
+    def readinto(self, b):
+        n = max(0, min(len(b), self._size - self._pos))
+        if n == 0:
+            return 0
+        self._fh.seek(self._off + self._pos)
+        got = self._fh.readinto(memoryview(b)[:n]) or 0
+        self._pos += got
+        return got
+
+    def close(self):
+        self._fh.close()
+        super().close()
+
+
+def open_zip(src: Source) -> zipfile.ZipFile:
+    """The zip of a ``"zip"`` or ``"nested"`` source, opened for reading."""
+    if src.kind == "zip":
+        return zipfile.ZipFile(src.path)
+    with zipfile.ZipFile(src.path) as outer:
+        info = outer.getinfo(src.inner)
+        if info.compress_type != zipfile.ZIP_STORED:
+            return zipfile.ZipFile(io.BytesIO(outer.read(src.inner)))
+    with open(src.path, "rb") as fh:  # stored: the member's bytes are the inner zip itself
+        fh.seek(info.header_offset)
+        head = fh.read(30)
+    if len(head) < 30 or head[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"bad local header of member {src.inner!r}")
+    n, e = struct.unpack("<HH", head[26:30])
+    start = info.header_offset + 30 + n + e
+    return zipfile.ZipFile(io.BufferedReader(FileWindow(src.path, start, info.compress_size),
+                                             1 << 16))
+
+
+def _where(src: Source, name: str) -> str:
+    if src.kind == "dir":
+        return str(Path(src.path) / name)
+    return f"{src.path}:{src.inner + ':' if src.inner else ''}{name}"
+
+
+# -- one .mat sample -------------------------------------------------------------------------
+
+def _bad(where: str, message: str) -> FormatError:
+    return FormatError(where, None, message)
+
+
+def _column(m, key: str, where: str) -> np.ndarray:
+    a = np.asarray(m[key])
+    if a.dtype.kind not in "biuf":
+        raise _bad(where, f"field {key!r} is {a.dtype}, not numeric")
+    return a.reshape(-1)
+
+
+def mat_events(data, where: str, orientation: str = "spikingjelly") -> Events:
+    """Events of one ASL-DVS ``.mat`` file held in memory (bytes), oriented (module
+    docstring); int64 arithmetic, off-sensor values kept for :func:`drop_off_sensor`."""
+    from scipy.io import loadmat
+    from scipy.io.matlab import MatReadError
+    try:
+        m = loadmat(io.BytesIO(data))
+    except NotImplementedError:
+        raise _bad(where, "a MATLAB 7.3 (HDF5) .mat file; ASL-DVS files are MATLAB 5/7 "
+                          "files (scipy.io.loadmat)") from None
+    except (MatReadError, ValueError, TypeError, OSError, EOFError, struct.error) as e:
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise _bad(where, f"not a readable MATLAB .mat file ({why})") from None
+    missing = [k for k in FIELDS if k not in m]
+    if missing:
+        raise _bad(where, f"no field(s) {', '.join(missing)} (an ASL-DVS .mat holds x, y, ts, "
+                          f"pol)")
+    x, y, ts, pol = (_column(m, k, where) for k in FIELDS)
+    if not len(x) == len(y) == len(ts) == len(pol):
+        raise _bad(where, f"fields of unequal length (x {len(x)}, y {len(y)}, ts {len(ts)}, "
+                          f"pol {len(pol)})")
+    cols = []
+    for key, a in zip(FIELDS, (x, y, ts, pol)):
+        if a.dtype.kind == "f" and (not np.all(np.isfinite(a))
+                                    or not np.array_equal(a, np.floor(a))):
+            unit = "microseconds" if key == "ts" else "numbers"
+            raise _bad(where, f"field {key!r} holds non-integer values (expected whole {unit})")
+        cols.append(a.astype(np.int64))
+    x, y, t, p = cols
+    if orientation == "spikingjelly":
+        x, y = (SENSOR_SIZE[0] - 1) - x, (SENSOR_SIZE[1] - 1) - y
+    elif orientation == "tonic":
+        y = (SENSOR_SIZE[1] - 1) - y
+    elif orientation != "raw":
+        raise ValueError(f"orientation must be one of {ORIENTATIONS}, got {orientation!r}")
+    return Events(t=t, x=x, y=y, p=p)
+
+
+def decode_mat_members(src: Source, names: List[str], label: int, orientation: str,
+                       job_name: str) -> JobResult:
+    """One job: the ``.mat`` members ``names`` of one letter's source, as samples."""
+    samples, warnings = [], []
+    zf = None
+    try:
+        if src.kind != "dir":
+            zf = open_zip(src)
+        for name in names:
+            where = _where(src, name)
+            data = Path(where).read_bytes() if zf is None else zf.read(name)
+            ev = drop_off_sensor(mat_events(data, where, orientation), SENSOR_SIZE, where,
+                                 warnings)
+            ev = ensure_sorted(make_events(ev["t"], ev["x"], ev["y"], ev["p"]), where,
+                               warnings)
+            if len(ev) == 0:
+                warnings.append(f"{where}: sample holds no events; kept as an empty sample")
+            source = name if src.kind != "dir" else f"{Path(src.path).name}/{name}"
+            samples.append((ev, label, {"source": source}))
+    except (zipfile.BadZipFile, OSError, EOFError) as e:
+        raise DatasetError(f"{src.path}: cannot read archive member ({e})") from None
+    finally:
+        if zf is not None:
+            zf.close()
+    return pack_samples(job_name, samples, warnings)
+
+
+# -- the layout ------------------------------------------------------------------------------
+
+class ASLDVSRaw(ClassFolderRaw):
+    """ASL-DVS under ``root`` (see the module docstring).
+
+    Parameters
+    ----------
+    root : path
+        Dataset root.
+    train_ratio : float
+        Per-letter train fraction of the ratio split (default 0.9).
+    orientation : {"spikingjelly", "tonic", "raw"}
+        Coordinate convention (default SpikingJelly's).
+    whole : bool
+        One split ``"all"`` instead of train/test.
+    """
+
+    name = "asldvs"
+    sensor_size = SENSOR_SIZE
+    meta_columns = {"source": str}
+    resources = RESOURCES
+    chunk = CHUNK
+
+    def __init__(self, root, train_ratio: float = 0.9, orientation: str = "spikingjelly",
+                 whole: bool = False):
+        super().__init__(root, train_ratio, whole)
+        if orientation not in ORIENTATIONS:
+            raise ValueError(f"orientation must be one of {ORIENTATIONS}, got {orientation!r}")
+        self.orientation = orientation
+        self._sources: Dict[str, Source] = {}
+        self._outer: Optional[Path] = None
+        nested: Optional[Dict[str, str]] = None
+        for c in CLASSES:
+            found = roots.find_item(self.root, self.name, c, inner_zip_name(c))
+            if found is not None:
+                self._sources[c] = Source("zip" if found.is_archive else "dir", str(found.path))
+                continue
+            if nested is None:
+                nested = self._outer_members()
+            if c in nested:
+                self._sources[c] = Source("nested", str(self._outer), nested[c])
+        missing = [c for c in CLASSES if c not in self._sources]
+        if len(missing) == len(CLASSES):
+            raise self.missing(
+                f"ASL-DVS not found (looked for {roots.describe(self.name, None, OUTER[0])} or "
+                f"{OUTER[1]}, the letter zips 'Yin Bi - <letter>.zip' or letter folders "
+                f"a/ ... y/; SpikingJelly points at the OpenI mirror: `openi dataset download "
+                f"OpenI/ASLDVS`, then unzip ASLDVS.zip)", [OUTER[0]])
+        if missing:
+            raise DatasetError(f"{self.root}: ASL-DVS letter(s) missing: {', '.join(missing)} "
+                               f"(no folder <letter>/, no '{inner_zip_name('<letter>')}' and "
+                               f"not in {self._outer or 'a download zip'})")
+
+    def _outer_members(self) -> Dict[str, str]:
+        """``{letter: inner zip member}`` of the download zip, if one is found."""
+        for name in OUTER:
+            found = roots.find_item(self.root, self.name, None, name)
+            if found is not None:
+                self._outer = found.path
+                break
+        if self._outer is None:
+            return {}
+        try:
+            with zipfile.ZipFile(self._outer) as zf:
+                names = [i.filename for i in zf.infolist() if not i.is_dir()]
+        except (zipfile.BadZipFile, OSError) as e:
+            raise DatasetError(f"{self._outer}: not a readable zip archive ({e})") from None
+        out = {}
+        for n in names:
+            m = _INNER.search(n)
+            if m and m.group(1).lower() in CLASSES:
+                out.setdefault(m.group(1).lower(), n)
+        return out
+
+    @property
+    def classes(self) -> List[str]:
+        return list(CLASSES)
+
+    def options(self):
+        return {**super().options(), "orientation": self.orientation}
+
+    def source_files(self) -> List[Path]:
+        out = set()
+        for s in self._sources.values():
+            if s.kind == "dir":
+                out.update(p for p in Path(s.path).rglob("*") if p.is_file())
+            else:
+                out.add(Path(s.path))
+        return sorted(out)
+
+    def _members(self, c: str) -> List[str]:
+        src = self._sources[c]
+        if src.kind == "dir":
+            names = [str(p.relative_to(src.path)).replace("\\", "/")
+                     for p in Path(src.path).rglob("*.mat") if p.is_file()]
+            bad = [n for n in names if "/" in n]
+        else:
+            try:
+                with open_zip(src) as zf:
+                    names = [i.filename for i in zf.infolist()
+                             if not i.is_dir() and i.filename.lower().endswith(".mat")]
+            except (zipfile.BadZipFile, OSError, KeyError) as e:
+                raise DatasetError(f"{_where(src, '')}: not a readable zip archive "
+                                   f"({e})") from None
+            bad = [n for n in names if n.split("/")[-2:-1] != [c]]
+        if bad:
+            raise DatasetError(f"{_where(src, bad[0])}: unexpected member (expected "
+                               f"{c}/<name>.mat for letter {c!r})")
+        if not names:
+            raise DatasetError(f"{_where(src, '')}: no .mat recordings of letter {c!r} found")
+        return sorted(names, key=sj_name_key)
+
+    def class_lists(self) -> Dict[str, List[str]]:
+        return {c: self._members(c) for c in CLASSES}
+
+    def chunk_size(self, cls: str) -> int:
+        src = self._sources[cls]
+        if src.kind == "nested":  # a compressed inner zip is inflated once per job
+            with zipfile.ZipFile(src.path) as zf:
+                if zf.getinfo(src.inner).compress_type != zipfile.ZIP_STORED:
+                    return 1 << 30
+        return self.chunk
+
+    def chunk_job(self, name: str, cls: str, members: List[str]) -> Job:
+        return Job(name, decode_mat_members, (self._sources[cls], members,
+                                              CLASSES.index(cls), self.orientation, name))
+
+
+__all__ = ["ASLDVSRaw", "CLASSES", "TONIC_TARGETS", "SENSOR_SIZE", "ORIENTATIONS", "RESOURCES",
+           "TONIC_RESOURCE", "mat_events", "decode_mat_members", "open_zip", "Source",
+           "inner_zip_name"]
