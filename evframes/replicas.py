@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Mapping, Optional, Tuple
 
-from . import synth
+from . import synth, synth_wave1
 from .synth_recordings import fake_recordings
 
 
@@ -33,6 +33,24 @@ def _fake_cifar10dvs(out, recordings, scale, full, archive, seed):
     return synth.fake_cifar10dvs(out, per_class=1000 if full else
                                  (20 if recordings is None else recordings),
                                  seed=seed, archive=archive)
+
+
+def _fake_ncaltech101(out, recordings, scale, full, archive, seed):
+    return synth_wave1.fake_ncaltech101(out, per_class=86 if full else (recordings or 10),
+                                        n_classes=None if full else 5, seed=seed,
+                                        archive=archive, scale=scale or 1.0)
+
+
+def _fake_asldvs(out, recordings, scale, full, archive, seed):
+    return synth_wave1.fake_asldvs(out, per_class=4200 if full else (recordings or 10),
+                                   seed=seed, archive=archive, scale=scale or 1.0)
+
+
+def _fake_pokerdvs(out, recordings, scale, full, archive, seed):
+    per = 12 if full or recordings is None else recordings
+    return synth_wave1.fake_pokerdvs(out, per_class_train=per,
+                                     per_class_test=max(1, round(per * 5 / 12)), seed=seed,
+                                     archive=archive)
 
 
 def _fake_recordings(out, recordings, scale, full, archive, seed):
@@ -95,6 +113,16 @@ REPLICAS: Dict[str, Replica] = {
     "cifar10dvs": Replica(synth.fake_cifar10dvs, 10, (128, 128), {"train": 10, "test": 10},
                           dict(per_class=2, seed=0), dict(per_class=1, scale=0.5),
                           _fake_cifar10dvs),
+    "ncaltech101": Replica(synth_wave1.fake_ncaltech101, 101, (240, 180),
+                           {"train": 27, "test": 3},
+                           dict(per_class=10, n_classes=3, scale=0.3, seed=0),
+                           dict(per_class=2, n_classes=1, scale=0.1), _fake_ncaltech101),
+    "asldvs": Replica(synth_wave1.fake_asldvs, 24, (240, 180), {"train": 24, "test": 24},
+                      dict(per_class=2, scale=0.1, seed=0), dict(per_class=1, scale=0.05),
+                      _fake_asldvs, open_kwargs={"train_ratio": 0.5}),
+    "pokerdvs": Replica(synth_wave1.fake_pokerdvs, 4, (35, 35), {"train": 8, "test": 4},
+                        dict(per_class_train=2, per_class_test=1, seed=0),
+                        dict(per_class_train=1, per_class_test=1), _fake_pokerdvs),
     # sensor: the replica's (the dataset takes its recordings'); "archive": the labels.csv layout
     "recordings": Replica(fake_recordings, 3, (128, 128), {"train": 6, "test": 3},
                           dict(per_class=3, seed=0), dict(per_class=3, scale=0.5),
