@@ -12,10 +12,13 @@ from pathlib import Path
 from typing import Dict, Type
 
 from . import tonic_layout  # noqa: F401  (registers Tonic's names in the root layouts)
+from .asl_dvs import ASLDVSRaw
 from .base import RawDataset
 from .cifar10dvs import CIFAR10DVSRaw
 from .dvs128 import DVS128GestureRaw
+from .ncaltech101 import NCaltech101Raw
 from .nmnist import NMNISTRaw
+from .poker_dvs import POKERDVSRaw
 from .recordings import RecordingsRaw
 
 
@@ -51,6 +54,9 @@ REGISTRY: Dict[str, DatasetEntry] = {e.name: e for e in (
                  "DVS128 Gesture"),
     DatasetEntry("nmnist", NMNISTRaw, "NMNIST", "n_mnist", "N-MNIST"),
     DatasetEntry("cifar10dvs", CIFAR10DVSRaw, "CIFAR10DVS", "cifar10_dvs", "CIFAR10-DVS"),
+    DatasetEntry("ncaltech101", NCaltech101Raw, "NCaltech101", "n_caltech101", "N-Caltech101"),
+    DatasetEntry("asldvs", ASLDVSRaw, "ASLDVS", "asl_dvs", "ASL-DVS"),
+    DatasetEntry("pokerdvs", POKERDVSRaw, "POKERDVS", "poker_dvs", "POKER-DVS"),
     DatasetEntry("recordings", RecordingsRaw, "Recordings", "recordings",
                  "Your own recordings"),
 )}
@@ -102,4 +108,4 @@ def open_raw(name: str, root=None, **options) -> RawDataset:
 __all__ = ["REGISTRY", "DatasetEntry", "RAW_DATASETS", "DATASET_NAMES", "entry",
            "RecordingsRaw",
            "default_root", "open_raw", "RawDataset", "DVS128GestureRaw", "NMNISTRaw",
-           "CIFAR10DVSRaw"]
+           "CIFAR10DVSRaw", "NCaltech101Raw", "ASLDVSRaw", "POKERDVSRaw"]
