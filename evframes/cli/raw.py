@@ -25,9 +25,11 @@ from .files import parse_sensor, recordings_options
               help="Decoding processes [default: all cores].")
 @click.option("--force", is_flag=True, help="Rebuild the stores even if they are current.")
 @click.option("--train-ratio", type=float, default=0.9, show_default=True,
-              help="CIFAR10-DVS only: per-class train fraction (first files by name).")
-@click.option("--orientation", type=click.Choice(["spikingjelly", "raw"]), default="spikingjelly",
-              show_default=True, help="CIFAR10-DVS only: coordinate convention.")
+              help="CIFAR10-DVS, N-Caltech101, ASL-DVS: per-class train fraction (first files "
+                   "by name).")
+@click.option("--orientation", type=click.Choice(["spikingjelly", "tonic", "raw"]),
+              default="spikingjelly", show_default=True,
+              help="CIFAR10-DVS, ASL-DVS: coordinate convention ('tonic': ASL-DVS only).")
 @click.option("--resumable/--no-resumable", default=None,
               help="Keep finished recordings as shards so an interrupted run resumes "
                    "[default: on above 256 MB of raw data].")
@@ -63,14 +65,17 @@ from .files import parse_sensor, recordings_options
 def extract(dataset, root, workers, force, train_ratio, orientation, resumable, scheduler,
             keep_truncated, hash_sources, quiet, recordings, labels, split_ratio, seed, sensor):
     """Decode and split a raw dataset into one HDF5 events store per split."""
+    import inspect
+
     from ..pipeline.extract import extract as run_extract
     from ..pipeline.inspect import extract_current
-    from ..raw import open_raw
+    from ..raw import entry, open_raw
     from ..warmup import warm_extract
     dataset, root, extra = recordings_options(dataset, root, recordings, labels, split_ratio,
                                               seed, sensor)
-    opts = {"train_ratio": train_ratio, "orientation": orientation} \
-        if dataset == "cifar10dvs" else {}
+    takes = inspect.signature(entry(dataset).raw.__init__).parameters
+    opts = {k: v for k, v in (("train_ratio", train_ratio), ("orientation", orientation))
+            if k in takes}
     opts.update(extra)
     ds = open_raw(dataset, _root(dataset, root), **opts)
     if scheduler is None and (force or not extract_current(ds)):
