@@ -1,9 +1,11 @@
 """Datasets: the torch face (Datasets with SpikingJelly's constructor), over the raw layouts of
 :mod:`evframes.raw`.
 
-- :class:`DVS128Gesture`, :class:`NMNIST`, :class:`CIFAR10DVS` (loaded on first access, as they
-  import torch), each in a module named as SpikingJelly's (``dvs128_gesture``, ``n_mnist``,
-  ``cifar10_dvs``); their base :class:`~evframes.datasets.base.NeuromorphicDataset`.
+- :class:`DVS128Gesture`, :class:`NMNIST`, :class:`CIFAR10DVS`, :class:`NCaltech101`,
+  :class:`ASLDVS`, :class:`POKERDVS` (loaded on first access, as they import torch), each in a
+  module named as SpikingJelly's (``dvs128_gesture``, ``n_mnist``, ``cifar10_dvs``,
+  ``n_caltech101``, ``asl_dvs``; ``poker_dvs``, which SpikingJelly lacks); their base
+  :class:`~evframes.datasets.base.NeuromorphicDataset`.
 - :func:`dataset_class` maps a registry name (``"dvs128"``) to its torch class.
 - SpikingJelly's functions, importable from here as from ``spikingjelly.datasets`` (loaded on
   first access): ``pad_sequence_collate``, ``padded_sequence_mask`` (:mod:`evframes.collate`),
@@ -14,8 +16,8 @@
   ``load_aedat_v3``, ``load_ATIS_bin``, ``save_as_pic`` (:mod:`.utils`, SpikingJelly's module
   name), ``random_temporal_delete``, ``RandomTemporalDelete`` (:mod:`.transform`),
   ``CIFAR10DVS_CLASS_NAMES`` and ``CIFAR10DVSTEBNSplit`` (:mod:`.cifar10_dvs`).
-  SpikingJelly's datasets that evframes lacks (``NCaltech101``, ``ASLDVS``, ... and their
-  modules ``n_caltech101``, ``asl_dvs``, ...) raise an ImportError saying so
+  SpikingJelly's datasets that evframes lacks (``DVSLip``, ``HARDVS``, ... and their
+  modules ``dvs_lip``, ``hardvs``, ...) raise an ImportError saying so
   (:mod:`._missing`).
 - Re-exported from :mod:`evframes.raw`, where the one dataset registry lives: ``REGISTRY``,
   ``RAW_DATASETS``, ``DATASET_NAMES``, :func:`open_raw`, :func:`default_root` and the ``*Raw``
