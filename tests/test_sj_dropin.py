@@ -383,10 +383,10 @@ def test_missing_files_say_where_to_get_them(tmp_path):
 
 
 def test_missing_spikingjelly_datasets_are_named():
-    with pytest.raises(ModuleNotFoundError, match="no N-Caltech101 dataset yet.*issue 15"):
-        import evframes.datasets.n_caltech101  # noqa: F401
-    with pytest.raises(ImportError, match="no ASL-DVS dataset yet.*ASLDVS"):
-        from evframes.datasets import ASLDVS  # noqa: F401
+    with pytest.raises(ModuleNotFoundError, match="no ES-ImageNet dataset.*not planned"):
+        import evframes.datasets.es_imagenet  # noqa: F401
+    with pytest.raises(ImportError, match="no Speech Commands dataset.*SpeechCommands"):
+        from evframes.datasets import SpeechCommands  # noqa: F401
     with pytest.raises(ModuleNotFoundError, match="no HARDVS dataset"):
         import evframes.datasets.hardvs  # noqa: F401
     import evframes.datasets as d
