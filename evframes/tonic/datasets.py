@@ -32,10 +32,9 @@ import numpy as np
 from ..errors import DatasetError
 from ..raw import tonic_layout as _layout
 
-__all__ = ["NMNIST", "DVSGesture", "CIFAR10DVS", "stabilize", "NCALTECH101", "ASLDVS",
-           "POKERDVS"]
 #: Tonic datasets defined in :mod:`.datasets_wave1` (which builds on this module)
 _MORE = dict.fromkeys(("NCALTECH101", "ASLDVS", "POKERDVS"), "datasets_wave1")
+__all__ = ["NMNIST", "DVSGesture", "CIFAR10DVS", "stabilize", *_MORE]
 
 
 class _StoreDataset:
