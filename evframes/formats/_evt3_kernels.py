@@ -23,8 +23,8 @@ lone VECT_12 / VECT_8 words, which only the word-by-word reading decodes right).
 Parallel decoding: the state at a chunk's first word (started, time high / low, y, CD flag,
 vector base and polarity) is found by scanning backwards from it until each part that the chunk
 uses before setting it is known (a few words in real streams); the 24-bit loops before it come
-from the counting pass. State layout (int64[9]): started, high, low, loops, y, cd, base, bpol,
-has_base.
+from the counting pass. State layout (int64[10]): started, high, low, loops, y, cd, base, bpol,
+has_base, parts not found within ENTRY_LIMIT words (then found by a full scan when used).
 """
 from __future__ import annotations
 
@@ -36,7 +36,9 @@ from ._evt2_kernels import popcount32
 from ._prophesee_direct import Direct
 from ._prophesee_raw import Codec, Plan, off_sensor
 
-NSTATE = 9
+NSTATE = 10
+#: words a chunk's start state is looked for before the chunk (farther back only if needed)
+ENTRY_LIMIT = 1 << 16
 
 
 @njit(cache=True, nogil=True)
@@ -48,38 +50,23 @@ def first_time_high(w):
 
 
 @njit(cache=True, nogil=True)
-def entry_state(w, b, hi, first_th):
-    """The decoder state just before word ``b`` (loops left at 0)."""
+def entry_state(w, b, first_th, limit):
+    """The decoder state just before word ``b`` (loops left at 0), from at most ``limit`` words
+    back; st[9] flags the parts not found that far back (1: y, 2: CD flag, 4: vector base,
+    8: time), which :func:`run_evt3` stops at when it needs them."""
     st = np.zeros(NSTATE, np.int64)
     if first_th < 0 or b <= first_th:
         return st
     st[0] = 1
-    got_y = got_cd = got_base = False
-    need_y = need_cd = need_base = False
-    for i in range(b, hi):
-        typ = w[i] >> 12
-        if typ == 0:
-            got_y = True
-            got_cd = True
-        elif typ == 1:
-            got_cd = True
-        elif typ == 3:
-            got_base = True
-        elif typ == 2 or typ == 4 or typ == 5:
-            need_y |= not got_y
-            need_cd |= not got_cd
-            need_base |= typ != 2 and not got_base
-        if (got_y or need_y) and (got_cd or need_cd) and (got_base or need_base):
-            break
-    done_y, done_cd, done_base = not need_y, not need_cd, not need_base
+    done_y = done_cd = done_base = time_done = False
     adv = 0
     high = np.int64(-1)
     all_eq = True
     n_th = 0
     tl = np.int64(-1)
-    time_done = False
+    stop = max(first_th, b - limit)
     j = b - 1
-    while j >= first_th:
+    while j >= stop:
         c = np.int64(w[j]) & 0xFFF
         typ = w[j] >> 12
         if typ == 0:
@@ -90,8 +77,7 @@ def entry_state(w, b, hi, first_th):
                 st[5] = 1
                 done_cd = True
         elif typ == 1:
-            if not done_cd:
-                done_cd = True
+            done_cd = True
         elif typ == 3:
             if not done_base:
                 st[6] = (c & 0x7FF) + adv
@@ -125,6 +111,10 @@ def entry_state(w, b, hi, first_th):
             break
         j -= 1
     st[1] = high
+    if j >= stop or stop == first_th:     # resolved, or the whole history was scanned
+        return st
+    st[9] = (0 if done_y else 1) | (0 if done_cd else 2) | (0 if done_base else 4) | \
+        (0 if time_done else 8)
     return st
 
 
@@ -146,6 +136,8 @@ def run_evt3(w, lo, hi, st, loops0, width, height, t0, write, o, t, x, y, p,
     base = st[6]
     bpol = st[7]
     has_base = st[8] != 0
+    unk = st[9]
+    stopped = -1
     if write:
         t, x, y, p = t[o:], x[o:], y[o:], p[o:]
         if want_tr:
@@ -177,6 +169,9 @@ def run_evt3(w, lo, hi, st, loops0, width, height, t0, write, o, t, x, y, p,
         typ = wd >> 12
         c = wd & 0xFFF
         if typ == 2:
+            if unk & 3:
+                stopped = lo + j
+                break
             if cd:
                 xx = c & 0x7FF
                 if yy < height and xx < width:
@@ -199,6 +194,7 @@ def run_evt3(w, lo, hi, st, loops0, width, height, t0, write, o, t, x, y, p,
         elif typ == 0:
             yy = c
             cd = True
+            unk &= ~3
         elif typ == 8:
             if high >= 2048 + c:
                 loops += 1
@@ -210,6 +206,9 @@ def run_evt3(w, lo, hi, st, loops0, width, height, t0, write, o, t, x, y, p,
             high = c
             tv = t0 + (loops << 24) + (high << 12) + low
         elif typ == 4 or typ == 5:
+            if unk & 7:
+                stopped = lo + j
+                break
             nb = 12 if typ == 4 else 8
             if has_base:
                 m = c & ((1 << nb) - 1)
@@ -242,6 +241,7 @@ def run_evt3(w, lo, hi, st, loops0, width, height, t0, write, o, t, x, y, p,
             base = c & 0x7FF
             bpol = c >> 11
             has_base = True
+            unk &= ~4
         elif typ == 10:
             if write and want_tr:
                 tt[kt] = tv
@@ -250,6 +250,7 @@ def run_evt3(w, lo, hi, st, loops0, width, height, t0, write, o, t, x, y, p,
             kt += one
         elif typ == 1:
             cd = False
+            unk &= ~2
         elif (typ == 9 or typ == 11 or typ == 12) and bad < 0:
             bad = lo + j
     res[0] = k
@@ -269,6 +270,8 @@ def run_evt3(w, lo, hi, st, loops0, width, height, t0, write, o, t, x, y, p,
     res[14] = base
     res[15] = bpol
     res[16] = 1 if has_base else 0
+    res[17] = unk
+    res[18] = stopped
     return 0
 
 
@@ -285,15 +288,33 @@ def _context(body, validate):
             "t0": h.t0}
 
 
+def _entry(ctx, lo, full=False):
+    """The state before word ``lo``; a full backward scan when ``full`` or the time was not
+    found within ENTRY_LIMIT words."""
+    st = entry_state(ctx["w"], lo, ctx["first_th"], 1 << 62 if full else ENTRY_LIMIT)
+    if st[9] & 8:
+        st = entry_state(ctx["w"], lo, ctx["first_th"], 1 << 62)
+    return st
+
+
+def _run(ctx, lo, hi, st, loops, write, ev_off, ev, tr_off, tr, t0):
+    """run_evt3, once more from the fully scanned state if it stopped for a part of it."""
+    res = np.zeros(9 + NSTATE, np.int64)
+    for _attempt in range(2):
+        run_evt3(ctx["w"], lo, hi, st, loops, ctx["width"], ctx["height"], t0, write, ev_off,
+                 *ev, tr_off, *(tr if tr is not None else _NO_TR), tr is not None, res)
+        if res[18] < 0:
+            break
+        st = _entry(ctx, lo, full=True)
+    return st, res
+
+
 def _count_hook(body, ctx, lo, hi, carry=None):
     if carry is not None and carry[1] is not None:
         st = carry[1]
     else:
-        st = entry_state(ctx["w"], lo, hi, ctx["first_th"])
-    res = np.zeros(8 + NSTATE, np.int64)
-    run_evt3(ctx["w"], lo, hi, st, 0, ctx["width"], ctx["height"], 0, False, 0, *_NO_EV, 0,
-             *_NO_TR, False, res)
-    return st, res
+        st = _entry(ctx, lo)
+    return _run(ctx, lo, hi, st, 0, False, 0, _NO_EV, 0, None, 0)
 
 
 def _fold(body, ctx, summary, carry, lo, validate):
@@ -316,10 +337,7 @@ def _fold(body, ctx, summary, carry, lo, validate):
 def _decode_hook(body, ctx, lo, hi, plan, out, validate):
     ev, tr = out
     st, loops = plan.state
-    res = np.zeros(8 + NSTATE, np.int64)
-    run_evt3(ctx["w"], lo, hi, st, loops, ctx["width"], ctx["height"], ctx["t0"], True,
-             plan.ev_off, *ev, plan.tr_off, *(tr if tr is not None else _NO_TR),
-             tr is not None, res)
+    _, res = _run(ctx, lo, hi, st, loops, True, plan.ev_off, ev, plan.tr_off, tr, ctx["t0"])
     return int(res[0]), int(res[1]), int(res[2]), int(res[3])
 
 
@@ -339,10 +357,7 @@ def bound_evt3(w, lo, hi):
 
 def _direct_decode(body, ctx, lo, hi, ev_off, tr_off, out):
     ev, tr = out
-    st = entry_state(ctx["w"], lo, hi, ctx["first_th"])
-    res = np.zeros(8 + NSTATE, np.int64)
-    run_evt3(ctx["w"], lo, hi, st, 0, ctx["width"], ctx["height"], ctx["t0"], True, ev_off, *ev,
-             tr_off, *(tr if tr is not None else _NO_TR), tr is not None, res)
+    _, res = _run(ctx, lo, hi, _entry(ctx, lo), 0, True, ev_off, ev, tr_off, tr, ctx["t0"])
     return np.array([res[0], res[1], res[2], res[3], res[4], res[5], res[7], res[6]], np.int64)
 
 
