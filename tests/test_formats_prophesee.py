@@ -19,6 +19,7 @@ from evframes.formats import (
     FormatError,
     TruncatedFileWarning,
     _common,
+    _evt3_kernels,
     _prophesee_raw,
     decode_events_bytes,
     decode_evt2_bytes,
@@ -78,6 +79,7 @@ def small_chunks(monkeypatch):
     """Many chunks on small inputs: threads, chunk-boundary states, window pruning."""
     monkeypatch.setattr(_common, "parallel_threshold", 16)
     monkeypatch.setattr(_prophesee_raw, "WINDOW_CHUNK_UNITS", 64)
+    monkeypatch.setattr(_evt3_kernels, "ENTRY_LIMIT", 3)      # EVT 3.0: full scans on demand
     monkeypatch.setenv("EVFRAMES_NUM_THREADS", "3")
 
 
