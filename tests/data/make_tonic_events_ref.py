@@ -39,7 +39,7 @@ SORT_TIES = {"UniformNoise", "TimeJitter:sort"}   # hashed after a sort by every
 SPECS = [
     ("RandomFlipLR", "dict(sensor_size=S, p=0.5)", "nmnist gesture audio"),
     ("RandomFlipUD", "dict(sensor_size=S, p=0.5)", "nmnist gesture"),
-    ("RandomFlipPolarity", "dict(p=0.5)", "nmnist gesture audio"),
+    ("RandomFlipPolarity", "dict(p=0.5)", "nmnist gesture"),
     ("RandomTimeReversal", "dict(p=0.5)", "nmnist gesture"),
     ("RandomTimeReversal", "dict(p=0.6, flip_polarities=False)", "gesture"),
     ("MergePolarities", "dict()", "nmnist gesture"),
@@ -48,7 +48,7 @@ SPECS = [
     ("RandomCrop", "dict(sensor_size=S, target_size=(20, 15))", "nmnist gesture"),
     ("CropTime", "dict(min=1000, max=150000)", "nmnist gesture"),
     ("CropTime", "dict(min=5000)", "gesture"),
-    ("DropEvent", "dict(p=0.3)", "nmnist gesture audio"),
+    ("DropEvent", "dict(p=0.3)", "nmnist gesture"),
     ("DropEvent", "dict(p=(0.1, 0.5))", "nmnist"),
     ("DropEventByTime", "dict(duration_ratio=0.3)", "nmnist gesture"),
     ("DropEventByTime", "dict(duration_ratio=(0.1, 0.6))", "nmnist"),
@@ -58,7 +58,7 @@ SPECS = [
     ("DropPixel", "dict(coordinates=[(1, 2), (3, 4), (10, 10), (50, 50)])", "nmnist gesture"),
     ("DropPixel", "dict(hot_pixel_frequency=15000)", "nmnist gesture"),
     ("RandomDropPixel", "dict(p=0.2, sensor_size=S)", "nmnist gesture"),
-    ("Downsample", "dict(time_factor=0.001, spatial_factor=0.25)", "nmnist gesture audio"),
+    ("Downsample", "dict(time_factor=0.001, spatial_factor=0.25)", "nmnist gesture"),
     ("Downsample", "dict(time_factor=1.7, spatial_factor=(0.5, 0.3))", "gesture"),
     ("Downsample", "dict(sensor_size=S, target_size=(10, 7))", "nmnist"),
     ("Downsample", "dict(time_factor=(0.5, 2.0))", "nmnist"),
@@ -82,10 +82,10 @@ SPECS = [
     ("NumpyAsType", "dict(dtype='int')", "nmnist gesture"),
     ("NumpyAsType", "dict(dtype='float32')", "gesture"),
     ("EventDownsampling", "dict(sensor_size=S, target_size=(10, 7), dt=5, noise_threshold=1, "
-                          "downsampling_method='integrator')", "nmnist gesture"),
+                          "downsampling_method='integrator')", "gesture"),
     ("EventDownsampling", "dict(sensor_size=S, target_size=(17, 17), dt=20, noise_threshold=2, "
                           "downsampling_method='differentiator', differentiator_time_bins=3)",
-     "nmnist"),
+     "gesture"),
     ("Compose", "dict(transforms=[('Denoise', dict(filter_time=20000)), "
                 "('DropEvent', dict(p=0.2)), ('RandomFlipLR', dict(sensor_size=S))])",
      "nmnist gesture"),

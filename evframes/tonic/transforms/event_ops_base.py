@@ -94,23 +94,39 @@ def select(events, a: tuple, b: tuple = None, closed: bool = False,
     return shrink(out, n)
 
 
+_KINDS = {"affine": 0, "invert": 1, "zero": 2}
+
+
 def mapped(events, ops, reverse: bool = False) -> np.ndarray:
-    """A copy of ``events`` (reversed with ``reverse``) with the field ops applied in order:
-    ``("affine", field, a, b)`` (:func:`affine`), ``("invert", field)`` (nonzero -> 0, 0 -> 1),
-    ``("zero", field)``."""
-    if reverse:
-        out = np.empty_like(events)
-        K.reverse_records(events, out)
-    else:
-        out = copy(events)
-    for op in ops:
-        v = out[op[1]]
-        if op[0] == "affine":
-            K.affine_field(v, v, op[2], op[3])
-        elif op[0] == "invert":
+    """A copy of ``events`` (reversed with ``reverse``) with up to three field ops, fused into
+    the copy: ``("affine", field, a, b)`` (:func:`affine`), ``("invert", field)`` (nonzero ->
+    0, 0 -> 1), ``("zero", field)``."""
+    out = np.empty_like(events)
+    if not len(events):
+        return out
+    if not ops:
+        if reverse:
+            K.reverse_records(events, out)
+        else:
+            out.view(np.uint8)[...] = events.view(np.uint8)
+        return out
+    if len(ops) == 1 and not reverse:      # memcpy, then one pass over the field
+        out.view(np.uint8)[...] = events.view(np.uint8)
+        kind, v = ops[0][0], out[ops[0][1]]
+        if kind == "affine":
+            K.affine_field(v, v, *ops[0][2:])
+        elif kind == "invert":
             K.invert_field(v, v)
         else:
             v[...] = 0
+        return out
+    if len(ops) > 3:
+        raise ValueError("at most three field ops")
+    zero = np.int64(0)
+    tuples = [(events[op[1]], out[op[1]], _KINDS[op[0]], *(op[2:] if op[0] == "affine"
+                                                          else (zero, zero))) for op in ops]
+    tuples += [tuples[0]] * (3 - len(tuples))
+    K.map_records(events, out, reverse, *tuples)
     return out
 
 

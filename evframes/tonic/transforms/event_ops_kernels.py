@@ -1,12 +1,14 @@
 """Numba kernels of the Tonic event transforms, on numpy structured arrays of any field layout.
 
-Two kinds, both small so that they compile fast: field kernels take strided views of single
-fields (specialised on the field dtypes only) and edit an output that was first copied whole
-by one memcpy; record kernels take the record arrays (``ev`` in, ``out`` preallocated, same
-dtype; specialised on the record type) plus field views, and write whole records
-(``out[j] = ev[i]``). No kernel names a field. Numba's element assignment casts as numpy's
-does (integers wrap into narrower fields, floats are truncated toward zero into integer
-fields, nonzero -> True into bool fields), which is the cast Tonic's field assignments make.
+Record kernels take the record arrays (``ev`` in, ``out`` preallocated, same dtype; specialised
+on the record type) plus strided views of the fields they read or write, and write whole records
+(``out[j] = ev[i]``) with the field edits fused into the same pass; field kernels edit one field
+of an output first copied whole by one memcpy (faster for a single edit of narrow records). No
+kernel names a field; none uses ``literal_unroll`` or tuple iteration (slow to compile, and a
+tuple of arrays indexed in a loop costs a reference count per access). Numba's element
+assignment casts as numpy's does (integers wrap into narrower fields, floats are truncated
+toward zero into integer fields, nonzero -> True into bool fields), which is the cast Tonic's
+field assignments make.
 
 The selections write every record and advance the output index only for kept ones (branch
 free: a random keep pattern would otherwise mispredict on every other event).
@@ -19,7 +21,7 @@ from numba import njit
 
 @njit(cache=True, nogil=True)
 def affine_field(src, dst, a, b):
-    """``dst[i] = src[i] * a + b`` (``a``, ``b`` typed by the caller as numpy types it)."""
+    """``dst[i] = src[i] * a + b`` (one field, in place when ``dst`` is ``src``)."""
     for i in range(src.shape[0]):
         dst[i] = src[i] * a + b
 
@@ -29,6 +31,40 @@ def invert_field(src, dst):
     """``dst[i] = (src[i] == 0)``: Tonic's polarity inversion ``invert(p.astype(bool))``."""
     for i in range(src.shape[0]):
         dst[i] = src[i] == 0
+
+
+@njit(cache=True, nogil=True)
+def map_records(ev, out, reverse, op1, op2, op3):
+    """``out`` = ``ev`` (reversed when ``reverse``) with three field operations fused into the
+    copy. An op is ``(src, dst, kind, a, b)``: kind 0 ``dst = src * a + b``, 1 ``dst = (src ==
+    0)`` (Tonic's polarity inversion ``invert(p.astype(bool))``), 2 ``dst = 0``; ``src`` is a
+    field of ``ev``, ``dst`` the same field of ``out``. Repeat an op to use fewer (an op reads
+    the input, so applying it twice writes the same value)."""
+    s1, d1, k1, a1, b1 = op1
+    s2, d2, k2, a2, b2 = op2
+    s3, d3, k3, a3, b3 = op3
+    n = ev.shape[0]
+    for i in range(n):
+        j = n - 1 - i if reverse else i
+        out[j] = ev[i]
+        if k1 == 0:
+            d1[j] = s1[i] * a1 + b1
+        elif k1 == 1:
+            d1[j] = s1[i] == 0
+        else:
+            d1[j] = 0
+        if k2 == 0:
+            d2[j] = s2[i] * a2 + b2
+        elif k2 == 1:
+            d2[j] = s2[i] == 0
+        else:
+            d2[j] = 0
+        if k3 == 0:
+            d3[j] = s3[i] * a3 + b3
+        elif k3 == 1:
+            d3[j] = s3[i] == 0
+        else:
+            d3[j] = 0
 
 
 @njit(cache=True, nogil=True)
