@@ -212,29 +212,28 @@ def _near(xj, xi, rho, unsigned):
 
 
 @njit(cache=True, nogil=True)
-def hats_pairs(order, gstart, t32, tstart, x, y, rho, S, ux, uy, r0, r1, counts, fill,
-               dts, offs, base, b0):
-    """For the events at positions [r0, r1) of ``order`` (events sorted by group, event
-    order kept; ``gstart[r]``: first position of r's group): each earlier event j of the
-    group with ``t32[j] >= tstart[i]`` within ``rho`` pixels (Tonic's mask), in event order.
-    ``fill`` False: counts[r] = number of such j. True: their ``t32[i] - t32[j]`` (float32)
-    and offset ``a*S + b`` written from ``base[r] - b0``."""
+def hats_pairs(gstart, t32, tstart, x, y, rho, S, ux, uy, r0, r1, counts, fill, dts, offs,
+               base, b0):
+    """Events sorted by group (event order kept within a group; ``gstart[r]``: the first
+    position of r's group), fields gathered in that order. For the events at positions
+    [r0, r1): each earlier event j of the group with ``t32[j] >= tstart[r]`` within ``rho``
+    pixels (Tonic's mask), in event order. ``fill`` False: counts[r] = number of such j.
+    True: their ``t32[r] - t32[j]`` (float32) and offset ``a*S + b`` written from
+    ``base[r] - b0``."""
     for r in range(r0, r1):
-        i = order[r]
-        ts = tstart[i]
+        ts = tstart[r]
         g0 = gstart[r]
         lo = r
-        while lo > g0 and np.float64(t32[order[lo - 1]]) >= ts:
+        while lo > g0 and np.float64(t32[lo - 1]) >= ts:
             lo -= 1
         c = 0
         w = base[r] - b0 if fill else 0
-        for s in range(lo, r):
-            j = order[s]
-            okx, bx = _near(x[j], x[i], rho, ux)
-            oky, by = _near(y[j], y[i], rho, uy)
+        for j in range(lo, r):
+            okx, bx = _near(x[j], x[r], rho, ux)
+            oky, by = _near(y[j], y[r], rho, uy)
             if okx and oky:
                 if fill:
-                    dts[w] = t32[i] - t32[j]
+                    dts[w] = t32[r] - t32[j]
                     offs[w] = by * S + bx
                     w += 1
                 c += 1
@@ -243,18 +242,17 @@ def hats_pairs(order, gstart, t32, tstart, x, y, rho, S, ux, uy, r0, r1, counts,
 
 
 @njit(cache=True, nogil=True)
-def hats_accumulate(order, group, r0, r1, base, b0, counts, vals, offs, S, surf, hist):
+def hats_accumulate(group, r0, r1, base, b0, counts, vals, offs, S, surf, hist):
     """Tonic's sums in float32: each event's surface (its pairs' values added in event
     order, then 1 at the centre) added to its group's histogram, events in order."""
     c = (S // 2) * S + S // 2
     for r in range(r0, r1):
-        g = group[order[r]]
         b = base[r] - b0
         m = counts[r]
         for k in range(b, b + m):
             surf[offs[k]] += vals[k]
         surf[c] += np.float32(1.0)
-        h = hist[g]
+        h = hist[group[r]]
         for k in range(b, b + m):  # each touched cell once, then cleared
             o = offs[k]
             if surf[o] != 0.0:
@@ -266,10 +264,10 @@ def hats_accumulate(order, group, r0, r1, base, b0, counts, vals, offs, S, surf,
 
 
 @njit(cache=True, nogil=True)
-def hats_groups(x, y, p, t, cell, wgrid, ncells, npols, group):
+def hats_groups(x, y, p, t, cell, wgrid, ncells, npols, group, per_group):
     """Group ``cell*npols + pol`` of each event (Tonic's ``(y // cell) * wgrid + x // cell``,
-    negatives from the end as a list index; pol ``max(0, int(p))``). Returns
-    (status, event index)."""
+    negatives from the end as a list index; pol ``max(0, int(p))``) and the events per
+    group. Returns (status, event index)."""
     for i in range(x.shape[0]):
         if i > 0 and t[i] < t[i - 1]:
             return BAD_T, i
@@ -279,5 +277,23 @@ def hats_groups(x, y, p, t, cell, wgrid, ncells, npols, group):
         pi = max(0, np.int64(p[i]))
         if ci < 0 or ci >= ncells or pi >= npols:
             return BAD_INDEX, i
-        group[i] = ci * npols + pi
+        g = ci * npols + pi
+        group[i] = g
+        per_group[g] += 1
     return OK, -1
+
+
+@njit(cache=True, nogil=True)
+def hats_gather(group, first, x, y, t32, tstart, gx, gy, gt, gts, gg, gstart):
+    """Counting sort by group (stable): each event's fields at its group's next position."""
+    nxt = first[:-1].copy()
+    for i in range(group.shape[0]):
+        g = group[i]
+        r = nxt[g]
+        nxt[g] = r + 1
+        gx[r] = np.int64(x[i])
+        gy[r] = np.int64(y[i])
+        gt[r] = t32[i]
+        gts[r] = tstart[i]
+        gg[r] = g
+        gstart[r] = first[g]

@@ -109,40 +109,41 @@ def averaged_time_surface(events, sensor_size, cell_size, surface_size, time_win
         return hist.reshape(ncells, P, S, S)
     x, y, t, p = _view(f.x), _view(f.y), _view(f.t), _view(f.p)
     group = np.empty(f.n, np.int64)
-    code, i = K.hats_groups(x, y, p, t, cell, wgrid, ncells, P, group)
+    per_group = np.zeros(ncells * P, np.int64)
+    code, i = K.hats_groups(x, y, p, t, cell, wgrid, ncells, P, group, per_group)
     _status(code, i, what, f, extra=" cells")
-    order = np.argsort(group, kind="stable")
-    per_group = np.bincount(group, minlength=ncells * P)
     first = np.zeros(ncells * P + 1, np.int64)
     np.cumsum(per_group, out=first[1:])
-    gstart = first[group[order]]
     t32 = f.t.astype(np.float32)                       # Tonic: t as float32
     tstart = np.maximum(t32 - time_window, 0).astype(np.float64)  # max(0, t_i - window)
+    n = f.n  # the events sorted by group (a stable counting sort), fields gathered
+    gx, gy, gg, gstart = (np.empty(n, np.int64) for _ in range(4))
+    gt, gts = np.empty(n, np.float32), np.empty(n, np.float64)
+    K.hats_gather(group, first, x, y, t32, tstart, gx, gy, gt, gts, gg, gstart)
     rho = S // 2
     ux, uy = f.x.dtype.kind == "u", f.y.dtype.kind == "u"
-    counts = np.zeros(f.n, np.int64)
+    counts = np.zeros(n, np.int64)
     none_f, none_i = np.empty(0, np.float32), np.empty(0, np.int64)
-    K.hats_pairs(order, gstart, t32, tstart, x, y, rho, S, ux, uy, 0, f.n, counts, False,
-                 none_f, none_i, none_i, 0)
-    base = np.zeros(f.n + 1, np.int64)
+    K.hats_pairs(gstart, gt, gts, gx, gy, rho, S, ux, uy, 0, n, counts, False, none_f,
+                 none_i, none_i, 0)
+    base = np.zeros(n + 1, np.int64)
     np.cumsum(counts, out=base[1:])
     surf = np.zeros(S * S, np.float32)
     r0 = 0
-    while r0 < f.n:  # blocks of events holding at most _PAIR_BUDGET pairs (one at least)
+    while r0 < n:  # blocks of events holding at most _PAIR_BUDGET pairs (one at least)
         r1 = int(np.searchsorted(base, base[r0] + _PAIR_BUDGET, side="right")) - 1
-        r1 = min(max(r1, r0 + 1), f.n)
+        r1 = min(max(r1, r0 + 1), n)
         m = int(base[r1] - base[r0])
         dts = np.empty(m, np.float32)
         offs = np.empty(m, np.int64)
-        K.hats_pairs(order, gstart, t32, tstart, x, y, rho, S, ux, uy, r0, r1, counts, True,
-                     dts, offs, base, base[r0])
+        K.hats_pairs(gstart, gt, gts, gx, gy, rho, S, ux, uy, r0, r1, counts, True, dts,
+                     offs, base, base[r0])
         if decay == "exp":  # Tonic's expressions on the same float32 differences
             vals = np.exp(-dts / tau)
         else:
             vals = -dts / (3 * tau) + 1
         vals = vals.astype(np.float32, copy=False)
-        K.hats_accumulate(order, group, r0, r1, base, base[r0], counts, vals, offs, S, surf,
-                          hist)
+        K.hats_accumulate(gg, r0, r1, base, base[r0], counts, vals, offs, S, surf, hist)
         r0 = r1
     hist /= np.maximum(1, per_group).astype(np.float32)[:, None]
     return hist.reshape(ncells, P, S, S)
