@@ -285,11 +285,24 @@ def _uncovered(starts, ends, n):
     return out
 
 
+@njit(cache=True, nogil=True)
+def _decreases(t, lo, hi):
+    """True if some i in [lo, hi), i >= 1, has t[i] < t[i-1] (one vectorisable pass)."""
+    lo = max(lo, 1)
+    if hi <= lo:
+        return False
+    ts = t[lo - 1:hi]
+    dec = False
+    for j in range(1, ts.shape[0]):
+        dec |= ts[j] < ts[j - 1]
+    return dec
+
+
 def check_sorted_outside(t, starts, ends) -> Optional[int]:
     """The first index ``i`` outside every window with ``t[i] < t[i-1]``, or None."""
     for a, b in _uncovered(starts, ends, t.shape[0]):
-        bad, _, _ = _scan(t, t, a, b, True)
-        if bad >= 0:
+        if _decreases(t, a, b):
+            bad, _, _ = _scan(t, t, a, b, True)
             return int(bad)
     return None
 
