@@ -201,6 +201,56 @@ def _decode_units(iv, mv, vec, lo, width, height, have, v, loops, t0, t, x, y, p
 
 
 @njit(cache=True, nogil=True)
+def _decode_evt20_fast(iv, lo, width, height, have, v, loops, t0, t, x, y, p, info_out):
+    """EVT 2.0 without triggers, reserved words, TIME_HIGH decreases, off-sensor pixels or
+    times going backwards (what recordings hold): fewer branches; returns False (and the
+    caller runs :func:`_decode_units`) as soon as one of those shows up."""
+    base = t0 + (((loops << 28) + v) << 6)
+    k = np.uint64(0)
+    one = np.uint64(1)
+    prev = np.int64(-1)
+    odd = False
+    first = -1
+    for j in range(iv.shape[0]):
+        info = np.int64(iv[j])
+        typ = info >> 28
+        if typ <= 1:
+            if not have:
+                continue
+            if first < 0:
+                first = lo + j
+            tv = base + ((info >> 22) & 63)
+            yy = info & 0x7FF
+            xx = (info >> 11) & 0x7FF
+            odd |= (yy >= height) | (xx >= width) | (tv < prev)
+            prev = tv
+            t[k] = tv
+            x[k] = xx
+            y[k] = yy
+            p[k] = typ
+            k += one
+        elif typ == 8:
+            nv = info & TH_MASK
+            odd |= have & (nv < v)
+            v = nv
+            have = True
+            base = t0 + (((loops << 28) + v) << 6)
+        elif typ <= 10:              # reserved words, triggers
+            odd = True
+        if odd:
+            return False
+    info_out[0] = k
+    info_out[1] = 0
+    info_out[2] = -1
+    info_out[3] = first
+    info_out[4] = -1
+    info_out[5] = -1
+    info_out[6] = 0
+    info_out[7] = -1
+    return True
+
+
+@njit(cache=True, nogil=True)
 def decode_evt2(w, lo, hi, kind, width, height, have, v, loops, t0, o, t, x, y, p,
                 o_tr, tt, tid, tval, want_tr, info_out):
     """Decode units [lo, hi) from the state (have, v, loops) into outputs from index ``o`` /
@@ -212,6 +262,9 @@ def decode_evt2(w, lo, hi, kind, width, height, have, v, loops, t0, o, t, x, y, 
     if kind == 0:
         iv = w[lo:hi]
         mv = w[0:0]
+        if _decode_evt20_fast(iv, lo, width, height, have, v, loops, t0, t[o:], x[o:], y[o:],
+                              p[o:], info_out):
+            return 0
     else:
         io = 1 if kind == 1 else 0
         iv = w[2 * lo + io:2 * hi:2]
