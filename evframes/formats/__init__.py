@@ -22,11 +22,14 @@ read with ``zipfile``/``tarfile``), ``name`` being used in messages. Malformed i
 last record/packet can be decoded with a :class:`TruncatedFileWarning` (see each module for which
 case is an error by default and why).
 
-:func:`read_events` picks the decoder from the header (``#!AER-DAT3.x``, ``#!AER-DAT2.x``) or,
-for header-less files, the extension (``.bin``, ``.bs2``). Files of other formats are refused
-with a :class:`FormatError` that names them when their header is recognisable (AEDAT 4,
-Prophesee EVT 2.0 / 2.1 / 3.0 RAW and DAT, HDF5, zip, ...) and lists the supported formats;
-every reader refuses them the same way, and the header-less ATIS reader also refuses files whose
+:func:`read_events` picks the decoder from the header (``#!AER-DAT4.0``, ``#!AER-DAT3.x``,
+``#!AER-DAT2.x``, a Prophesee ``%`` header naming EVT 2.0 / 2.1 / 3.0 or DAT) or, for header-less
+files, the extension (``.bin``, ``.bs2``); the Prophesee readers also take ``t_start`` /
+``t_end`` (us) and ``with_triggers``. Files of other formats are refused with a
+:class:`FormatError` that names them when their header is recognisable (Prophesee EVT 4.0, HDF5,
+zip, ...) and lists the supported formats; every reader refuses a file of another format the
+same way (naming its reader when evframes reads it), and the header-less ATIS reader also
+refuses files whose
 time goes backwards (bytes of another format do that within a few records), never returning
 garbage events.
 """
