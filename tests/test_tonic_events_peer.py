@@ -129,7 +129,9 @@ def test_equals_tonic(name, kwargs, dkey):
                                          ("RefractoryPeriod", dict(delta=3000)),
                                          ("Decimation", dict(n=2)),
                                          ("TimeJitter", dict(std=50, sort_timestamps=True)),
-                                         ("DropPixel", dict(hot_pixel_frequency=9000))])
+                                         ("DropPixel", dict(hot_pixel_frequency=9000)),
+                                         ("CropTime", dict(min=5000, max=20000)),
+                                         ("DropEventByTime", dict(duration_ratio=0.5))])
 def test_unsorted_and_dense_inputs(name, kwargs):
     for seed in range(3):
         for ev in (make(DTYPES["nmnist"], seed=seed, sort=False),

@@ -130,6 +130,33 @@ def mapped(events, ops, reverse: bool = False) -> np.ndarray:
     return out
 
 
+def _slice_copy(events, i0: int, i1: int) -> np.ndarray:
+    out = np.empty(max(i1 - i0, 0), events.dtype)
+    if out.size:
+        out.view(np.uint8)[...] = events[i0:i1].view(np.uint8)
+    return out
+
+
+def select_time(events, lo, hi, invert: bool = False) -> np.ndarray:
+    """The events with ``lo <= t <= hi`` (the others with ``invert``), in order. Integer
+    timestamps in order (Tonic's datasets): two binary searches and memcpy of the kept run(s);
+    otherwise the selection kernel."""
+    t = events["t"]
+    lo, hi = bound(t.dtype, lo), bound(t.dtype, hi)
+    if t.dtype.kind not in "iu" or not K.is_sorted(t):
+        return select(events, (t, lo, hi), closed=True, invert=invert)
+    i0 = K.first_at_least(t, lo, False)
+    i1 = max(K.first_at_least(t, hi, True), i0)
+    if not invert:
+        return _slice_copy(events, i0, i1)
+    out = np.empty(len(events) - (i1 - i0), events.dtype)
+    if out.size:
+        b, nb = out.view(np.uint8), events.itemsize
+        b[:i0 * nb] = events[:i0].view(np.uint8)
+        b[i0 * nb:] = events[i1:].view(np.uint8)
+    return out
+
+
 def delete_mask(events, drop: np.ndarray) -> np.ndarray:
     """``np.delete(events, drop_mask)``: the events where ``drop`` is False, in order."""
     out = np.empty_like(events)

@@ -11,7 +11,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .event_ops_base import as_range, copy, delete_mask, drop_table, interval, select, structured
+from .event_ops_base import (
+    as_range,
+    copy,
+    delete_mask,
+    drop_table,
+    interval,
+    select,
+    select_time,
+    structured,
+)
 from .event_ops_kernels import coord_range, pixel_counts
 
 __all__ = ["DropEvent", "DropEventByTime", "DropEventByArea", "EventDrop", "DropPixel",
@@ -51,7 +60,7 @@ def drop_by_time(ev, ratio):
         ratio = np.random.uniform(ratio[0], ratio[1])
     duration = (t_end - 0.0) * ratio
     start = np.random.uniform(0.0, t_end - duration)
-    return select(ev, interval(ev, "t", start, start + duration), closed=True, invert=True)
+    return select_time(ev, start, start + duration, invert=True)
 
 
 def drop_by_area(ev, sensor_size, ratio):

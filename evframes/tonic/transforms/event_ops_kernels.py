@@ -249,6 +249,19 @@ def is_sorted(t):
 
 
 @njit(cache=True, nogil=True)
+def first_at_least(t, v, strict):
+    """In sorted ``t``: the first index with ``t >= v`` (``t > v`` when ``strict``)."""
+    lo, hi = 0, t.shape[0]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if t[mid] < v or (strict and t[mid] == v):
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True, nogil=True)
 def merge_records(a, ta, b, tb, out):
     """Stable merge of two record arrays sorted by ``ta`` / ``tb`` (``a`` first on ties)."""
     i = k = 0

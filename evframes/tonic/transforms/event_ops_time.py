@@ -16,9 +16,8 @@ from .event_ops_base import (
     as_range,
     bound,
     copy,
-    interval,
     mapped,
-    select,
+    select_time,
     shrink,
     structured,
 )
@@ -49,7 +48,7 @@ class CropTime:
     def __call__(self, events):
         ev = structured(events, "CropTime", ("t",))
         hi = np.inf if self.max is None else self.max
-        return select(ev, interval(ev, "t", self.min, hi), closed=True)
+        return select_time(ev, self.min, hi)
 
 
 @dataclass(frozen=True)
