@@ -103,7 +103,9 @@ def to_averaged_timesurface_numpy(events, sensor_size, cell_size, surface_size, 
     t_i - time_window)`` of ``exp(-(t_i - t_j) / tau)`` (``decay='exp'``) or
     ``-(t_i - t_j) / (3 * tau) + 1`` (``'lin'``); the histogram is the mean of the cell's
     surfaces. All in float32, as Tonic: timestamps rounded to float32 (exact below 2**24 us,
-    16.7 s), sums in Tonic's order.
+    16.7 s), sums in Tonic's order (bit for bit), except for ``surface_size=1``, where
+    NumPy sums each one-cell stack pairwise and these sums run in event order: equal
+    within float32 rounding (rtol 1e-5).
 
     Tonic's quirks, kept: unsigned ``x`` / ``y`` (Tonic's CIFAR10-DVS dtype) only count
     neighbours with ``x_j >= x_i`` and ``y_j >= y_i`` (Tonic's unsigned difference wraps);
