@@ -1,0 +1,189 @@
+"""DVS-Lip (Tan et al. 2022): 100 spoken words, lip region events (128 x 128 pixels).
+
+Raw layout under ``root`` (facts from SpikingJelly's ``DVSLip`` and Tonic's ``DVSLip``, Tonic
+1.7): the download ``DVS-Lip.zip`` (md5 ``2dcb959255122d4cdeb6094ca282494b``, Google Drive:
+neither peer downloads it) holds ``DVS-Lip/train/<word>/<n>.npy`` and
+``DVS-Lip/test/<word>/<n>.npy``, one sample per file. evframes reads ``DVS-Lip.zip`` in place
+or the extracted ``DVS-Lip/`` folder: ``root/DVS-Lip.zip`` / ``root/DVS-Lip/``, SpikingJelly's
+``root/download/DVS-Lip.zip`` / ``root/extract/DVS-Lip/`` (its ``events_np/`` holds symbolic
+links to the same files), Tonic's ``save_to/DVSLip/DVS-Lip.zip`` / ``save_to/DVSLip/DVS-Lip/``.
+
+Each ``.npy`` is a structured array with fields ``t`` (int32, microseconds), ``x``, ``y``
+(int8, pixels), ``p`` (int8, 0 / 1) (SpikingJelly's note on the files); both peers use the
+fields as stored (SpikingJelly loads the array, Tonic copies it into its dtype ``x, y`` int16,
+``p`` bool, ``t`` int64). evframes reads any structured array with integer fields ``t``,
+``x``, ``y``, ``p``: values as stored (``t`` int64 microseconds), events off 128 x 128 or with a
+polarity other than 0 / 1 dropped with a warning, a file whose time decreases sorted with a
+warning. Another file (not a structured ``.npy``, a missing field, a float field) raises a
+:class:`~evframes.FormatError` naming the member.
+
+Classes (:data:`CLASSES`, 100 words, ``accused`` ... ``young``): label = position of the word
+in the sorted list, which is both Tonic's ``classes.index(word)`` and SpikingJelly's label
+(its ``DatasetFolder`` sorts the word folders the same way). A word folder of another name
+fails the extraction naming it. Split: the official one, 14896 train and 4975 test samples
+(19871 in all, as published; the peers state no counts, Tonic checks that at least 100 ``.npy``
+files exist). Samples are stored by word, then file name sorted as a string (SpikingJelly's
+order; Tonic's is the file system's). Metadata: ``source`` (``<split>/<word>/<file>.npy``).
+"""
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path, PurePosixPath
+from typing import Dict, Iterator, List, Optional, Tuple
+
+import numpy as np
+
+from ..errors import DatasetError, FormatError
+from ..events import make_events
+from . import roots
+from .base import Job, JobResult, RawDataset, chunked, drop_off_sensor, ensure_sorted, pack_samples
+
+SENSOR_SIZE = (128, 128)  # (W, H) pixels
+CLASSES = sorted((
+    "accused action allow allowed america american another around attacks banks become being "
+    "benefit benefits between billion called capital challenge change chief couple court death "
+    "described difference different during economic education election england evening "
+    "everything exactly general germany giving ground happen happened having heavy house "
+    "hundreds immigration judge labour leaders legal little london majority meeting military "
+    "million minutes missing needs number numbers paying perhaps point potential press price "
+    "question really right russia russian saying security several should significant spend "
+    "spent started still support syria syrian taken taking terms these thing think times "
+    "tomorrow under warning water welcome words worst years young").split())
+TOP = "DVS-Lip"
+ZIP = "DVS-Lip.zip"
+FIELDS = ("t", "x", "y", "p")
+CHUNK = 1000  # files per job
+_PAGE = "https://sites.google.com/view/event-based-lipreading"
+#: the official download ``(name, url, md5)`` (SpikingJelly's ``resource_url_md5()``)
+RESOURCES = ((ZIP, _PAGE, "2dcb959255122d4cdeb6094ca282494b"),)
+#: Tonic's download link of the same file
+TONIC_URL = "https://drive.google.com/file/d/1dBEgtmctTTWJlWnuWxFtk8gfOdVVpkQ0/view"
+
+
+def npy_events(data, at: str, warnings: List[str]):
+    """Events of one DVS-Lip ``.npy`` held in memory (bytes) or at a path (module
+    docstring)."""
+    try:
+        a = np.load(io.BytesIO(data) if isinstance(data, bytes) else data, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as e:
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise FormatError(at, None, f"not a readable .npy array ({why})") from None
+    names = a.dtype.names or ()
+    missing = [k for k in FIELDS if k not in names]
+    if missing:
+        raise FormatError(at, None, f"expected a structured array with fields t, x, y, p, "
+                                    f"found {a.dtype} (no {', '.join(missing)})")
+    bad = [k for k in FIELDS if a.dtype[k].kind not in "biu"]
+    if bad:
+        raise FormatError(at, None, f"field(s) {', '.join(bad)} not integer "
+                                    f"({', '.join(str(a.dtype[k]) for k in bad)})")
+    a = a.reshape(-1)
+    t, x, y, p = (a[k].astype(np.int64) for k in FIELDS)
+    ev = make_events(t, x, y, p)
+    ev = drop_off_sensor(ev, SENSOR_SIZE, at, warnings)
+    return ensure_sorted(ev, at, warnings)
+
+
+def decode_npy_members(source: str, is_zip: bool, names: List[str], labels: List[int],
+                       job_name: str) -> JobResult:
+    """One job: the ``.npy`` members ``names`` of the zip or folder ``source``."""
+    samples, warnings = [], []
+    zf = None
+    try:
+        zf = zipfile.ZipFile(source) if is_zip else None
+        for name, label in zip(names, labels):
+            at = f"{source}:{name}" if is_zip else str(Path(source) / name)
+            ev = npy_events(zf.read(name) if zf is not None else at, at, warnings)
+            if len(ev) == 0:
+                warnings.append(f"{at}: sample holds no events; kept as an empty sample")
+            samples.append((ev, label, {"source": "/".join(PurePosixPath(name).parts[-3:])}))
+    except (zipfile.BadZipFile, OSError, EOFError) as e:
+        raise DatasetError(f"{source}: cannot read archive member ({e})") from None
+    finally:
+        if zf is not None:
+            zf.close()
+    return pack_samples(job_name, samples, warnings)
+
+
+class DVSLipRaw(RawDataset):
+    """DVS-Lip in ``DVS-Lip.zip`` or ``DVS-Lip/`` under ``root`` (see the module docstring)."""
+
+    name = "dvslip"
+    sensor_size = SENSOR_SIZE
+    meta_columns = {"source": str}
+    resources = RESOURCES
+
+    def __init__(self, root):
+        super().__init__(root)
+        found = roots.find_item(self.root, self.name, TOP, ZIP,
+                                complete=lambda p: any((p / s).is_dir() for s in self.splits))
+        if found is None:
+            raise self.missing(f"DVS-Lip not found (looked for "
+                               f"{roots.describe(self.name, TOP, ZIP)})", [ZIP])
+        self._source, self._is_zip = found.path, found.is_archive
+        self._placements: Dict[str, Tuple[str, int]] = {}
+        self._lists: Optional[Dict[str, List[Tuple[str, int]]]] = None
+
+    @property
+    def classes(self) -> List[str]:
+        return list(CLASSES)
+
+    def source_files(self) -> List[Path]:
+        if self._is_zip:
+            return [self._source]
+        return sorted(p for p in self._source.rglob("*") if p.is_file())
+
+    def split_lists(self) -> Dict[str, List[Tuple[str, int]]]:
+        """``{split: [(member, label), ...]}`` in the stored order."""
+        if self._lists is not None:
+            return self._lists
+        if self._is_zip:
+            try:
+                with zipfile.ZipFile(self._source) as zf:
+                    names = [i.filename for i in zf.infolist() if not i.is_dir()]
+            except (zipfile.BadZipFile, OSError) as e:
+                raise DatasetError(f"{self._source}: not a readable zip archive ({e})") from None
+        else:
+            names = [str(p.relative_to(self._source)).replace("\\", "/")
+                     for p in self._source.rglob("*.npy") if p.is_file()]
+        out: Dict[str, List[Tuple[str, int]]] = {s: [] for s in self.splits}
+        known = {c: i for i, c in enumerate(CLASSES)}
+        for n in names:
+            if not n.lower().endswith(".npy"):
+                continue
+            parts = n.split("/")
+            if self._is_zip and parts[0] == TOP:
+                parts = parts[1:]
+            at = f"{self._source}:{n}" if self._is_zip else str(self._source / n)
+            if len(parts) != 3 or parts[0] not in out:
+                raise DatasetError(f"{at}: unexpected member (expected "
+                                   f"{TOP}/<train|test>/<word>/<file>.npy)")
+            if parts[1] not in known:
+                raise DatasetError(f"{at}: word folder {parts[1]!r} is not a DVS-Lip class "
+                                   f"(evframes.raw.dvs_lip.CLASSES)")
+            out[parts[0]].append((n, known[parts[1]]))
+        for split, entries in out.items():
+            if not entries:
+                raise DatasetError(f"{self._source}: no {split} samples found (expected "
+                                   f"{TOP}/{split}/<word>/<file>.npy)")
+            entries.sort(key=lambda e: (e[1], e[0].rsplit("/", 1)[-1]))
+        self._lists = out
+        return out
+
+    def jobs(self) -> Iterator[Job]:
+        lists = self.split_lists()
+        for split in self.splits:
+            for k, chunk in enumerate(chunked(lists[split], CHUNK)):
+                name = f"{split}:{k}"
+                self._placements[name] = (split, k)
+                yield Job(name, decode_npy_members, (str(self._source), self._is_zip,
+                                                     [e[0] for e in chunk],
+                                                     [e[1] for e in chunk], name))
+
+    def placement(self, job_name: str) -> Optional[Tuple[str, int]]:
+        return self._placements.get(job_name)
+
+
+__all__ = ["DVSLipRaw", "CLASSES", "SENSOR_SIZE", "RESOURCES", "TOP", "ZIP", "TONIC_URL",
+           "npy_events", "decode_npy_members"]
