@@ -16,7 +16,10 @@ from .asl_dvs import ASLDVSRaw
 from .base import RawDataset
 from .cifar10dvs import CIFAR10DVSRaw
 from .dvs128 import DVS128GestureRaw
+from .dvs_lip import DVSLipRaw
+from .nav_gesture import NAVGestureSitRaw, NAVGestureWalkRaw
 from .ncaltech101 import NCaltech101Raw
+from .ncars import NCARSRaw
 from .nmnist import NMNISTRaw
 from .poker_dvs import POKERDVSRaw
 from .recordings import RecordingsRaw
@@ -57,6 +60,12 @@ REGISTRY: Dict[str, DatasetEntry] = {e.name: e for e in (
     DatasetEntry("ncaltech101", NCaltech101Raw, "NCaltech101", "n_caltech101", "N-Caltech101"),
     DatasetEntry("asldvs", ASLDVSRaw, "ASLDVS", "asl_dvs", "ASL-DVS"),
     DatasetEntry("pokerdvs", POKERDVSRaw, "POKERDVS", "poker_dvs", "POKER-DVS"),
+    DatasetEntry("ncars", NCARSRaw, "NCARS", "n_cars", "N-CARS"),
+    DatasetEntry("dvslip", DVSLipRaw, "DVSLip", "dvs_lip", "DVS-Lip"),
+    DatasetEntry("navgesture-walk", NAVGestureWalkRaw, "NAVGestureWalk", "nav_gesture",
+                 "NavGesture-walk"),
+    DatasetEntry("navgesture-sit", NAVGestureSitRaw, "NAVGestureSit", "nav_gesture",
+                 "NavGesture-sit"),
     DatasetEntry("recordings", RecordingsRaw, "Recordings", "recordings",
                  "Your own recordings"),
 )}
@@ -108,4 +117,5 @@ def open_raw(name: str, root=None, **options) -> RawDataset:
 __all__ = ["REGISTRY", "DatasetEntry", "RAW_DATASETS", "DATASET_NAMES", "entry",
            "RecordingsRaw",
            "default_root", "open_raw", "RawDataset", "DVS128GestureRaw", "NMNISTRaw",
-           "CIFAR10DVSRaw", "NCaltech101Raw", "ASLDVSRaw", "POKERDVSRaw"]
+           "CIFAR10DVSRaw", "NCaltech101Raw", "ASLDVSRaw", "POKERDVSRaw", "NCARSRaw",
+           "DVSLipRaw", "NAVGestureWalkRaw", "NAVGestureSitRaw"]
