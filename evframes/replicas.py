@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Mapping, Optional, Tuple
 
-from . import synth, synth_wave1
+from . import synth, synth_wave1, synth_wave1b
 from .synth_recordings import fake_recordings
 
 
@@ -51,6 +51,29 @@ def _fake_pokerdvs(out, recordings, scale, full, archive, seed):
     return synth_wave1.fake_pokerdvs(out, per_class_train=per,
                                      per_class_test=max(1, round(per * 5 / 12)), seed=seed,
                                      archive=archive)
+
+
+def _fake_ncars(out, recordings, scale, full, archive, seed):
+    per = 7711 if full else (recordings or 20)  # real: 7940 + 7482 train, 4396 + 4211 test
+    return synth_wave1b.fake_ncars(out, per_class_train=per,
+                                   per_class_test=4304 if full else max(1, per // 2),
+                                   seed=seed, archive=archive, scale=scale or 1.0)
+
+
+def _fake_dvslip(out, recordings, scale, full, archive, seed):
+    per = 149 if full else (recordings or 2)  # real: 14896 train, 4975 test
+    return synth_wave1b.fake_dvslip(out, per_class_train=per,
+                                    per_class_test=50 if full else max(1, per // 2),
+                                    n_classes=None, seed=seed, archive=archive,
+                                    scale=scale or 1.0)
+
+
+def _fake_navgesture(variant):
+    def fake(out, recordings, scale, full, archive, seed):
+        return synth_wave1b.fake_navgesture(out, variant, users=10 if full else 3,
+                                            per_class=5 if full else (recordings or 4),
+                                            seed=seed, archive=archive, scale=scale or 1.0)
+    return fake
 
 
 def _fake_recordings(out, recordings, scale, full, archive, seed):
@@ -123,6 +146,19 @@ REPLICAS: Dict[str, Replica] = {
     "pokerdvs": Replica(synth_wave1.fake_pokerdvs, 4, (35, 35), {"train": 8, "test": 4},
                         dict(per_class_train=2, per_class_test=1, seed=0),
                         dict(per_class_train=1, per_class_test=1), _fake_pokerdvs),
+    "ncars": Replica(synth_wave1b.fake_ncars, 2, (120, 100), {"train": 4, "test": 2},
+                     dict(per_class_train=2, per_class_test=1, scale=0.4, seed=0),
+                     dict(per_class_train=1, per_class_test=1, scale=0.2), _fake_ncars),
+    "dvslip": Replica(synth_wave1b.fake_dvslip, 100, (128, 128), {"train": 6, "test": 3},
+                      dict(per_class_train=2, per_class_test=1, n_classes=3, scale=0.2, seed=0),
+                      dict(per_class_train=1, per_class_test=1, n_classes=1, scale=0.1),
+                      _fake_dvslip),
+    **{f"navgesture-{v}": Replica(synth_wave1b.fake_navgesture, 6, (304, 240),
+                                  {"train": 6, "test": 6},
+                                  dict(variant=v, users=1, per_class=2, scale=0.05, seed=0),
+                                  dict(variant=v, users=1, per_class=2, scale=0.05),
+                                  _fake_navgesture(v), open_kwargs={"train_ratio": 0.5})
+       for v in ("walk", "sit")},
     # sensor: the replica's (the dataset takes its recordings'); "archive": the labels.csv layout
     "recordings": Replica(fake_recordings, 3, (128, 128), {"train": 6, "test": 3},
                           dict(per_class=3, seed=0), dict(per_class=3, scale=0.5),
