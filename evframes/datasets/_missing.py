@@ -1,7 +1,7 @@
 """SpikingJelly's dataset modules and classes that evframes does not have (yet), and the one
 clear error importing them gives.
 
-``import evframes.datasets.dvs_lip`` (and ``from evframes.datasets import DVSLip``)
+``import evframes.datasets.hardvs`` (and ``from evframes.datasets import HARDVS``)
 raise :class:`ModuleNotFoundError` (an ``ImportError``, what a missing module raises, so code
 probing for optional datasets keeps working) saying that evframes has no such dataset and
 where it is planned, instead of Python's bare "No module named ...". A stub module of each name
@@ -13,8 +13,6 @@ from typing import Dict, NoReturn, Tuple
 
 #: SpikingJelly module -> (dataset title, its public names (classes first), where planned)
 MISSING: Dict[str, Tuple[str, Tuple[str, ...], str]] = {
-    "dvs_lip": ("DVS-Lip", ("DVSLip",), "issue 15"),
-    "nav_gesture": ("NAVGesture", ("NAVGestureWalk", "NAVGestureSit"), "issue 15"),
     "shd": ("SHD / SSC", ("SpikingHeidelbergDigits", "SpikingSpeechCommands", "SHD_N_CLASSES",
                           "SSC_N_CLASSES"), "issue 15"),
     "bullying10k": ("Bullying10K", ("Bullying10kClassification", "BULLYING10K_CATEGORY_LABEL"),
