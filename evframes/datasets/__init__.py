@@ -5,7 +5,9 @@
   :class:`ASLDVS`, :class:`POKERDVS` (loaded on first access, as they import torch), each in a
   module named as SpikingJelly's (``dvs128_gesture``, ``n_mnist``, ``cifar10_dvs``,
   ``n_caltech101``, ``asl_dvs``; ``poker_dvs``, which SpikingJelly lacks); their base
-  :class:`~evframes.datasets.base.NeuromorphicDataset`.
+  :class:`~evframes.datasets.base.NeuromorphicDataset`. Also :class:`DVSLip` (``dvs_lip``),
+  :class:`NAVGestureWalk` / :class:`NAVGestureSit` (``nav_gesture``) and :class:`NCARS`
+  (``n_cars``, which SpikingJelly lacks).
 - :func:`dataset_class` maps a registry name (``"dvs128"``) to its torch class.
 - SpikingJelly's functions, importable from here as from ``spikingjelly.datasets`` (loaded on
   first access): ``pad_sequence_collate``, ``padded_sequence_mask`` (:mod:`evframes.collate`),
@@ -16,8 +18,8 @@
   ``load_aedat_v3``, ``load_ATIS_bin``, ``save_as_pic`` (:mod:`.utils`, SpikingJelly's module
   name), ``random_temporal_delete``, ``RandomTemporalDelete`` (:mod:`.transform`),
   ``CIFAR10DVS_CLASS_NAMES`` and ``CIFAR10DVSTEBNSplit`` (:mod:`.cifar10_dvs`).
-  SpikingJelly's datasets that evframes lacks (``DVSLip``, ``HARDVS``, ... and their
-  modules ``dvs_lip``, ``hardvs``, ...) raise an ImportError saying so
+  SpikingJelly's datasets that evframes lacks (``HARDVS``, ``ESImageNet``, ... and their
+  modules ``hardvs``, ``es_imagenet``, ...) raise an ImportError saying so
   (:mod:`._missing`).
 - Re-exported from :mod:`evframes.raw`, where the one dataset registry lives: ``REGISTRY``,
   ``RAW_DATASETS``, ``DATASET_NAMES``, :func:`open_raw`, :func:`default_root` and the ``*Raw``
