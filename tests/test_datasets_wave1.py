@@ -431,7 +431,7 @@ def test_spikingjelly_modules_import(tmp_path):
     from evframes.datasets.poker_dvs import POKERDVS
     assert d.NCaltech101 is NCaltech101 and d.ASLDVS is ASLDVS and d.POKERDVS is POKERDVS
     with pytest.raises(ModuleNotFoundError, match="evframes has DVS128Gesture.*NCaltech101"):
-        import evframes.datasets.dvs_lip  # noqa: F401
+        import evframes.datasets.hardvs  # noqa: F401
 
 
 def test_tar_member_helper_is_streamed(tmp_path):
