@@ -25,11 +25,12 @@ from .files import parse_sensor, recordings_options
               help="Decoding processes [default: all cores].")
 @click.option("--force", is_flag=True, help="Rebuild the stores even if they are current.")
 @click.option("--train-ratio", type=float, default=0.9, show_default=True,
-              help="CIFAR10-DVS, N-Caltech101, ASL-DVS: per-class train fraction (first files "
-                   "by name).")
+              help="CIFAR10-DVS, N-Caltech101, ASL-DVS, NAVGesture: per-class train fraction "
+                   "(first files by name).")
 @click.option("--orientation", type=click.Choice(["spikingjelly", "tonic", "raw"]),
               default="spikingjelly", show_default=True,
-              help="CIFAR10-DVS, ASL-DVS: coordinate convention ('tonic': ASL-DVS only).")
+              help="CIFAR10-DVS, ASL-DVS, NAVGesture: coordinate convention ('tonic': "
+                   "ASL-DVS only).")
 @click.option("--resumable/--no-resumable", default=None,
               help="Keep finished recordings as shards so an interrupted run resumes "
                    "[default: on above 256 MB of raw data].")
