@@ -63,6 +63,14 @@ def _vox_add(out, size, q, v):
 
 
 @njit(cache=True, nogil=True)
+def _first_decrease(t, lo, hi):
+    for i in range(max(lo, 1), hi):
+        if t[i] < t[i - 1]:
+            return i
+    return -1
+
+
+@njit(cache=True, nogil=True)
 def voxel(t, x, y, p, n_bins, H, W, ft0, fspan, bool_p, out):
     """out: float64 [n_bins*H*W], zeroed. Tonic's sums (np.add.at): every cell gets its
     left shares in event order, then its right shares in event order. With ``t`` sorted
@@ -70,66 +78,57 @@ def voxel(t, x, y, p, n_bins, H, W, ft0, fspan, bool_p, out):
     ``b`` and their right shares from run ``b - 1``; the runs are therefore done last to
     first, each in event order, adding both shares of an event at once: bin ``b + 1`` has
     all its left shares (run ``b + 1``, done before) when run ``b``'s right shares come.
-    Per chunk the positions, weights and indices are computed in simple loops, then
-    scattered. Returns (status, event index)."""
+    An index NumPy would wrap (or refuse) sends the rest of its run one event at a time.
+    Returns (status, event index)."""
     HW = H * W
     size = n_bins * HW
+    usize = np.uint64(size)
     nf = np.float64(n_bins)
-    wl = np.empty(_CH, np.float64)
-    wr = np.empty(_CH, np.float64)
-    qb = np.empty(_CH, np.int64)
     starts = _run_starts(t, ft0, nf, fspan, n_bins)
     for b in range(n_bins, -1, -1):
         lo = starts[b]
         hi = starts[b + 1]
-        left = b < n_bins
         right = b + 1 < n_bins
         offl = b * HW
         offr = offl + HW
+        if b == n_bins:  # events at the last timestamp: no share inside the grid
+            if _first_decrease(t, lo, hi) >= 0:
+                return BAD_T, _first_decrease(t, 0, t.shape[0])
+            continue
+        dec = False
         i = lo
-        while i < hi:
-            m = min(_CH, hi - i)
-            ts = t[i:i + m]
-            dec = i > 0 and t[i] < t[i - 1]
-            for j in range(1, m):
-                dec |= ts[j] < ts[j - 1]
-            if dec:
-                for j in range(i, i + m):
-                    if j > 0 and t[j] < t[j - 1]:
-                        return BAD_T, j
-            if left:
-                xs = x[i:i + m]
-                ys = y[i:i + m]
-                ps = p[i:i + m]
-                for j in range(m):
-                    d = _tn(ts[j], ft0, nf, fspan) - b
-                    pol = 1.0
-                    if not bool_p:
-                        pv = np.float64(ps[j])
-                        pol = -1.0 if pv == 0.0 else pv
-                    wl[j] = pol * (1.0 - d)
-                    wr[j] = pol * d
-                bad = False
-                for j in range(m):
-                    q = np.int64(xs[j]) + np.int64(ys[j]) * W
-                    qb[j] = q
-                    bad |= np.uint64(q + offl) >= np.uint64(size)
-                    if right:
-                        bad |= np.uint64(q + offr) >= np.uint64(size)
-                if bad:  # an index NumPy wraps or refuses: one by one
-                    for j in range(m):
-                        if not _vox_add(out, size, qb[j] + offl, wl[j]):
-                            return BAD_INDEX, i + j
-                        if right and not _vox_add(out, size, qb[j] + offr, wr[j]):
-                            return BAD_INDEX, i + j
-                elif right:
-                    for j in range(m):
-                        out[np.uint64(qb[j] + offl)] += wl[j]
-                        out[np.uint64(qb[j] + offr)] += wr[j]
-                else:
-                    for j in range(m):
-                        out[np.uint64(qb[j] + offl)] += wl[j]
-            i += m
+        while i < hi:  # the run's events, both shares at once
+            tv = t[i]
+            dec |= i > 0 and tv < t[i - 1]
+            d = _tn(tv, ft0, nf, fspan) - b
+            pol = 1.0
+            if not bool_p:
+                pv = np.float64(p[i])
+                pol = -1.0 if pv == 0.0 else pv
+            q = np.int64(x[i]) + np.int64(y[i]) * W
+            ul = np.uint64(q + offl)
+            ur = np.uint64(q + offr)
+            if ul >= usize or (right and ur >= usize):
+                break
+            out[ul] += pol * (1.0 - d)
+            if right:
+                out[ur] += pol * d
+            i += 1
+        if dec:  # (runs go last to first: name the first decrease of all)
+            return BAD_T, _first_decrease(t, 0, t.shape[0])
+        for j in range(i, hi):  # from an index NumPy wraps or refuses on: one by one
+            if j > 0 and t[j] < t[j - 1]:
+                return BAD_T, _first_decrease(t, 0, t.shape[0])
+            d = _tn(t[j], ft0, nf, fspan) - b
+            pol = 1.0
+            if not bool_p:
+                pv = np.float64(p[j])
+                pol = -1.0 if pv == 0.0 else pv
+            q = np.int64(x[j]) + np.int64(y[j]) * W
+            if not _vox_add(out, size, q + offl, pol * (1.0 - d)):
+                return BAD_INDEX, j
+            if right and not _vox_add(out, size, q + offr, pol * d):
+                return BAD_INDEX, j
     return OK, -1
 
 
