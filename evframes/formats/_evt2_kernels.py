@@ -396,7 +396,8 @@ def make_codec(kind: str) -> Codec:
     """The driver codec for ``"evt2"`` or ``"evt21"``."""
     from ._prophesee_direct import Direct
     k = 0 if kind == "evt2" else 1
-    cheap = (lambda body, ctx, wt: (body.units, body.units if wt else 0)) if k == 0 else None
+    # one event per EVT 2.0 word at most; with triggers, the bound pass sizes both arrays
+    cheap = (lambda body, ctx, wt: None if wt else (body.units, 0)) if k == 0 else None
     direct = Direct(lambda body, ctx, lo, hi: bound_evt2(ctx["w"], lo, hi, ctx["kind"]), cheap,
                     _direct_decode, 34, _error)
     return Codec(kind, 4 if k == 0 else 8, _count_hook, _fold, _decode_hook,
