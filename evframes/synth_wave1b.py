@@ -23,7 +23,7 @@ import os
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Iterable, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 
@@ -42,33 +42,27 @@ def _out(out) -> Path:
     return out
 
 
-def frames_events(frames: Iterable[np.ndarray], t0: int, step_us: int,
-                  rng: np.random.Generator, keep: float = 0.8, noise: float = 0.02) -> Events:
-    """Events of a sequence of binary frames ``[H, W]``: ON where a pixel turns on between
-    steps, OFF where it turns off (a fraction ``keep`` of them), times uniform within each
-    ``step_us`` step from ``t0``; plus ``noise`` random events; sorted by time."""
-    ts, xs, ys, ps = [], [], [], []
-    prev = None
-    k = 0
-    for k, cur in enumerate(frames):
-        if prev is not None:
-            for pts, pol in ((np.argwhere(cur & ~prev), 1), (np.argwhere(~cur & prev), 0)):
-                pts = pts[rng.random(len(pts)) < keep]
-                ys.append(pts[:, 0])
-                xs.append(pts[:, 1])
-                ps.append(np.full(len(pts), pol))
-                ts.append(t0 + (k - 1) * step_us + rng.integers(0, step_us, len(pts)))
-        prev = cur
-    H, W = prev.shape
-    n_noise = int(noise * sum(len(a) for a in ts)) + 1
-    ts.append(t0 + rng.integers(0, max(k, 1) * step_us, n_noise))
-    xs.append(rng.integers(0, W, n_noise))
-    ys.append(rng.integers(0, H, n_noise))
-    ps.append(rng.integers(0, 2, n_noise))
-    t = np.concatenate(ts)
+def frames_events(frames: np.ndarray, t0: int, step_us: int, rng: np.random.Generator,
+                  keep: float = 0.8, noise: float = 0.02) -> Events:
+    """Events of binary frames ``[S, H, W]``: ON where a pixel turns on between steps, OFF
+    where it turns off (a fraction ``keep`` of them), times uniform within each ``step_us``
+    step from ``t0``; plus ``noise`` random events; sorted by time."""
+    frames = np.asarray(frames, bool)
+    S, H, W = frames.shape
+    parts = []
+    for pol, change in ((1, frames[1:] & ~frames[:-1]), (0, ~frames[1:] & frames[:-1])):
+        k, y, x = np.nonzero(change)
+        sel = rng.random(k.shape[0]) < keep
+        parts.append((k[sel], y[sel], x[sel], np.full(int(sel.sum()), pol)))
+    k = np.concatenate([a[0] for a in parts])
+    t = t0 + k * step_us + rng.integers(0, step_us, k.shape[0])
+    n_noise = int(noise * k.shape[0]) + 1
+    t = np.concatenate([t, t0 + rng.integers(0, max(S - 1, 1) * step_us, n_noise)])
+    y = np.concatenate([a[1] for a in parts] + [rng.integers(0, H, n_noise)])
+    x = np.concatenate([a[2] for a in parts] + [rng.integers(0, W, n_noise)])
+    p = np.concatenate([a[3] for a in parts] + [rng.integers(0, 2, n_noise)])
     order = np.argsort(t, kind="stable")
-    return make_events(t[order], np.concatenate(xs)[order], np.concatenate(ys)[order],
-                       np.concatenate(ps)[order])
+    return make_events(t[order], x[order], y[order], p[order])
 
 
 def _dat_bytes(ev: Events, version: int, header_lines=()) -> bytes:
@@ -110,26 +104,21 @@ def ncars_events(car: bool, rng: np.random.Generator, scale: float = 1.0) -> Eve
     """One N-CARS-like sample (100 ms) in a crop of random size (at most 120 x 100)."""
     w = int(np.clip(rng.integers(50, 121) * scale, 12, 120))
     h = int(np.clip(rng.integers(40, 101) * scale, 10, 100))
-    yy, xx = np.mgrid[:h, :w]
     steps = 25
+    yy, xx = np.mgrid[:h, :w]
     if car:  # a body with two wheels crossing the crop
         bw, bh = max(4, w // 3), max(3, h // 3)
         y0 = h // 2 - bh // 2
-
-        def frame(k):
-            x0 = int(-bw + (w + bw) * k / steps)
-            body = (xx >= x0) & (xx < x0 + bw) & (yy >= y0) & (yy < y0 + bh)
-            wheels = ((xx - x0 - bw // 4) ** 2 + (yy - y0 - bh) ** 2 < (bh // 3 + 1) ** 2) | \
-                ((xx - x0 - 3 * bw // 4) ** 2 + (yy - y0 - bh) ** 2 < (bh // 3 + 1) ** 2)
-            return body | wheels
+        x0 = (-bw + (w + bw) * np.arange(steps + 1) / steps).astype(int)[:, None, None]
+        rr = (bh // 3 + 1) ** 2
+        frames = (((xx >= x0) & (xx < x0 + bw) & (yy >= y0) & (yy < y0 + bh))
+                  | ((xx - x0 - bw // 4) ** 2 + (yy - y0 - bh) ** 2 < rr)
+                  | ((xx - x0 - 3 * bw // 4) ** 2 + (yy - y0 - bh) ** 2 < rr))
     else:  # a texture drifting slowly
         tex = rng.random((h + 8, w + 8)) < 0.3
-
-        def frame(k):
-            d = int(round(4 * k / steps))
-            return tex[d:d + h, d // 2:d // 2 + w]
-    return frames_events((frame(k) for k in range(steps + 1)), int(rng.integers(0, 500)),
-                         100_000 // steps, rng, keep=0.5)
+        d = np.round(4 * np.arange(steps + 1) / steps).astype(int)
+        frames = np.stack([tex[k:k + h, k // 2:k // 2 + w] for k in d])
+    return frames_events(frames, int(rng.integers(0, 500)), 100_000 // steps, rng, keep=0.5)
 
 
 def fake_ncars(out, per_class_train: int = 10, per_class_test: int = 5, seed: int = 0,
@@ -177,17 +166,15 @@ def lip_events(word: int, rng: np.random.Generator, scale: float = 1.0) -> np.nd
     """One DVS-Lip-like sample: a mouth (ellipse) opening and closing ``2 + word % 4`` times
     in about a second on 128 x 128 (drawn in a 96 x 64 window), as the file's structured
     array."""
-    yy, xx = np.mgrid[:64, :96]
     ox, oy = 16 + int(rng.integers(-6, 7)), 38 + int(rng.integers(-6, 7))
     a = (22 + word % 7) * np.sqrt(scale)
-    beats = 2 + word % 4
     steps = 40
-
-    def frame(k):
-        b = 3 + 12 * np.sqrt(scale) * abs(np.sin(np.pi * beats * k / steps))
-        return ((xx - 48) / a) ** 2 + ((yy - 32) / b) ** 2 < 1
-    ev = frames_events((frame(k) for k in range(steps + 1)), int(rng.integers(0, 2000)),
-                       25_000, rng, keep=0.6)
+    k = np.arange(steps + 1, dtype=np.float32)[:, None, None]
+    b = 3 + 12 * np.sqrt(scale) * np.abs(np.sin(np.pi * (2 + word % 4) * k / steps))
+    room = 1 - ((np.arange(96, dtype=np.float32) - 48) / a) ** 2  # [96]: 1 - (x/a)^2
+    dy2 = ((np.arange(64, dtype=np.float32) - 32) ** 2)[:, None]  # [64, 1]
+    frames = dy2 < room * (b * b)  # (y/b)^2 < 1 - (x/a)^2, [S, 64, 96]
+    ev = frames_events(frames, int(rng.integers(0, 2000)), 25_000, rng, keep=0.6)
     out = np.empty(len(ev), LIP_DTYPE)
     out["t"], out["x"], out["y"], out["p"] = ev["t"], ev["x"] + ox, ev["y"] + oy, ev["p"]
     return out
@@ -233,23 +220,22 @@ def gesture_td_events(code: str, rng: np.random.Generator, walk: bool, scale: fl
     moving in the gesture's direction (``se``: growing, ``ho``: a circle) over a background
     that drifts when walking, drawn in a 160 x 120 window near the centre."""
     W, H, ox, oy = 160, 120, 72 + int(rng.integers(-40, 41)), 60 + int(rng.integers(-40, 41))
-    yy, xx = np.mgrid[:H, :W]
     r = 5 + 8 * np.sqrt(scale)
     steps = 20
     dx, dy = _DIRS[code]
-    tex = rng.random((H + 20, W + 20)) < (0.01 * scale if walk else 0.0)
-
-    def frame(k):
-        f = k / steps
-        cx, cy, rr = W / 2 + dx * (f - 0.5) * 100, H / 2 + dy * (f - 0.5) * 70, r
-        if code == "se":
-            rr = r * (0.5 + f)
-        elif code == "ho":
-            cx, cy = W / 2 + 30 * np.cos(2 * np.pi * f), H / 2 + 30 * np.sin(2 * np.pi * f)
-        hand = (xx - cx) ** 2 + (yy - cy) ** 2 < rr ** 2
-        d = int(10 * f) if walk else 0
-        return hand | tex[d:d + H, d:d + W]
-    ev = frames_events((frame(k) for k in range(steps + 1)), t0, 30_000, rng, keep=0.4)
+    f = (np.arange(steps + 1, dtype=np.float32) / steps)[:, None, None]
+    cx, cy, rr = W / 2 + dx * (f - 0.5) * 100, H / 2 + dy * (f - 0.5) * 70, r + 0 * f
+    if code == "se":
+        rr = r * (0.5 + f)
+    elif code == "ho":
+        cx, cy = W / 2 + 30 * np.cos(2 * np.pi * f), H / 2 + 30 * np.sin(2 * np.pi * f)
+    ddx = (np.arange(W, dtype=np.float32)[None, None, :] - cx) ** 2  # [S, 1, W]
+    ddy = (np.arange(H, dtype=np.float32)[None, :, None] - cy) ** 2  # [S, H, 1]
+    frames = ddx + ddy < rr ** 2
+    if walk:
+        tex = rng.random((H + 20, W + 20)) < 0.01 * scale
+        frames |= np.stack([tex[d:d + H, d:d + W] for d in (10 * f.ravel()).astype(int)])
+    ev = frames_events(frames, t0, 30_000, rng, keep=0.4)
     return make_events(ev["t"], ev["x"] + ox, ev["y"] + oy, ev["p"])
 
 

@@ -19,8 +19,9 @@ warning. Another file (not a structured ``.npy``, a missing field, a float field
 
 Classes (:data:`CLASSES`, 100 words, ``accused`` ... ``young``): label = position of the word
 in the sorted list, which is both Tonic's ``classes.index(word)`` and SpikingJelly's label
-(its ``DatasetFolder`` sorts the word folders the same way). A word folder of another name
-fails the extraction naming it. Split: the official one, 14896 train and 4975 test samples
+(its ``DatasetFolder`` sorts the word folders the same way; it numbers the folders present, so
+with words missing its labels shift, evframes' stay). A word folder of another name fails the
+extraction naming it. Split: the official one, 14896 train and 4975 test samples
 (19871 in all, as published; the peers state no counts, Tonic checks that at least 100 ``.npy``
 files exist). Samples are stored by word, then file name sorted as a string (SpikingJelly's
 order; Tonic's is the file system's). Metadata: ``source`` (``<split>/<word>/<file>.npy``).
