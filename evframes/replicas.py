@@ -156,7 +156,7 @@ REPLICAS: Dict[str, Replica] = {
     **{f"navgesture-{v}": Replica(synth_wave1b.fake_navgesture, 6, (304, 240),
                                   {"train": 6, "test": 6},
                                   dict(variant=v, users=1, per_class=2, scale=0.05, seed=0),
-                                  dict(variant=v, users=1, per_class=2, scale=0.05),
+                                  dict(variant=v, users=1, per_class=1, scale=0.05),
                                   _fake_navgesture(v), open_kwargs={"train_ratio": 0.5})
        for v in ("walk", "sit")},
     # sensor: the replica's (the dataset takes its recordings'); "archive": the labels.csv layout
