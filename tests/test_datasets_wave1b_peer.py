@@ -123,6 +123,27 @@ def test_evframes_equals_the_peer(live, prefix):
         assert peers[k].shape == ours[k].shape and np.array_equal(peers[k], ours[k]), k
 
 
+def test_navgesture_time_going_back_spikingjelly_drops_the_tail(tmp_path):
+    """Where a file's time goes back, SpikingJelly's reader (first pass) zero-fills each such
+    record and keeps only as many records as it accepted, so the file's last events are lost;
+    evframes keeps them (the rest is equal: the events below an earlier time are dropped)."""
+    from spikingjelly.datasets.nav_gesture import _readATIS_tddat
+
+    from evframes.raw.nav_gesture import td_events
+    rec = [(100, 3, 10, 1), (90, 4, 11, 0), (110, 5, 12, 1), (120, 6, 13, 0), (80, 7, 14, 1),
+           (130, 8, 15, 0), (140, 9, 16, 1)]
+    for header in (True, False):
+        p = tmp_path / f"user01_do_{int(header)}.dat"
+        p.write_bytes(w._td(rec, header=header))
+        t, xy, pol, _ = _readATIS_tddat(str(p))
+        ours = td_events(p.read_bytes(), str(p), "spikingjelly", [])
+        assert list(ours["t"]) == [0, 10, 20, 30, 40]
+        n = len(t)  # two records went back in time: SpikingJelly loses the last two
+        assert n == len(ours) - 2 and list(t) == list(ours["t"][:n])
+        assert list(xy[:, 0]) == list(ours["x"][:n])
+        assert list(239 - xy[:, 1]) == list(ours["y"][:n]) and list(pol) == list(ours["p"][:n])
+
+
 if __name__ == "__main__":
     if "--write-reference" not in sys.argv:
         sys.exit("usage: test_datasets_wave1b_peer.py --write-reference")
