@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from .event_ops_base import structured
+from .event_ops_base import affine, mapped, structured
 from .functional import to_frame_numpy
 
 __all__ = ["EventDownsampling"]
@@ -77,9 +77,7 @@ def _integrate(diffs, thr, step_frame, hist, count_only, xs, ys, ps, ts):
 def _frames(ev, sensor_size, target_size, dt):
     """Tonic's scaled, binned ON - OFF frames ``[T, H', W']`` int16."""
     factor = np.asarray(target_size) / sensor_size[:-1]
-    ev = ev.copy()
-    ev["x"] = ev["x"] * factor[0]
-    ev["y"] = ev["y"] * factor[1]
+    ev = mapped(ev, [affine(ev, "x", factor[0], 0), affine(ev, "y", factor[1], 0)])
     frames = to_frame_numpy(ev, sensor_size=(*target_size, 2), time_window=dt)
     return frames[:, 1] - frames[:, 0]
 

@@ -17,6 +17,7 @@ from .event_ops_base import (
     delete_mask,
     drop_table,
     interval,
+    sample,
     select,
     select_time,
     structured,
@@ -101,10 +102,7 @@ class DropEvent:
     @staticmethod
     def get_params(p):
         """The drop probability for one call (one draw for a range)."""
-        p = as_range(p)
-        if isinstance(p, tuple):
-            p = (p[1] - p[0]) * np.random.random_sample() + p[0]
-        return p
+        return sample(p)
 
     def __call__(self, events):
         ev = structured(events, "DropEvent")

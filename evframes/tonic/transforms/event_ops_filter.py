@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .event_ops_base import as_range, copy, pixel_fields, shrink, structured
+from .event_ops_base import copy, pixel_fields, sample, shrink, structured
 from .event_ops_kernels import (
     decimate_records,
     denoise_records,
@@ -114,10 +114,7 @@ class RefractoryPeriod:
     @staticmethod
     def get_params(delta):
         """The refractory period for one call (one draw for a range)."""
-        delta = as_range(delta)
-        if isinstance(delta, tuple):
-            delta = int((delta[1] - delta[0]) * np.random.random_sample() + delta[0])
-        return delta
+        return sample(delta, to_int=True)
 
     def __call__(self, events):
         delta = self.get_params(self.delta)
@@ -156,10 +153,7 @@ class UniformNoise:
     @staticmethod
     def get_params(n):
         """The number of noise events for one call (one draw for a range)."""
-        n = as_range(n)
-        if isinstance(n, tuple):
-            n = int((n[1] - n[0]) * np.random.random_sample() + n[0])
-        return n
+        return sample(n, to_int=True)
 
     def __call__(self, events):
         if len(events) == 0:

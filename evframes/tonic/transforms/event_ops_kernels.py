@@ -44,8 +44,8 @@ def map_records(ev, out, reverse, op1, op2, op3):
     s2, d2, k2, a2, b2 = op2
     s3, d3, k3, a3, b3 = op3
     n = ev.shape[0]
-    for i in range(n):
-        j = n - 1 - i if reverse else i
+    for j in range(n):               # output order (forward writes), reversed reads
+        i = n - 1 - j if reverse else j
         out[j] = ev[i]
         if k1 == 0:
             d1[j] = s1[i] * a1 + b1

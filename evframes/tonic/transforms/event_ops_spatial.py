@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .event_ops_base import affine, as_range, bound, mapped, shrink, structured
+from .event_ops_base import affine, as_range, bound, mapped, sample, shrink, structured
 from .event_ops_kernels import crop_records, jitter2_records
 
 __all__ = ["CenterCrop", "RandomCrop", "RandomFlipLR", "RandomFlipUD", "Downsample",
@@ -189,9 +189,7 @@ class Downsample:
             factor = np.asarray(self.target_size) / self.sensor_size[:-1]
         else:
             factor = self.get_params(self.spatial_factor)
-        coef = as_range(self.time_factor)
-        if isinstance(coef, tuple):
-            coef = (coef[1] - coef[0]) * np.random.random_sample() + coef[0]
+        coef = sample(self.time_factor)     # Tonic's time skew draw
         names = ev.dtype.names
         ops = [affine(ev, "t", coef, 0)] if "t" in names else []
         if "x" in names:

@@ -13,10 +13,10 @@ import numpy as np
 
 from .event_ops_base import (
     affine,
-    as_range,
     bound,
     copy,
     mapped,
+    sample,
     select_time,
     shrink,
     structured,
@@ -164,9 +164,6 @@ class TimeSkew:
 
     def __call__(self, events):
         ev = structured(events, "TimeSkew", ("t",))
-        coef, off = as_range(self.coefficient), as_range(self.offset)
-        if isinstance(coef, tuple):
-            coef = (coef[1] - coef[0]) * np.random.random_sample() + coef[0]
-        if isinstance(off, tuple):
-            off = (off[1] - off[0]) * np.random.random_sample() + off[0]
+        coef = sample(self.coefficient)     # coefficient first, then offset (Tonic's order)
+        off = sample(self.offset)
         return mapped(ev, [affine(ev, "t", coef, off)])
