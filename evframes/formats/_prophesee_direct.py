@@ -75,8 +75,8 @@ def decode_direct(codec, body, with_triggers: bool, validate: bool, backwards):
     n_ev, n_tr = int(ev_off[-1]), int(tr_off[-1])
     ev = (np.empty(n_ev, np.int64), np.empty(n_ev, np.int16), np.empty(n_ev, np.int16),
           np.empty(n_ev, np.int8))
-    tr = np.empty(n_tr if with_triggers else 0, TRIGGER_DTYPE)
-    trc = (tr["t"], tr["id"], tr["value"]) if with_triggers else None
+    trc = (np.empty(n_tr, np.int64), np.empty(n_tr, np.int16), np.empty(n_tr, np.int8)) \
+        if with_triggers else None
     index = {bounds[c]: c for c in range(nch)}
 
     def one(lo, hi):
@@ -100,7 +100,7 @@ def decode_direct(codec, body, with_triggers: bool, validate: bool, backwards):
             o = int(ev_off[c])
             ev[0][o:o + int(i[0])] += add
             if with_triggers:
-                tr["t"][int(tr_off[c]):int(tr_off[c]) + int(i[1])] += add
+                trc[0][int(tr_off[c]):int(tr_off[c]) + int(i[1])] += add
         loops += int(i[6])
     if validate:
         first_back, prev = -1, None
@@ -116,8 +116,11 @@ def decode_direct(codec, body, with_triggers: bool, validate: bool, backwards):
         if first_back >= 0:
             raise backwards(body, first_back)
     ev = _pack(ev, ev_off, [int(i[0]) for i in infos])
+    tr = np.zeros(0, TRIGGER_DTYPE)
     if with_triggers:
-        tr = _pack((tr,), tr_off, [int(i[1]) for i in infos])[0]
+        cols = _pack(trc, tr_off, [int(i[1]) for i in infos])
+        tr = np.empty(cols[0].shape[0], TRIGGER_DTYPE)
+        tr["t"], tr["id"], tr["value"] = cols
     return ev, tr
 
 

@@ -171,10 +171,22 @@ def _fold_all(codec: Codec, body: Body, ctx, sums, bounds, validate) -> List[Pla
 
 
 def _alloc(n_ev: int, n_tr: int, want_tr: bool):
+    """Event columns and (with triggers) contiguous trigger columns t, id, value (one kernel
+    specialisation: never the strided fields of the structured array)."""
     ev = (np.empty(n_ev, np.int64), np.empty(n_ev, np.int16), np.empty(n_ev, np.int16),
           np.empty(n_ev, np.int8))
-    tr = np.empty(n_tr if want_tr else 0, TRIGGER_DTYPE)
+    tr = (np.empty(n_tr, np.int64), np.empty(n_tr, np.int16), np.empty(n_tr, np.int8)) \
+        if want_tr else None
     return ev, tr
+
+
+def triggers_array(cols) -> np.ndarray:
+    """The structured TRIGGER_DTYPE array of trigger columns (t, id, value), or an empty one."""
+    if cols is None:
+        return empty_triggers()
+    tr = np.empty(cols[0].shape[0], TRIGGER_DTYPE)
+    tr["t"], tr["id"], tr["value"] = cols
+    return tr
 
 
 def off_sensor(body: Body, offset: int, where: str) -> FormatError:
@@ -198,8 +210,8 @@ def _decode_plans(codec, body, ctx, plans, bounds, keep, want_tr, validate):
         plans[c].ev_off, plans[c].tr_off = n_ev, n_tr
         n_ev += plans[c].n_ev
         n_tr += plans[c].n_tr
-    ev, tr = _alloc(n_ev, n_tr, want_tr)
-    out = (ev, (tr["t"], tr["id"], tr["value"]) if want_tr else None)
+    ev, trc = _alloc(n_ev, n_tr, want_tr)
+    out = (ev, trc)
     by_lo = {bounds[c]: c for c in keep}
     sub = [bounds[c] for c in keep] + [bounds[keep[-1] + 1]] if keep else [0, 0]
 
@@ -222,7 +234,7 @@ def _decode_plans(codec, body, ctx, plans, bounds, keep, want_tr, validate):
             prev_t = ev[0][o + ne - 1]
         if first_bad >= 0:
             raise _backwards(body, first_bad)
-    return ev, tr
+    return ev, triggers_array(trc)
 
 
 def _window_slice(ev, tr, t_start, t_end, validate):
@@ -318,9 +330,9 @@ def iterate(codec: Codec, body: Body, chunk_events: int, t_start=None, t_end=Non
             break
         if not (_overlaps(plan, t_start, t_end) if validate else (plan.n_ev or plan.n_tr)):
             continue
-        ev, tr = _alloc(plan.n_ev, plan.n_tr, with_triggers)
-        out = (ev, (tr["t"], tr["id"], tr["value"]) if with_triggers else None)
-        ne, nt, back, first = codec.decode(body, ctx, lo, hi, plan, out, validate)
+        ev, trc = _alloc(plan.n_ev, plan.n_tr, with_triggers)
+        ne, nt, back, first = codec.decode(body, ctx, lo, hi, plan, (ev, trc), validate)
+        tr = triggers_array(trc)
         if validate and ne:
             if back >= 0 or (prev_t is not None and ev[0][0] < prev_t):
                 raise _backwards(body, back if back >= 0 else first)
