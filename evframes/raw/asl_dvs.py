@@ -74,11 +74,14 @@ def inner_zip_name(letter: str) -> str:
 
 class Source(NamedTuple):
     """Where one letter's files are: ``kind`` ``"dir"`` (a folder), ``"zip"`` (a zip file) or
-    ``"nested"`` (member ``inner`` of the zip file ``path``)."""
+    ``"nested"`` (member ``inner`` of the zip file ``path``; stored without compression, its
+    bytes are ``[offset, offset + size)`` of that file, else ``offset`` is -1)."""
 
     kind: str
     path: str
     inner: str = ""
+    offset: int = -1
+    size: int = 0
 
 
 # -- reading a zip inside a zip --------------------------------------------------------------
@@ -118,22 +121,25 @@ class FileWindow(io.RawIOBase):
         super().close()
 
 
+def stored_offset(fh, info: zipfile.ZipInfo) -> int:
+    """Byte offset of the data of member ``info`` in the open zip file ``fh``."""
+    fh.seek(info.header_offset)
+    head = fh.read(30)
+    if len(head) < 30 or head[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"bad local header of member {info.filename!r}")
+    n, e = struct.unpack("<HH", head[26:30])
+    return info.header_offset + 30 + n + e
+
+
 def open_zip(src: Source) -> zipfile.ZipFile:
-    """The zip of a ``"zip"`` or ``"nested"`` source, opened for reading."""
+    """The zip of a ``"zip"`` or ``"nested"`` source, opened for reading: a stored inner zip
+    as a window of the outer file (nothing copied), a compressed one inflated into memory."""
     if src.kind == "zip":
         return zipfile.ZipFile(src.path)
-    with zipfile.ZipFile(src.path) as outer:
-        info = outer.getinfo(src.inner)
-        if info.compress_type != zipfile.ZIP_STORED:
+    if src.offset < 0:
+        with zipfile.ZipFile(src.path) as outer:
             return zipfile.ZipFile(io.BytesIO(outer.read(src.inner)))
-    with open(src.path, "rb") as fh:  # stored: the member's bytes are the inner zip itself
-        fh.seek(info.header_offset)
-        head = fh.read(30)
-    if len(head) < 30 or head[:4] != b"PK\x03\x04":
-        raise zipfile.BadZipFile(f"bad local header of member {src.inner!r}")
-    n, e = struct.unpack("<HH", head[26:30])
-    start = info.header_offset + 30 + n + e
-    return zipfile.ZipFile(io.BufferedReader(FileWindow(src.path, start, info.compress_size),
+    return zipfile.ZipFile(io.BufferedReader(FileWindow(src.path, src.offset, src.size),
                                              1 << 16))
 
 
@@ -252,7 +258,7 @@ class ASLDVSRaw(ClassFolderRaw):
         self.orientation = orientation
         self._sources: Dict[str, Source] = {}
         self._outer: Optional[Path] = None
-        nested: Optional[Dict[str, str]] = None
+        nested: Optional[Dict[str, Source]] = None
         for c in CLASSES:
             found = roots.find_item(self.root, self.name, c, inner_zip_name(c))
             if found is not None:
@@ -261,7 +267,7 @@ class ASLDVSRaw(ClassFolderRaw):
             if nested is None:
                 nested = self._outer_members()
             if c in nested:
-                self._sources[c] = Source("nested", str(self._outer), nested[c])
+                self._sources[c] = nested[c]
         missing = [c for c in CLASSES if c not in self._sources]
         if len(missing) == len(CLASSES):
             raise self.missing(
@@ -274,8 +280,8 @@ class ASLDVSRaw(ClassFolderRaw):
                                f"(no folder <letter>/, no '{inner_zip_name('<letter>')}' and "
                                f"not in {self._outer or 'a download zip'})")
 
-    def _outer_members(self) -> Dict[str, str]:
-        """``{letter: inner zip member}`` of the download zip, if one is found."""
+    def _outer_members(self) -> Dict[str, Source]:
+        """``{letter: nested source}`` of the download zip, if one is found."""
         for name in OUTER:
             found = roots.find_item(self.root, self.name, None, name)
             if found is not None:
@@ -283,16 +289,20 @@ class ASLDVSRaw(ClassFolderRaw):
                 break
         if self._outer is None:
             return {}
+        out: Dict[str, Source] = {}
         try:
-            with zipfile.ZipFile(self._outer) as zf:
-                names = [i.filename for i in zf.infolist() if not i.is_dir()]
+            with zipfile.ZipFile(self._outer) as zf, open(self._outer, "rb") as fh:
+                for info in zf.infolist():
+                    m = _INNER.search(info.filename)
+                    c = m.group(1).lower() if m else ""
+                    if info.is_dir() or c not in CLASSES or c in out:
+                        continue
+                    stored = info.compress_type == zipfile.ZIP_STORED
+                    out[c] = Source("nested", str(self._outer), info.filename,
+                                    stored_offset(fh, info) if stored else -1,
+                                    info.compress_size)
         except (zipfile.BadZipFile, OSError) as e:
             raise DatasetError(f"{self._outer}: not a readable zip archive ({e})") from None
-        out = {}
-        for n in names:
-            m = _INNER.search(n)
-            if m and m.group(1).lower() in CLASSES:
-                out.setdefault(m.group(1).lower(), n)
         return out
 
     @property
@@ -338,10 +348,8 @@ class ASLDVSRaw(ClassFolderRaw):
 
     def chunk_size(self, cls: str) -> int:
         src = self._sources[cls]
-        if src.kind == "nested":  # a compressed inner zip is inflated once per job
-            with zipfile.ZipFile(src.path) as zf:
-                if zf.getinfo(src.inner).compress_type != zipfile.ZIP_STORED:
-                    return 1 << 30
+        if src.kind == "nested" and src.offset < 0:  # a compressed inner zip: inflated once
+            return 1 << 30                             # per job, so one job per split
         return self.chunk
 
     def chunk_job(self, name: str, cls: str, members: List[str]) -> Job:
@@ -350,5 +358,5 @@ class ASLDVSRaw(ClassFolderRaw):
 
 
 __all__ = ["ASLDVSRaw", "CLASSES", "TONIC_TARGETS", "SENSOR_SIZE", "ORIENTATIONS", "RESOURCES",
-           "TONIC_RESOURCE", "mat_events", "decode_mat_members", "open_zip", "Source",
-           "inner_zip_name"]
+           "TONIC_RESOURCE", "mat_events", "decode_mat_members", "open_zip", "stored_offset",
+           "Source", "inner_zip_name"]
