@@ -44,10 +44,12 @@ def _out(out) -> Path:
 # -- N-Caltech101 ----------------------------------------------------------------------------
 
 def fake_ncaltech101(out, per_class: int = 10, n_classes: Optional[int] = 5, seed: int = 0,
-                     archive: bool = True, scale: float = 1.0) -> dict:
+                     archive: bool = True, scale: float = 1.0, density: int = 1) -> dict:
     """Write an N-Caltech101 replica under ``out``: ``n_classes`` classes spread over the 101
     (``Faces_easy`` among them; None: all 101), ``per_class`` recordings each. ``scale`` sets the
-    image size (1.0: 120..232 x 100..172 pixels, tens of thousands of events per recording)."""
+    image size (1.0: 120..232 x 100..172 pixels, about 14000 events per recording);
+    ``density`` the pattern's cells per side (12 x ``density``): about 4 gives the real
+    recordings' tens of thousands of events (the real ``Faces_easy/image_0001``: 67445)."""
     from .raw.ncaltech101 import CLASSES
     _check_counts(per_class=per_class, n_classes=n_classes)
     if not scale > 0:
@@ -66,8 +68,9 @@ def fake_ncaltech101(out, per_class: int = 10, n_classes: Optional[int] = 5, see
         for i in range(1, per_class + 1):
             w = int(np.clip(rng.integers(120, 233) * min(scale, 1.0), 16, 232))
             h = int(np.clip(rng.integers(100, 173) * min(scale, 1.0), 16, 172))
-            cell = max(w, h) // 12 + 1
-            img = synth.class_pattern(ci, size=cell * 12, cells=12)[:h, :w]
+            cells = 12 * max(1, int(density))
+            cell = max(w, h) // cells + 1
+            img = synth.class_pattern(ci, size=cell * cells, cells=cells)[:h, :w]
             ev = synth.saccade_events(img, h + 2 * amp + 2, w + 2 * amp + 2, rng,
                                       amplitude=amp, t0=int(rng.integers(0, 1000)))
             total += len(ev)
