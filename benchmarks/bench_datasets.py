@@ -1,0 +1,349 @@
+"""Dataset extraction from the raw archives: evframes vs SpikingJelly 2.0's own pipeline (and
+Tonic 1.7's) on the same replica files, side by side, one row per dataset in
+``benchmarks/results_datasets.md``.
+
+For each dataset a replica is written once in its real layout and format (``evframes.replicas``
+writers; the sizes are in :data:`CASES`), then, reading the same files from the page cache:
+
+a) evframes: ``extract(open_raw(name, root), workers=...)``: N-Caltech101 and POKER-DVS with
+   the default (these replicas are below 64 MB: decoded in process, where the ATIS decoder is
+   far faster than moving the events between processes); ASL-DVS with two decoding processes,
+   the parallelism of SpikingJelly's two threads and what the real dataset (GBs) gets by
+   default (``scipy.io.loadmat`` per file dominates, so it parallelises). Archives read in
+   place, decoded, split, one HDF5 events store per split; stores deleted first, Numba caches
+   warmed on the tiny replica of ``evframes.warmup``.
+b) SpikingJelly (2 preprocessing threads, ``SJ_MAX_THREADS_NUMBER_FOR_DATASETS_PREPROCESS=2``,
+   its default compressed ``.npz``): its own steps, called as ``prepare_raw_dataset`` calls
+   them but without the md5 check (replicas cannot match the real files' md5):
+   ``extract_downloaded_files(root/download, root/extract)`` (unzip to disk) and
+   ``create_raw_from_extracted(root/extract, root/events_np)`` (decode, one ``.npz`` per
+   sample). SpikingJelly has no POKER-DVS.
+c) Tonic: what it does before the first epoch has seen every sample: unpack the download with
+   its ``extract_archive`` (ASL-DVS: then the letter zips inside, as its constructor does),
+   construct the dataset (file-count checks lifted), then read every sample once (Tonic decodes
+   on access; POKER-DVS's constructor loads all ``.npy`` files).
+
+Equality: the sample counts and the total of events of each peer equal evframes' (the
+per-event equality on these replicas is ``tests/test_datasets_wave1_peer.py``'s).
+Targets (issue 15): evframes at least 50x faster where the peer parses event by event, 5x
+elsewhere; SpikingJelly decodes N-Caltech101 with NumPy and ASL-DVS with ``scipy.io.loadmat``
+(vectorised), so 5x applies to both; SpikingJelly has no POKER-DVS, so no target applies there
+(Tonic's time is shown for information).
+
+Run in the benchmark venv (rows of the datasets run replace theirs; other rows stay)::
+
+    .venv-bench/bin/python benchmarks/bench_datasets.py --update benchmarks/results_datasets.md
+
+In a venv without the peers only the evframes column is measured.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Dict, Optional
+
+os.environ.setdefault("SJ_MAX_THREADS_NUMBER_FOR_DATASETS_PREPROCESS", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+HEADER = """# Dataset extraction: evframes vs SpikingJelly 2.0 and Tonic 1.7
+
+From each dataset's raw archive(s), written by evframes' replica writer in the real layout and
+format, to per-sample events: evframes `extract` (HDF5 stores) vs SpikingJelly's own
+`extract_downloaded_files` + `create_raw_from_extracted` (2 threads, compressed `.npz` per
+sample) and Tonic's unpack + construct + read every sample once. Produced by
+`benchmarks/bench_datasets.py` (see its docstring); `--update` replaces the rows of the
+datasets it ran. Times in seconds, best of the runs; ratio = peer / evframes.
+
+| dataset | replica | evframes s | SpikingJelly s (unzip + decode) | Tonic s | SJ / evframes \
+| Tonic / evframes | target | machine |
+|---|---|---|---|---|---|---|---|---|
+"""
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def _load() -> str:
+    return "/".join(f"{v:.1f}" for v in os.getloadavg())
+
+
+# -- the cases ---------------------------------------------------------------------------------
+@dataclass
+class Case:
+    write: Callable[[Path], dict]        # writes the replica under root/download (or root)
+    sj: Optional[str]                    # SpikingJelly class "module:Class", or None
+    tonic: Optional[Callable]            # Tonic pipeline(root, save_to) -> (samples, events)
+    target: Optional[float] = 5.0
+    in_download: bool = True             # replica under root/download (SpikingJelly's layout)
+    workers: Optional[int] = 2           # evframes' extract workers
+
+
+def _write_nc(root):
+    from evframes.synth_wave1 import fake_ncaltech101
+    return fake_ncaltech101(root, per_class=20, n_classes=10, density=5, seed=0)
+
+
+def _write_asl(root):
+    from evframes.synth_wave1 import fake_asldvs
+    return fake_asldvs(root, per_class=20, seed=0)
+
+
+def _write_poker(root):
+    from evframes.synth_wave1 import fake_pokerdvs
+    return fake_pokerdvs(root, seed=0)
+
+
+def _tonic_iterate(ds):
+    n = 0
+    for i in range(len(ds)):
+        n += len(ds[i][0])
+    return len(ds), n
+
+
+def _tonic_nc(root, save_to):
+    import tonic
+    from tonic.download_utils import extract_archive
+    loc = save_to / "NCALTECH101"
+    loc.mkdir(parents=True)
+    shutil.copy(root / "download" / "Caltech101.zip", loc / "N-Caltech101-archive.zip")
+    t0 = time.perf_counter()
+    extract_archive(str(loc / "N-Caltech101-archive.zip"), str(loc))
+    ds = tonic.datasets.NCALTECH101(str(save_to))
+    counts = _tonic_iterate(ds)
+    return time.perf_counter() - t0, counts
+
+
+def _tonic_asl(root, save_to):
+    import tonic
+    from tonic.download_utils import extract_archive
+    loc = save_to / "ASLDVS"
+    loc.mkdir(parents=True)
+    shutil.copy(root / "download" / "ICCV2019_DVS_dataset.zip", loc / "ASLDVS.zip")
+    t0 = time.perf_counter()
+    extract_archive(str(loc / "ASLDVS.zip"), str(loc))
+    for f in sorted(loc.iterdir()):
+        if f.name.startswith("Yin") and f.name.endswith("zip"):
+            extract_archive(str(f), str(loc))
+    ds = tonic.datasets.ASLDVS(str(save_to))
+    counts = _tonic_iterate(ds)
+    return time.perf_counter() - t0, counts
+
+
+def _tonic_poker(root, save_to):
+    import tonic
+    from tonic.download_utils import extract_archive
+    loc = save_to / "POKERDVS"
+    loc.mkdir(parents=True)
+    t0 = time.perf_counter()
+    n = e = 0
+    for split, train in (("train", True), ("test", False)):
+        shutil.copy(root / f"pips_{split}.tar.gz", loc / f"pips_{split}.tar.gz")
+        extract_archive(str(loc / f"pips_{split}.tar.gz"), str(loc))
+        a, b = _tonic_iterate(tonic.datasets.POKERDVS(str(save_to), train=train))
+        n, e = n + a, e + b
+    return time.perf_counter() - t0, (n, e)
+
+
+CASES: Dict[str, Case] = {
+    "ncaltech101": Case(_write_nc, "spikingjelly.datasets.n_caltech101:NCaltech101", _tonic_nc,
+                        workers=None),
+    "asldvs": Case(_write_asl, "spikingjelly.datasets.asl_dvs:ASLDVS", _tonic_asl),
+    "pokerdvs": Case(_write_poker, None, _tonic_poker, target=None, in_download=False,
+                     workers=None),
+}
+TITLES = {"ncaltech101": "N-Caltech101", "asldvs": "ASL-DVS", "pokerdvs": "POKER-DVS"}
+
+
+# -- the runs ----------------------------------------------------------------------------------
+def run_evframes(name: str, root: Path, workers: Optional[int]):
+    from evframes.pipeline.extract import extract
+    from evframes.raw import open_raw
+    from evframes.store import EventsDataset
+    from evframes.warmup import warm_extract
+    warm_extract(name, root)
+    shutil.rmtree(root / "events", ignore_errors=True)
+    raw = open_raw(name, root)
+    t0 = time.perf_counter()
+    extract(raw, workers=workers, progress=False, warn=False)
+    dt = time.perf_counter() - t0
+    n = e = 0
+    for s in raw.splits:
+        ds = EventsDataset(root, s)
+        n, e = n + len(ds), e + int(ds.offsets[-1])
+    return dt, (n, e)
+
+
+def run_sj(spec: str, root: Path):
+    import importlib
+    mod, cls_name = spec.split(":")
+    cls = getattr(importlib.import_module(mod), cls_name)
+    from spikingjelly.logger import logger
+    logger.remove()
+    for d in ("extract", "events_np"):
+        shutil.rmtree(root / d, ignore_errors=True)
+        (root / d).mkdir()
+    t0 = time.perf_counter()
+    cls.extract_downloaded_files(root / "download", root / "extract")
+    t1 = time.perf_counter()
+    cls.create_raw_from_extracted(root / "extract", root / "events_np")
+    t2 = time.perf_counter()
+    files = sorted((root / "events_np").rglob("*.npz"))
+    e = 0
+    for f in files:
+        with np.load(f) as z:
+            e += len(z["t"])
+    shutil.rmtree(root / "extract")
+    shutil.rmtree(root / "events_np")
+    return (t1 - t0, t2 - t1), (len(files), e)
+
+
+def lift_tonic_checks():
+    try:
+        import tonic
+    except ImportError:
+        return False
+    for c in (tonic.datasets.NCALTECH101, tonic.datasets.ASLDVS, tonic.datasets.POKERDVS):
+        c._check_exists = lambda self: True
+    return True
+
+
+def bench(name: str, repeat: int) -> dict:
+    case = CASES[name]
+    tmp = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
+    try:
+        root = tmp / "root"
+        info = case.write(root / "download" if case.in_download else root)
+        src = root / "download" if case.in_download else root
+        raw_bytes = sum(p.stat().st_size for p in src.iterdir() if p.is_file())
+        log(f"{name}: replica {info} ({raw_bytes / 1e6:.1f} MB); load {_load()}")
+        out = {"name": name, "info": info, "raw_bytes": raw_bytes, "load0": _load()}
+        ev = [run_evframes(name, root, case.workers) for _ in range(repeat)]
+        out["ev"] = min(t for t, _ in ev)
+        out["ev_counts"] = ev[0][1]
+        log(f"  evframes {out['ev']:.2f} s {out['ev_counts']}")
+        if case.sj:
+            try:
+                sj = [run_sj(case.sj, root) for _ in range(repeat)]
+                out["sj"] = min(sj, key=lambda r: sum(r[0]))[0]
+                out["sj_counts"] = sj[0][1]
+                log(f"  SpikingJelly {out['sj']} {out['sj_counts']}")
+            except ImportError as e:
+                log(f"  SpikingJelly not available ({e})")
+        if case.tonic and lift_tonic_checks():
+            runs = []
+            for k in range(repeat):
+                save_to = tmp / f"tonic{k}"
+                runs.append(case.tonic(root, save_to))
+                shutil.rmtree(save_to)
+            out["tonic"] = min(t for t, _ in runs)
+            out["tonic_counts"] = runs[0][1]
+            log(f"  Tonic {out['tonic']:.2f} s {out['tonic_counts']}")
+        out["load1"] = _load()
+        return out
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def row(r: dict) -> str:
+    n, e = r["ev_counts"]
+    ev = r["ev"]
+    cells = [TITLES[r["name"]],
+             f"{n} samples, {e / 1e6:.2f} M events, {r['raw_bytes'] / 1e6:.1f} MB",
+             f"{ev:.2f}"]
+    for key in ("sj", "tonic"):
+        if key not in r:
+            cells.append("-")
+            continue
+        same = "" if tuple(r[f"{key}_counts"]) == (n, e) else \
+            f" (counts differ: {r[f'{key}_counts']})"
+        if key == "sj":
+            a, b = r["sj"]
+            cells.append(f"{a + b:.2f} ({a:.2f} + {b:.2f}){same}")
+        else:
+            cells.append(f"{r['tonic']:.2f}{same}")
+    for key in ("sj", "tonic"):
+        if key not in r:
+            cells.append("-")
+        else:
+            t = sum(r["sj"]) if key == "sj" else r["tonic"]
+            cells.append(f"{t / ev:.1f}x")
+    target = CASES[r["name"]].target
+    if target is None:
+        cells.append("none (SpikingJelly has no loader)")
+    elif "sj" not in r:
+        cells.append(f">= {target:g}x vs SpikingJelly (not measured)")
+    else:
+        met = "met" if sum(r["sj"]) / ev >= target else "NOT met"
+        cells.append(f">= {target:g}x vs SpikingJelly: {met}")
+    cells.append(f"load {r['load0']} -> {r['load1']}")
+    return "| " + " | ".join(cells) + " |"
+
+
+def machine_line() -> str:
+    try:
+        git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, cwd=Path(__file__).parent).stdout.strip()
+    except OSError:
+        git = "?"
+    versions = []
+    for mod in ("spikingjelly", "tonic"):
+        try:
+            m = __import__(mod)
+            versions.append(f"{mod} {getattr(m, '__version__', '?')}")
+        except ImportError:
+            versions.append(f"{mod} absent")
+    cpu = platform.processor() or platform.machine()
+    return (f"Last run: {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
+            f"evframes git {git}, {', '.join(versions)}; load = 1/5/15-min load average "
+            f"before -> after.")
+
+
+def update(path: Path, rows: Dict[str, str]) -> str:
+    """The results file with the rows of ``rows`` replaced (or appended); other datasets' rows
+    and any notes below the table are kept."""
+    header = HEADER.splitlines()
+    table: Dict[str, str] = {}
+    notes = []
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            if line in header:
+                continue
+            if line.startswith("| "):
+                table[line.split("|")[1].strip()] = line
+            elif not line.startswith("Last run:"):
+                notes.append(line)
+    for k, v in rows.items():
+        table[TITLES[k]] = v
+    tail = "\n".join(notes).strip("\n")
+    return (HEADER + "\n".join(table.values()) + "\n\n" + machine_line() + "\n"
+            + (f"\n{tail}\n" if tail else ""))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--datasets", nargs="+", default=list(CASES), choices=list(CASES))
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--update", type=Path, default=None,
+                    help="results markdown file to update (rows of these datasets)")
+    a = ap.parse_args()
+    rows = {n: row(bench(n, a.repeat)) for n in a.datasets}
+    if a.update:
+        a.update.write_text(update(a.update, rows))
+        log(f"updated {a.update}")
+    else:
+        print(HEADER + "\n".join(rows.values()))
+
+
+if __name__ == "__main__":
+    main()
