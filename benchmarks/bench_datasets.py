@@ -296,12 +296,12 @@ def machine_line() -> str:
                              text=True, cwd=Path(__file__).parent).stdout.strip()
     except OSError:
         git = "?"
+    from importlib import metadata
     versions = []
-    for mod in ("spikingjelly", "tonic"):
+    for mod in ("spikingjelly", "tonic", "scipy"):
         try:
-            m = __import__(mod)
-            versions.append(f"{mod} {getattr(m, '__version__', '?')}")
-        except ImportError:
+            versions.append(f"{mod} {metadata.version(mod)}")
+        except metadata.PackageNotFoundError:
             versions.append(f"{mod} absent")
     cpu = platform.processor() or platform.machine()
     return (f"Last run: {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
