@@ -147,49 +147,44 @@ def _axis(v, d):
 @njit(cache=True, nogil=True, error_model="numpy")
 def time_surface(t, x, y, p, starts, ends, te, tau, P, H, W, has_y, out):
     """out: float64 [n, P*H*W]: ``-(te[k] - mem) / tau`` (the caller takes ``exp``), mem the
-    latest ``int(t)`` assigned per (p, y, x) by slices 0..k in order (-inf: never). Per chunk
-    the flat indices are computed with one OR'ed range check (indices NumPy would wrap go
-    one by one). Returns (status, event index)."""
+    latest ``int(t)`` assigned per (p, y, x) by slices 0..k in order (-inf: never). An index
+    NumPy would wrap (or refuse) sends the rest of its slice one event at a time. Returns
+    (status, event index)."""
     HW = H * W
     Wu = np.uint64(W)
     Hu = np.uint64(H)
     Pu = np.uint64(P)
     mem = np.full(P * HW, -np.inf, np.float64)
-    buf = np.empty(_CH, np.int64)
     for k in range(starts.shape[0]):
-        i = starts[k]
+        s = starts[k]
         e = ends[k]
+        dec = False
+        i = s
         while i < e:
-            m = min(_CH, e - i)
-            xs = x[i:i + m]
-            ys = y[i:i + m]
-            ps = p[i:i + m]
-            ts = t[i:i + m]
-            bad = i > 0 and t[i] < t[i - 1]
-            for j in range(m):
-                xi = np.int64(xs[j])
-                yi = np.int64(ys[j]) if has_y else 0
-                pi = np.int64(ps[j])
-                bad |= ((np.uint64(xi) >= Wu) | (np.uint64(yi) >= Hu)
-                        | (np.uint64(pi) >= Pu))
-                buf[j] = pi * HW + yi * W + xi
-            for j in range(1, m):
-                bad |= ts[j] < ts[j - 1]
-            if bad:
-                for j in range(i, i + m):
-                    if j > 0 and t[j] < t[j - 1]:
-                        return BAD_T, j
-                    xi, bx = _axis(x[j], W)
-                    yi, by = (0, False)
-                    if has_y:
-                        yi, by = _axis(y[j], H)
-                    pi, bp = _axis(p[j], P)
-                    if bx or by or bp:
-                        return BAD_INDEX, j
-                    buf[j - i] = pi * HW + yi * W + xi
-            for j in range(m):
-                mem[np.uint64(buf[j])] = np.float64(np.int64(ts[j]))
-            i += m
+            tv = t[i]
+            dec |= i > 0 and tv < t[i - 1]
+            xi = np.int64(x[i])
+            yi = np.int64(y[i]) if has_y else 0
+            pi = np.int64(p[i])
+            if (np.uint64(xi) >= Wu) | (np.uint64(yi) >= Hu) | (np.uint64(pi) >= Pu):
+                break
+            mem[pi * HW + yi * W + xi] = np.float64(np.int64(tv))
+            i += 1
+        for j in range(i, e):
+            if j > 0 and t[j] < t[j - 1]:
+                return BAD_T, j
+            xi, bx = _axis(x[j], W)
+            yi, by = (0, False)
+            if has_y:
+                yi, by = _axis(y[j], H)
+            pi, bp = _axis(p[j], P)
+            if bx or by or bp:
+                return BAD_INDEX, j
+            mem[pi * HW + yi * W + xi] = np.float64(np.int64(t[j]))
+        if dec:
+            for j in range(max(s, 1), e):
+                if t[j] < t[j - 1]:
+                    return BAD_T, j
         row = out[k]
         ek = te[k]
         for q in range(P * HW):
