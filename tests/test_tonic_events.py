@@ -283,3 +283,22 @@ def test_event_downsampling_where_tonic_fails():
     with pytest.raises(TypeError, match="integer timestamps"):
         T.EventDownsampling(downsampling_method="integrator", **kw)(events(10, np.dtype(
             [("x", "<i8"), ("y", "<i8"), ("t", "<f8"), ("p", "<i8")])))
+
+
+def test_choice_mask_replays_numpy_legacy_choice():
+    """DropEvent's replay of np.random.choice(n, k, replace=False): same indices, and numpy's
+    global generator (cached Gaussian included) left exactly where numpy leaves it."""
+    from evframes.tonic.transforms.event_ops_drop import choice_mask
+    for seed in range(5):
+        for n, k in ((0, 0), (1, 1), (2, 1), (5, 0), (1000, 300), (4099, 4099), (70001, 1)):
+            np.random.seed(seed)
+            np.random.normal()
+            ref = np.zeros(n, bool)
+            ref[np.random.choice(n, k, replace=False)] = True
+            after = np.random.get_state(), np.random.random()
+            np.random.seed(seed)
+            np.random.normal()
+            np.testing.assert_array_equal(choice_mask(n, k), ref)
+            st = np.random.get_state()
+            assert all(np.array_equal(a, b) for a, b in zip(st, after[0]))
+            assert np.random.random() == after[1]

@@ -2,8 +2,8 @@
 DropPixel, RandomDropPixel (Tonic 1.7 values).
 
 Random draws use numpy's global generator with Tonic's calls in Tonic's order (``DropEvent``:
-``np.random.choice(N, k, replace=False)``, which permutes all N indices), so seeded runs drop
-exactly the events Tonic drops. Events keep their order.
+``np.random.choice(N, k, replace=False)``, which permutes all N indices; replayed here by
+:func:`choice_mask`), so seeded runs drop exactly the events Tonic drops. Events keep their order.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from .event_ops_base import (
     select_time,
     structured,
 )
-from .event_ops_kernels import coord_range, pixel_counts
+from .event_ops_kernels import coord_range, legacy_choice_drop, pixel_counts
 
 __all__ = ["DropEvent", "DropEventByTime", "DropEventByArea", "EventDrop", "DropPixel",
            "RandomDropPixel"]
@@ -40,14 +40,28 @@ def _check_ratio(r, name: str, what: str, hi_open: bool = True):
                          f"them, got {r!r}")
 
 
+def choice_mask(n: int, k: int) -> np.ndarray:
+    """The mask of ``np.random.choice(n, k, replace=False)``: the same draws from numpy's
+    global generator, which is left in the same state, by a Numba replay of its MT19937 and
+    legacy shuffle (2-3x numpy's own, which permutes all n indices)."""
+    drop = np.zeros(n, np.bool_)
+    state = np.random.get_state()
+    if state[0] != "MT19937" or n >= 2**32 or not 0 <= k <= n:
+        drop[np.random.choice(n, k, replace=False)] = True
+        return drop
+    key = np.ascontiguousarray(state[1], np.uint32)
+    it = np.int32 if n < 2**31 else np.int64
+    pos = legacy_choice_drop(key, int(state[2]), k, drop, np.empty(n, it),
+                             np.arange(n, dtype=it))
+    np.random.set_state((state[0], key, pos, state[3], state[4]))
+    return drop
+
+
 def drop_event(ev, p):
     """Tonic's ``drop_event_numpy``: drop ``int(p * N + 0.5)`` events chosen by
     ``np.random.choice(N, k, replace=False)``."""
     n = len(ev)
-    idx = np.random.choice(n, int(p * n + 0.5), replace=False)
-    drop = np.zeros(n, np.bool_)
-    drop[idx] = True
-    return delete_mask(ev, drop)
+    return delete_mask(ev, choice_mask(n, int(p * n + 0.5)))
 
 
 def drop_by_time(ev, ratio):
