@@ -11,8 +11,8 @@ download ``navgesture-walk.zip`` (md5 ``5d305266f13005401959e819abe206f0``; ``na
 the first of: the folder ``navgesture-walk/`` (subject folders, or subject zips, inside: Tonic's
 ``save_to/NavGesture/navgesture-walk/``), subject folders in the root itself, the download
 ``navgesture-walk.zip`` (root or SpikingJelly's ``download/``; subject zips read in place, a
-compressed one inflated into memory once per job), or SpikingJelly's ``extract/`` (subject
-folders). Its ``events_np/`` copies are not read.
+compressed one inflated into memory, kept per process up to 256 MB), or SpikingJelly's
+``extract/`` (subject folders). Its ``events_np/`` copies are not read.
 
 Each ``.dat`` is an ATIS "td" file: optional ``%`` header lines, then (with a header) the
 event type and size bytes (size 8), then 8-byte little-endian records ``u32 t`` (us),
@@ -51,7 +51,10 @@ stated by either loader (Tonic checks that at least 304 ``.dat`` files exist). M
 """
 from __future__ import annotations
 
+import io
+import os
 import zipfile
+from collections import OrderedDict
 from pathlib import Path, PurePosixPath
 from typing import Dict, Iterator, List, Optional, Tuple
 
@@ -86,12 +89,13 @@ def td_events(data, at: str, orientation: str, warnings: List[str]) -> Events:
     """Events of one ATIS td ``.dat`` file held in memory (module docstring); a cut last
     record is left out with a TruncatedFileWarning."""
     from ..formats._common import complete_records
+    data = bytes(data) if not isinstance(data, bytes) else data
     buf = np.frombuffer(data, np.uint8)
     n, pos = buf.shape[0], 0
     header = False
-    while pos < n and buf[pos] == 0x25:  # '%' header lines
-        nl = np.flatnonzero(buf[pos:] == 0x0A)
-        pos = n if nl.size == 0 else pos + int(nl[0]) + 1
+    while pos < n and data[pos] == 0x25:  # '%' header lines
+        nl = data.find(b"\n", pos)
+        pos = n if nl < 0 else nl + 1
         header = True
     if header:
         if n - pos < 2:
@@ -130,6 +134,31 @@ def gesture_of(name: str, at: str) -> str:
     return parts[1]
 
 
+#: subject zips inflated from a compressed download, kept per process (most recently used, up
+#: to :data:`CACHE_BYTES`): jobs run gesture by gesture, so each subject zip is read by six
+_CACHE: "OrderedDict[tuple, bytes]" = OrderedDict()
+CACHE_BYTES = 256 << 20
+
+
+def open_subject_zip(src: Source) -> zipfile.ZipFile:
+    """The zip of a subject source; a compressed one inside the download is inflated once per
+    process (while it stays in the cache) instead of once per job."""
+    if src.kind != "nested":
+        return open_zip(src)
+    st = os.stat(src.path)
+    key = (src, st.st_mtime_ns, st.st_size)
+    data = _CACHE.pop(key, None)
+    if data is None:
+        with zipfile.ZipFile(src.path) as outer:
+            if outer.getinfo(src.inner).compress_type == zipfile.ZIP_STORED:
+                return open_zip(src)  # a window of the file: nothing to inflate
+            data = outer.read(src.inner)
+    _CACHE[key] = data
+    while len(_CACHE) > 1 and sum(len(v) for v in _CACHE.values()) > CACHE_BYTES:
+        _CACHE.popitem(last=False)
+    return zipfile.ZipFile(io.BytesIO(data))
+
+
 def decode_td_members(items: List[Tuple[Source, str, str]], label: int, orientation: str,
                       job_name: str) -> JobResult:
     """One job: ``items`` of ``(source, member, user)`` (one subject's source), one gesture."""
@@ -145,7 +174,7 @@ def decode_td_members(items: List[Tuple[Source, str, str]], label: int, orientat
                     data = Path(at).read_bytes()
                 else:
                     if src not in zips:
-                        zips[src] = open_zip(src)
+                        zips[src] = open_subject_zip(src)
                     data = zips[src].read(name)
                 seen = len(caught)
                 ev = td_events(data, at, orientation, warnings)
