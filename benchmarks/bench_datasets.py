@@ -28,7 +28,11 @@ per-event equality on these replicas is ``tests/test_datasets_wave1_peer.py``'s)
 Targets (issue 15): evframes at least 50x faster where the peer parses event by event, 5x
 elsewhere; SpikingJelly decodes N-Caltech101 with NumPy and ASL-DVS with ``scipy.io.loadmat``
 (vectorised), so 5x applies to both; SpikingJelly has no POKER-DVS, so no target applies there
-(Tonic's time is shown for information).
+(Tonic's time is shown for information). NAVGesture: SpikingJelly's reader parses the ATIS
+``.dat`` files event by event in Python (``struct.unpack``), so 50x applies; Tonic 1.7 has no
+NavGesture. DVS-Lip: SpikingJelly only unzips and links the ``.npy`` files (no decoding before
+training: each access loads a file), Tonic unzips, then loads every file once. N-CARS: neither
+peer has a loader (evframes' time alone).
 
 Run in the benchmark venv (rows of the datasets run replace theirs; other rows stay)::
 
@@ -165,6 +169,47 @@ CASES: Dict[str, Case] = {
 TITLES = {"ncaltech101": "N-Caltech101", "asldvs": "ASL-DVS", "pokerdvs": "POKER-DVS"}
 
 
+# -- NAVGesture, DVS-Lip, N-CARS (issue 15, second part) --------------------------------------
+def _write_nav(root):  # ~20 k events per recording (real ones hold more)
+    from evframes.synth_wave1b import fake_navgesture
+    return fake_navgesture(root, "walk", users=3, per_class=4, scale=16, seed=0)
+
+
+def _write_lip(root):
+    from evframes.synth_wave1b import fake_dvslip
+    return fake_dvslip(root, per_class_train=4, per_class_test=2, n_classes=None, seed=0)
+
+
+def _write_ncars(root):
+    from evframes.synth_wave1b import fake_ncars
+    return fake_ncars(root, per_class_train=150, per_class_test=75, seed=0)
+
+
+def _tonic_lip(root, save_to):
+    import tonic
+    from tonic.download_utils import extract_archive
+    loc = save_to / "DVSLip"
+    loc.mkdir(parents=True)
+    shutil.copy(root / "download" / "DVS-Lip.zip", loc / "DVS-Lip.zip")
+    t0 = time.perf_counter()
+    extract_archive(str(loc / "DVS-Lip.zip"), str(loc))
+    n = e = 0
+    for train in (True, False):
+        a, b = _tonic_iterate(tonic.datasets.DVSLip(str(save_to), train=train))
+        n, e = n + a, e + b
+    return time.perf_counter() - t0, (n, e)
+
+
+CASES.update({
+    "navgesture-walk": Case(_write_nav, "spikingjelly.datasets.nav_gesture:NAVGestureWalk",
+                            None, target=50.0, workers=None),
+    "dvslip": Case(_write_lip, "spikingjelly.datasets.dvs_lip:DVSLip", _tonic_lip,
+                   workers=None),
+    "ncars": Case(_write_ncars, None, None, target=None, in_download=False, workers=None),
+})
+TITLES.update({"navgesture-walk": "NAVGesture-walk", "dvslip": "DVS-Lip", "ncars": "N-CARS"})
+
+
 # -- the runs ----------------------------------------------------------------------------------
 def run_evframes(name: str, root: Path, workers: Optional[int]):
     from evframes.pipeline.extract import extract
@@ -198,11 +243,13 @@ def run_sj(spec: str, root: Path):
     t1 = time.perf_counter()
     cls.create_raw_from_extracted(root / "extract", root / "events_np")
     t2 = time.perf_counter()
-    files = sorted((root / "events_np").rglob("*.npz"))
+    files = sorted(p for p in (root / "events_np").rglob("*") if p.suffix in (".npz", ".npy"))
     e = 0
-    for f in files:
-        with np.load(f) as z:
-            e += len(z["t"])
+    for f in files:  # .npy: DVS-Lip's structured arrays (SpikingJelly links the files)
+        z = np.load(f)
+        e += len(z["t"])
+        if hasattr(z, "close"):
+            z.close()
     shutil.rmtree(root / "extract")
     shutil.rmtree(root / "events_np")
     return (t1 - t0, t2 - t1), (len(files), e)
@@ -213,7 +260,8 @@ def lift_tonic_checks():
         import tonic
     except ImportError:
         return False
-    for c in (tonic.datasets.NCALTECH101, tonic.datasets.ASLDVS, tonic.datasets.POKERDVS):
+    for c in (tonic.datasets.NCALTECH101, tonic.datasets.ASLDVS, tonic.datasets.POKERDVS,
+              tonic.datasets.DVSLip):
         c._check_exists = lambda self: True
     return True
 
