@@ -23,6 +23,7 @@ from .ncars import NCARSRaw
 from .nmnist import NMNISTRaw
 from .poker_dvs import POKERDVSRaw
 from .recordings import RecordingsRaw
+from .shd import SHDRaw, SSCRaw
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ REGISTRY: Dict[str, DatasetEntry] = {e.name: e for e in (
                  "NavGesture-walk"),
     DatasetEntry("navgesture-sit", NAVGestureSitRaw, "NAVGestureSit", "nav_gesture",
                  "NavGesture-sit"),
+    DatasetEntry("shd", SHDRaw, "SpikingHeidelbergDigits", "shd", "SHD"),
+    DatasetEntry("ssc", SSCRaw, "SpikingSpeechCommands", "shd", "SSC"),
     DatasetEntry("recordings", RecordingsRaw, "Recordings", "recordings",
                  "Your own recordings"),
 )}
@@ -118,4 +121,5 @@ __all__ = ["REGISTRY", "DatasetEntry", "RAW_DATASETS", "DATASET_NAMES", "entry",
            "RecordingsRaw",
            "default_root", "open_raw", "RawDataset", "DVS128GestureRaw", "NMNISTRaw",
            "CIFAR10DVSRaw", "NCaltech101Raw", "ASLDVSRaw", "POKERDVSRaw", "NCARSRaw",
-           "DVSLipRaw", "NAVGestureWalkRaw", "NAVGestureSitRaw"]
+           "DVSLipRaw", "NAVGestureWalkRaw", "NAVGestureSitRaw",
+           "SHDRaw", "SSCRaw"]
