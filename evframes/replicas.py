@@ -9,9 +9,10 @@ one :class:`Replica` line in :data:`REPLICAS`; :func:`replica` names what is mis
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable, Dict, Mapping, Optional, Tuple
 
-from . import synth, synth_wave1, synth_wave1b
+from . import synth, synth_shd, synth_wave1, synth_wave1b
 from .synth_recordings import fake_recordings
 
 
@@ -159,6 +160,15 @@ REPLICAS: Dict[str, Replica] = {
                                   dict(variant=v, users=1, per_class=1, scale=0.05),
                                   _fake_navgesture(v), open_kwargs={"train_ratio": 0.5})
        for v in ("walk", "sit")},
+    "shd": Replica(synth_shd.fake_shd, 20, (700, 1), {"train": 20, "test": 20},
+                   dict(per_class_train=1, per_class_test=1, scale=0.05, seed=0),
+                   dict(per_class_train=1, per_class_test=1, scale=0.002),
+                   partial(synth_shd.fake_replica_shd, dataset="shd")),
+    "ssc": Replica(synth_shd.fake_ssc, 35, (700, 1), {"train": 35, "valid": 35, "test": 35},
+                   dict(per_class_train=1, per_class_valid=1, per_class_test=1, scale=0.02,
+                        seed=0),
+                   dict(per_class_train=1, per_class_valid=1, per_class_test=1, scale=0.002),
+                   partial(synth_shd.fake_replica_shd, dataset="ssc")),
     # sensor: the replica's (the dataset takes its recordings'); "archive": the labels.csv layout
     "recordings": Replica(fake_recordings, 3, (128, 128), {"train": 6, "test": 3},
                           dict(per_class=3, seed=0), dict(per_class=3, scale=0.5),
