@@ -13,8 +13,6 @@ from typing import Dict, NoReturn, Tuple
 
 #: SpikingJelly module -> (dataset title, its public names (classes first), where planned)
 MISSING: Dict[str, Tuple[str, Tuple[str, ...], str]] = {
-    "shd": ("SHD / SSC", ("SpikingHeidelbergDigits", "SpikingSpeechCommands", "SHD_N_CLASSES",
-                          "SSC_N_CLASSES"), "issue 15"),
     "bullying10k": ("Bullying10K", ("Bullying10kClassification", "BULLYING10K_CATEGORY_LABEL"),
                     ""),
     "es_imagenet": ("ES-ImageNet", ("ESImageNet",), ""),
