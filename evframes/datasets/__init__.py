@@ -55,6 +55,7 @@ _SJ_NAMES = {
                                         "load_aedat_v3", "load_ATIS_bin", "save_as_pic")},
     **{n: f"{__name__}.transform" for n in ("random_temporal_delete", "RandomTemporalDelete")},
     **{n: f"{__name__}.cifar10_dvs" for n in ("CIFAR10DVS_CLASS_NAMES", "CIFAR10DVSTEBNSplit")},
+    **{n: f"{__name__}.shd" for n in ("SHD_N_CLASSES", "SSC_N_CLASSES")},
 }
 
 
