@@ -35,6 +35,7 @@ from ..raw import tonic_layout as _layout
 #: Tonic datasets defined in :mod:`.datasets_wave1` (which builds on this module)
 _MORE = dict.fromkeys(("NCALTECH101", "ASLDVS", "POKERDVS"), "datasets_wave1")
 _MORE.update(dict.fromkeys(("DVSLip", "NCARS", "NavGesture"), "datasets_wave1b"))
+_MORE.update(dict.fromkeys(("SHD", "SSC"), "datasets_shd"))
 __all__ = ["NMNIST", "DVSGesture", "CIFAR10DVS", "stabilize", *_MORE]
 
 
