@@ -220,7 +220,8 @@ def test_ncars_sensor_policy_and_bad_input(tmp_path):
     warns = []
     ev = dat_events((tmp_path / "r/train/cars/obj_0_td.dat").read_bytes(), "w.dat", warns)
     assert list(ev["x"]) == [3, 119] and "off the 120x100 sensor" in warns[0]
-    ds = NCARS(tmp_path / "r", train=True, progress=False)
+    with pytest.warns(UserWarning, match="dropped 1 event.*off the 120x100 sensor"):
+        ds = NCARS(tmp_path / "r", train=True, progress=False)
     assert len(ds[0][0]) == 2 and NCARS.get_H_W() == (100, 120)
     p = tmp_path / "r" / "test" / "cars" / "obj_0_td.dat"
     p.write_bytes(p.read_bytes()[:-3])  # cut inside the last record
