@@ -24,14 +24,19 @@ case is an error by default and why).
 
 :func:`read_events` picks the decoder from the header (``#!AER-DAT4.0``, ``#!AER-DAT3.x``,
 ``#!AER-DAT2.x``, a Prophesee ``%`` header naming EVT 2.0 / 2.1 / 3.0 or DAT) or, for header-less
-files, the extension (``.bin``, ``.bs2``); the Prophesee readers also take ``t_start`` /
-``t_end`` (us) and ``with_triggers``. Files of other formats are refused with a
-:class:`FormatError` that names them when their header is recognisable (Prophesee EVT 4.0, HDF5,
-zip, ...) and lists the supported formats; every reader refuses a file of another format the
-same way (naming its reader when evframes reads it), and the header-less ATIS reader also
-refuses files whose
-time goes backwards (bytes of another format do that within a few records), never returning
-garbage events.
+files, the extension (``.bin``, ``.bs2``); every format takes ``t_start`` / ``t_end`` (us),
+and :func:`iter_events` reads any file in chunks of events (memory bounded for AEDAT 4 and
+Prophesee files). Files of other formats are refused with a :class:`FormatError` that names
+them when their header is recognisable (Prophesee EVT 4.0, HDF5, zip, ...) and lists the
+supported formats; every reader refuses a file of another format the same way (naming its
+reader when evframes reads it), and the header-less ATIS reader also refuses files whose time
+goes backwards (bytes of another format do that within a few records), never returning garbage
+events.
+
+Triggers (``with_triggers=True``) come back as a separate structured array, never mixed into
+the events, in each camera's own terms: Prophesee ``t`` / ``id`` (trigger channel) / ``value``
+(edge: 1 rising, 0 falling) (:data:`TRIGGER_DTYPE`); AEDAT 4 ``t`` / ``kind`` (DV's
+TriggerType code, :data:`evframes.formats.aedat4.TRIGGER_DTYPE`), as the two vendors define them.
 """
 from __future__ import annotations
 
