@@ -35,7 +35,7 @@ events.
 
 Triggers (``with_triggers=True``) come back as a separate structured array, never mixed into
 the events, in each camera's own terms: Prophesee ``t`` / ``id`` (trigger channel) / ``value``
-(edge: 1 rising, 0 falling) (:data:`TRIGGER_DTYPE`); AEDAT 4 ``t`` / ``kind`` (DV's
+(the edge or level the camera reports) (:data:`TRIGGER_DTYPE`); AEDAT 4 ``t`` / ``kind`` (DV's
 TriggerType code, :data:`evframes.formats.aedat4.TRIGGER_DTYPE`), as the two vendors define them.
 """
 from __future__ import annotations
