@@ -172,8 +172,8 @@ def _index_pass(f, idx: DeflateIndex, zip_crc: Optional[int]) -> None:
                 tail = f.read(min(INPUT_CHUNK, end - cpos))
                 cpos += len(tail)
                 if not tail:
-                    raise DatasetError(f"{idx.where}: compressed data is truncated (ends after "
-                                       f"{out} bytes of output)")
+                    raise DatasetError(f"{idx.where}: compressed data is cut short after "
+                                       f"{out} bytes of output (a cut download?)")
             chunk = d.decompress(tail, next_point - out)
             tail = d.unconsumed_tail
             crc = zlib.crc32(chunk, crc)

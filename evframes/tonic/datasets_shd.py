@@ -13,7 +13,8 @@ Events: a structured array ``(t, x, p)`` int64: ``t`` microseconds ``floor(secon
 (Tonic's artificial polarity); ``sensor_size = (700, 1, 1)``; the target the file's label.
 ``classes`` is the file's ``extra/keys`` (read on first access, not at construction as Tonic
 does) and ``speaker`` the samples' ``extra/speaker`` (from the store). Tonic's transforms for
-``sensor_size (700, 1, 1)`` apply as they are (ToFrame gives ``[T, 1, 1, 700]``).
+``sensor_size (700, 1, 1)`` apply as they are (ToFrame gives ``[T, 1, 700]``, as Tonic's for
+events without ``y``).
 
 Differences: where Tonic would download, a one-line error says what to get and where; a
 ``SSC(split=...)`` other than the three names is refused (Tonic then fails later on a missing
