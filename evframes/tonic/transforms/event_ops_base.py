@@ -125,7 +125,7 @@ def mapped(events, ops, reverse: bool = False) -> np.ndarray:
     zero = np.int64(0)
     tuples = [(events[op[1]], out[op[1]], _KINDS[op[0]], *(op[2:] if op[0] == "affine"
                                                           else (zero, zero))) for op in ops]
-    tuples += [tuples[0]] * (3 - len(tuples))
+    tuples += [tuples[0][:2] + (3, zero, zero)] * (3 - len(tuples))
     K.map_records(events, out, reverse, *tuples)
     return out
 

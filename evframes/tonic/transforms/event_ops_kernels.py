@@ -37,9 +37,8 @@ def invert_field(src, dst):
 def map_records(ev, out, reverse, op1, op2, op3):
     """``out`` = ``ev`` (reversed when ``reverse``) with three field operations fused into the
     copy. An op is ``(src, dst, kind, a, b)``: kind 0 ``dst = src * a + b``, 1 ``dst = (src ==
-    0)`` (Tonic's polarity inversion ``invert(p.astype(bool))``), 2 ``dst = 0``; ``src`` is a
-    field of ``ev``, ``dst`` the same field of ``out``. Repeat an op to use fewer (an op reads
-    the input, so applying it twice writes the same value)."""
+    0)`` (Tonic's polarity inversion ``invert(p.astype(bool))``), 2 ``dst = 0``, 3 nothing (to
+    use fewer ops); ``src`` is a field of ``ev``, ``dst`` the same field of ``out``."""
     s1, d1, k1, a1, b1 = op1
     s2, d2, k2, a2, b2 = op2
     s3, d3, k3, a3, b3 = op3
@@ -51,19 +50,19 @@ def map_records(ev, out, reverse, op1, op2, op3):
             d1[j] = s1[i] * a1 + b1
         elif k1 == 1:
             d1[j] = s1[i] == 0
-        else:
+        elif k1 == 2:
             d1[j] = 0
         if k2 == 0:
             d2[j] = s2[i] * a2 + b2
         elif k2 == 1:
             d2[j] = s2[i] == 0
-        else:
+        elif k2 == 2:
             d2[j] = 0
         if k3 == 0:
             d3[j] = s3[i] * a3 + b3
         elif k3 == 1:
             d3[j] = s3[i] == 0
-        else:
+        elif k3 == 2:
             d3[j] = 0
 
 
