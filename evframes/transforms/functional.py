@@ -22,7 +22,8 @@ so it keeps every event in the first ``filter_time`` microseconds of a recording
 pixels that have not fired yet as silent, so with ``connectivity=4`` the two agree on every event
 from ``filter_time`` on. The default stays 8 (the usual background-activity filter; it keeps more
 events than the 4-neighbour rule: 11.7% more than Tonic's on the real DVS128 Gesture clip of
-the test data, 1.9% on its N-MNIST sample), so existing results and stores do not change. :class:`evframes.tonic.transforms.Denoise` is Tonic's rule exactly.
+the test data, 1.9% on its N-MNIST sample), so existing results and stores do not change.
+:class:`evframes.tonic.transforms.Denoise` is Tonic's rule exactly.
 """
 from __future__ import annotations
 
