@@ -22,8 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from .event_ops_base import affine, mapped, structured
-from .functional import to_frame_numpy
+from .event_ops_base import structured
 
 __all__ = ["EventDownsampling"]
 
@@ -34,51 +33,81 @@ OUT_DTYPE = np.dtype({"names": ["x", "y", "p", "t"], "formats": ["i4"] * 4})
 def _integrate(diffs, thr, step_frame, hist, count_only, xs, ys, ps, ts):
     """The integrate-and-fire pass over ``diffs [T, H, W]`` (int16 ON - OFF). Emits into
     ``xs, ys, ps, ts`` (frame index in ``ts``) unless ``count_only``; with ``hist`` of shape
-    ``[F, H, W, 2]`` adds each firing frame's ON / OFF maps to ``hist[step_frame[t]]``.
-    Returns the number of emitted events and the last firing frame (-1: none)."""
+    ``[F, H, W, 2]`` adds each frame's ON / OFF maps to ``hist[step_frame[t]]`` (only firing
+    frames add anything). Returns the number of emitted events and the last firing frame (-1:
+    none). A pixel's state resets as soon as its own maps are known (they depend on it only)."""
     T, H, W = diffs.shape
     state = np.zeros((H, W))
     pos = np.zeros((H, W), np.bool_)
     neg = np.zeros((H, W), np.bool_)
     k = 0
     last = -1
+    F = hist.shape[0]
     for t in range(T):
-        fired = False
+        f = step_frame[t]
+        fired = 0
         for y in range(H):
             for x in range(W):
                 s = state[y, x] + diffs[t, y, x]
-                state[y, x] = s
-                pos[y, x] = s >= thr
-                neg[y, x] = -s >= thr
-                fired |= pos[y, x] | neg[y, x]
-        if not fired:
+                up = s >= thr
+                down = -s >= thr
+                pos[y, x] = up
+                neg[y, x] = down
+                state[y, x] = 0.0 if up or down else s
+                fired += up + down
+                if f < F:
+                    hist[f, y, x, 1] += up
+                    hist[f, y, x, 0] += down
+        if fired == 0:
             continue
         last = t
-        if hist.shape[0]:
-            f = step_frame[t]
-            for y in range(H):
-                for x in range(W):
-                    hist[f, y, x, 1] += pos[y, x]
-                    hist[f, y, x, 0] += neg[y, x]
+        if count_only:
+            k += fired
+            continue
         for p, mask in ((1, pos), (0, neg)):
             for y in range(H):
                 for x in range(W):
                     if mask[y, x]:
-                        if not count_only:
-                            xs[k], ys[k], ps[k], ts[k] = x, y, p, t
+                        xs[k], ys[k], ps[k], ts[k] = x, y, p, t
                         k += 1
-        for y in range(H):
-            for x in range(W):
-                if pos[y, x] or neg[y, x]:
-                    state[y, x] = 0.0
     return k, last
 
 
+@njit(cache=True, nogil=True)
+def _bin_diffs(x, y, p, fx, fy, starts, ends, xkind, ykind, frames):
+    """Tonic's ``to_frame_numpy`` of the scaled events into ``frames [T, 2, H', W']`` int16:
+    window ``w`` counts events ``starts[w] <= i < ends[w]`` at ``(p, trunc(y * fy),
+    trunc(x * fx))`` (the products cast into the coordinate dtypes, ``xkind``/``ykind``, as
+    Tonic's assignment; negative indices count from the end, as numpy's)."""
+    C, H, W = frames.shape[1], frames.shape[2], frames.shape[3]
+    for w in range(starts.shape[0]):
+        for i in range(starts[w], ends[w]):
+            xi = np.int64(xkind(x[i] * fx))
+            yi = np.int64(ykind(y[i] * fy))
+            pi = np.int64(p[i])
+            if not (-W <= xi < W and -H <= yi < H and -C <= pi < C):
+                return i
+            frames[w, pi + C if pi < 0 else pi, yi + H if yi < 0 else yi,
+                   xi + W if xi < 0 else xi] += 1
+    return -1
+
+
 def _frames(ev, sensor_size, target_size, dt):
-    """Tonic's scaled, binned ON - OFF frames ``[T, H', W']`` int16."""
+    """Tonic's scaled, binned ON - OFF frames ``[T, H', W']`` int16: ``ToFrame(time_window=dt)``
+    windows (``SliceByTime``: from the first event, stride ``dt``, incomplete tail dropped)."""
     factor = np.asarray(target_size) / sensor_size[:-1]
-    ev = mapped(ev, [affine(ev, "x", factor[0], 0), affine(ev, "y", factor[1], 0)])
-    frames = to_frame_numpy(ev, sensor_size=(*target_size, 2), time_window=dt)
+    t = ev["t"]
+    duration = t[-1] - t[0]
+    n = max(int(np.floor((duration - dt) / dt) + 1), 1)
+    starts = np.arange(n) * dt + t[0]
+    i0 = np.searchsorted(t, starts)[:n]
+    i1 = np.searchsorted(t, starts + dt)[:n]
+    frames = np.zeros((n, 2, target_size[1], target_size[0]), np.int16)
+    bad = _bin_diffs(ev["x"], ev["y"], ev["p"], factor[0], factor[1], i0, i1,
+                     ev.dtype["x"].type, ev.dtype["y"].type, frames)
+    if bad >= 0:
+        raise ValueError(f"EventDownsampling: event {bad} (x={ev['x'][bad]}, y={ev['y'][bad]}, "
+                         f"p={ev['p'][bad]}) falls off the {tuple(target_size)} target")
     return frames[:, 1] - frames[:, 0]
 
 
