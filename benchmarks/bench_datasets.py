@@ -91,6 +91,7 @@ class Case:
     target: Optional[float] = 5.0
     in_download: bool = True             # replica under root/download (SpikingJelly's layout)
     workers: Optional[int] = 2           # evframes' extract workers
+    ev: Optional[Callable] = None        # evframes run(name, root, workers), default extract
 
 
 def _write_nc(root):
@@ -210,6 +211,98 @@ CASES.update({
 TITLES.update({"navgesture-walk": "NAVGesture-walk", "dvslip": "DVS-Lip", "ncars": "N-CARS"})
 
 
+# -- SHD (issue 15, helper H2): HDF5 spike files in SpikingJelly's download/*.h5.zip -----------
+# SpikingJelly decodes nothing before training for events (unzip, symbolic links in events_h5/;
+# each access reads one sample from the HDF5 file), so the events row times its unzip + links +
+# reading every sample once through its event Dataset (and Tonic likewise); the frames row is
+# its whole frame pipeline (unzip + links + frames_number=20 split_by='number': one compressed
+# .npz per sample, 2 threads) against evframes' extract + integrate of the same setting.
+SHD_T = 20
+
+
+def _write_shd(root):  # ~5000 spikes per sample, 1000 samples (the real set: 10420)
+    from evframes.synth_shd import fake_shd
+    return fake_shd(root, per_class_train=40, per_class_test=10, scale=1.0, seed=0,
+                    archive="zip")
+
+
+def _sj_shd_unzip(root):
+    from spikingjelly.datasets.shd import SpikingHeidelbergDigits as SHD
+    from spikingjelly.logger import logger
+    logger.remove()
+    for d in ("extract", "events_h5"):
+        shutil.rmtree(root / d, ignore_errors=True)
+        (root / d).mkdir()
+    for d in root.iterdir():
+        if d.name.startswith("frames_number_"):
+            shutil.rmtree(d)
+    SHD.extract_downloaded_files(root / "download", root / "extract")
+    SHD.create_raw_from_extracted(root / "extract", root / "events_h5")
+    return SHD
+
+
+def _sj_shd(root, frames: bool):
+    t0 = time.perf_counter()
+    SHD = _sj_shd_unzip(root)
+    t1 = time.perf_counter()
+    n = e = 0
+    for train in (True, False):
+        if frames:
+            ds = SHD(str(root), train=train, data_type="frame", frames_number=SHD_T,
+                     split_by="number")
+            n += len(ds)
+        else:
+            ds = SHD(str(root), train=train, data_type="event")
+            for i in range(len(ds)):
+                e += len(ds[i][0]["t"])
+            n += len(ds)
+    t2 = time.perf_counter()
+    if frames:  # count outside the timing: every event lands in a frame of this rule
+        for f in (root / f"frames_number_{SHD_T}_split_by_number").rglob("*.npz"):
+            with np.load(f) as z:
+                e += int(z["frames"].sum())
+    for d in ("extract", "events_h5", f"frames_number_{SHD_T}_split_by_number"):
+        shutil.rmtree(root / d, ignore_errors=True)
+    return (t1 - t0, t2 - t1), (n, e)
+
+
+def _ev_shd_frames(name, root, workers):
+    from evframes.integrate import FrameSetting
+    from evframes.pipeline.frames import build_frames
+    from evframes.warmup import warm_integrate
+    setting = FrameSetting.from_options("number", SHD_T)
+    warm_integrate(setting)
+    shutil.rmtree(root / setting.dir_name, ignore_errors=True)
+    dt_ex, counts = run_evframes("shd", root, workers)
+    t0 = time.perf_counter()
+    build_frames(root, setting, progress=False)
+    return dt_ex + time.perf_counter() - t0, counts
+
+
+def _tonic_shd(root, save_to):
+    import tonic
+    from tonic.download_utils import extract_archive
+    loc = save_to / "SHD"
+    loc.mkdir(parents=True)
+    for split in ("train", "test"):
+        shutil.copy(root / "download" / f"shd_{split}.h5.zip", loc / f"shd_{split}.h5.zip")
+    t0 = time.perf_counter()
+    n = e = 0
+    for split, train in (("train", True), ("test", False)):
+        extract_archive(str(loc / f"shd_{split}.h5.zip"), str(loc))
+        a, b = _tonic_iterate(tonic.datasets.SHD(str(save_to), train=train))
+        n, e = n + a, e + b
+    return time.perf_counter() - t0, (n, e)
+
+
+CASES.update({
+    "shd": Case(_write_shd, lambda root: _sj_shd(root, False), _tonic_shd, workers=None),
+    "shd-frames": Case(_write_shd, lambda root: _sj_shd(root, True), None, workers=None,
+                       ev=_ev_shd_frames),
+})
+TITLES.update({"shd": "SHD (events)", "shd-frames": f"SHD (frames T={SHD_T}, number)"})
+
+
 # -- the runs ----------------------------------------------------------------------------------
 def run_evframes(name: str, root: Path, workers: Optional[int]):
     from evframes.pipeline.extract import extract
@@ -276,13 +369,14 @@ def bench(name: str, repeat: int) -> dict:
         raw_bytes = sum(p.stat().st_size for p in src.iterdir() if p.is_file())
         log(f"{name}: replica {info} ({raw_bytes / 1e6:.1f} MB); load {_load()}")
         out = {"name": name, "info": info, "raw_bytes": raw_bytes, "load0": _load()}
-        ev = [run_evframes(name, root, case.workers) for _ in range(repeat)]
+        ev = [(case.ev or run_evframes)(name, root, case.workers) for _ in range(repeat)]
         out["ev"] = min(t for t, _ in ev)
         out["ev_counts"] = ev[0][1]
         log(f"  evframes {out['ev']:.2f} s {out['ev_counts']}")
         if case.sj:
             try:
-                sj = [run_sj(case.sj, root) for _ in range(repeat)]
+                sj = [case.sj(root) if callable(case.sj) else run_sj(case.sj, root)
+                      for _ in range(repeat)]
                 out["sj"] = min(sj, key=lambda r: sum(r[0]))[0]
                 out["sj_counts"] = sj[0][1]
                 log(f"  SpikingJelly {out['sj']} {out['sj_counts']}")
