@@ -64,6 +64,13 @@ def seconds_to_us(t) -> np.ndarray:
         return (t.astype(np.int64) * 1_000_000)
     if t.dtype.kind != "f":
         raise ValueError(f"spike times must be numbers, got dtype {t.dtype}")
+    if t.dtype == np.float16:  # one gather from the table of all 65536 values
+        us = _f16_table()[t.view(np.uint16)]
+        if us.size and us.min() < 0:
+            i = int(np.argmax(us < 0))
+            raise ValueError(f"spike time {i} is {float(t[i])} s (times must be finite and "
+                             f">= 0)")
+        return us
     t64 = t.astype(np.float64)
     if t64.size:
         if not np.all(np.isfinite(t64)):
@@ -73,6 +80,22 @@ def seconds_to_us(t) -> np.ndarray:
             i = int(np.argmax(t64 < 0))
             raise ValueError(f"spike time {i} is negative ({t64[i]} s)")
     return np.floor(t64 * 1e6).astype(np.int64)
+
+
+_F16 = []
+
+
+def _f16_table() -> np.ndarray:
+    """int64 ``floor(v * 10**6)`` of every float16 bit pattern ``v`` (-1 for NaN, infinite
+    and negative values; -0.0 gives 0): 512 KiB, built once."""
+    if not _F16:
+        v = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16).view(np.float16)
+        v64 = v.astype(np.float64)
+        ok = np.isfinite(v64) & (v64 >= 0)
+        table = np.full(v.size, -1, np.int64)
+        table[ok] = np.floor(v64[ok] * 1e6).astype(np.int64)
+        _F16.append(table)
+    return _F16[0]
 
 
 def events_1d(events: Mapping) -> Events:

@@ -84,7 +84,7 @@ def spike_events(times: np.ndarray, units: np.ndarray, offsets: np.ndarray, wher
     def sample(i):
         return int(np.searchsorted(offsets, i, side="right")) - 1 + first_index
 
-    if times.dtype.kind == "f" and times.size:
+    if times.dtype.kind == "f" and times.dtype != np.float16 and times.size:
         bad = ~np.isfinite(times) | (times < 0)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
@@ -92,11 +92,13 @@ def spike_events(times: np.ndarray, units: np.ndarray, offsets: np.ndarray, wher
                                f"(times must be finite and >= 0)")
     try:
         t = seconds_to_us(times)
-    except ValueError as e:
-        raise DatasetError(f"{where}: {e}") from None
+    except ValueError as e:  # "spike time <i> is ...": name the sample
+        words = str(e).split()
+        at = f" sample {sample(int(words[2]))}:" if words[2:3] and words[2].isdigit() else ""
+        raise DatasetError(f"{where}:{at} {e}") from None
     if units.dtype.kind not in "iu":
         raise DatasetError(f"{where}: spikes/units are {units.dtype}, not integers")
-    x = units.astype(np.int64, copy=False)
+    x = units if units.dtype == np.uint16 else units.astype(np.int64)
     off = offsets
     if x.size and (int(x.min()) < 0 or int(x.max()) >= SENSOR_SIZE[0]):
         ok = (x >= 0) & (x < SENSOR_SIZE[0])
