@@ -132,11 +132,9 @@ class EventsStoreWriter(AtomicH5):
         ensure_free_space(self.final.parent, n * 13, self.final)
         start = self._n_written
         for k in KEYS:
-            a = np.concatenate(self._buf[k]) if len(self._buf[k]) > 1 else self._buf[k][0]
             d = self.h5[k]
             d.resize((start + n,))
-            d[start:] = a[:n]
-            self._buf[k] = [a[n:]] if a.shape[0] > n else []
+            self._buf[k] = _write_chunks(d, self._buf[k], start, n)
         self._buf_n -= n
         self._n_written += n
 
@@ -180,6 +178,36 @@ class EventsStoreWriter(AtomicH5):
         man["created"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         man["build_id"] = uuid.uuid4().hex  # frames stores name the exact build they came from
         return super().commit(man)
+
+
+def _write_chunks(d, parts: List[np.ndarray], start: int, n: int) -> List[np.ndarray]:
+    """Write the first ``n`` values of the buffered ``parts`` to ``d[start:start + n]``
+    (``start`` chunk-aligned) without joining them: runs of whole chunks inside one part are
+    written straight from it, only a chunk that spans parts is assembled (at most one chunk
+    copied per part). Every chunk is written whole, once. Returns the parts left over."""
+    pos, pieces, held = 0, [], 0
+    rest: List[np.ndarray] = []
+    for a in parts:
+        i = 0
+        while i < a.shape[0] and pos + held < n:
+            if held == 0 and a.shape[0] - i >= _EVENT_CHUNK:
+                m = min((a.shape[0] - i) // _EVENT_CHUNK * _EVENT_CHUNK, n - pos)
+                d[start + pos:start + pos + m] = a[i:i + m]
+                pos += m
+                i += m
+                continue
+            take = min(_EVENT_CHUNK - held, a.shape[0] - i, n - pos - held)
+            pieces.append(a[i:i + take])
+            held += take
+            i += take
+            if held == _EVENT_CHUNK or pos + held == n:
+                d[start + pos:start + pos + held] = \
+                    pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+                pos += held
+                pieces, held = [], 0
+        if i < a.shape[0]:
+            rest.append(a[i:])
+    return rest
 
 
 class EventsDataset(StoreReader):
