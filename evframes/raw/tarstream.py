@@ -72,12 +72,35 @@ def iter_tar(f: BinaryIO, want=lambda name: True) -> Iterator[Tuple[str, Optiona
             if not want(info.name):
                 yield info.name, None
                 continue
-            try:
-                data = tf.extractfile(info).read()
-            except tarfile.ReadError as e:
-                raise EOFError(f"unexpected end of archive in {info.name} ({e})") from None
+            if info.issparse():
+                try:
+                    data = tf.extractfile(info).read()
+                except tarfile.ReadError as e:
+                    raise EOFError(f"unexpected end of archive in {info.name} ({e})") from None
+            else:  # one read straight from the stream (tarfile's reader would copy it twice)
+                f.seek(info.offset_data)
+                data = _read_exact(f, info.size)
+                if len(data) != info.size:
+                    raise EOFError(f"unexpected end of archive in {info.name} (unexpected end "
+                                   f"of data)")
             yield info.name, data
         _check_end(f, tf.offset)
+
+
+def _read_exact(f: BinaryIO, n: int) -> bytes:
+    """``n`` bytes from ``f`` (fewer only at its end), however its ``read`` splits them."""
+    data = f.read(n)
+    if len(data) >= n or not data:
+        return data
+    parts = [data]
+    got = len(data)
+    while got < n:
+        more = f.read(n - got)
+        if not more:
+            break
+        parts.append(more)
+        got += len(more)
+    return b"".join(parts)
 
 
 def _check_end(f: BinaryIO, offset: int) -> None:
