@@ -6,6 +6,11 @@ caller as soon as it may be used: in completion order where the caller has its o
 buffer (extraction), in submission order where it writes as it goes (frames). :func:`windowed`
 does that for any executor whose ``submit`` returns a future with ``result()`` and
 ``cancel()`` (``concurrent.futures`` and ``distributed`` both do).
+
+Inside one process, :func:`prefetched` runs a source (an archive being inflated) on a thread
+ahead of its consumer and :class:`OrderedWorker` runs writes behind it, in order; inflation
+(zlib, rapidgzip), the Numba decoders (``nogil``) and HDF5 writes release the GIL, so the
+three overlap.
 """
 from __future__ import annotations
 
@@ -111,3 +116,126 @@ def run_windowed(items: Iterable, submit: Callable, window: int, done: Callable,
             done(res)
     finally:
         results.close()
+
+
+# -- pipelining inside one process: a reader ahead of the consumer, writes behind it ----------
+_DONE = object()
+
+
+def prefetched(items: Iterable, depth: int = 2, name: str = "evframes-prefetch") -> Iterator:
+    """Iterate ``items`` on a background thread, at most ``depth`` items ahead of the consumer.
+
+    For sources whose ``next()`` waits on work that releases the GIL (inflating an archive,
+    reading files), so it overlaps the consumer's own work (decoding, writing). Items come in
+    their order; an exception raised by ``items`` is raised here after the items before it.
+    The thread starts at the first ``next()``. Closing the generator (or an error in the
+    consumer) stops the reader after the item it is producing and closes ``items`` on the
+    reader's thread (a generator cannot be closed while another thread runs it).
+    """
+    import queue
+    import threading
+
+    q: "queue.Queue" = queue.Queue(max(1, int(depth)))
+    stop = threading.Event()
+
+    def produce():
+        it = iter(items)
+        try:
+            for item in it:
+                while not stop.is_set():
+                    try:
+                        q.put((item, None), timeout=0.05)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    break
+            else:
+                q.put((_DONE, None))
+        except BaseException as e:  # handed to the consumer, raised there
+            q.put((_DONE, e))
+        finally:
+            close = getattr(it, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception:
+                    pass
+
+    th = threading.Thread(target=produce, name=name, daemon=True)
+    th.start()
+    try:
+        while True:
+            item, err = q.get()
+            if item is _DONE:
+                if err is not None:
+                    raise err
+                return
+            yield item
+            del item
+    finally:
+        stop.set()
+        while th.is_alive():  # unblock a reader waiting on a full queue
+            try:
+                q.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        th.join()
+
+
+class OrderedWorker:
+    """Run calls on one background thread in the order they were submitted (write-behind).
+
+    ``submit(fn, *args, nbytes=k)`` returns at once unless more than ``max_bytes`` of submitted
+    work (as counted by ``nbytes``) is still pending: then it waits for the oldest, so the
+    memory held by queued arguments stays bounded. The first call that raises stops the ones
+    after it (they are skipped) and its exception is raised in the submitting thread, at the
+    next ``submit`` or at ``drain()``. ``close()`` cancels what has not started and waits for
+    the call in progress (so a file can be closed safely afterwards).
+    """
+
+    def __init__(self, max_bytes: int = 256 << 20, name: str = "evframes-write"):
+        from concurrent.futures import ThreadPoolExecutor
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix=name)
+        self._pending: deque = deque()  # (future, nbytes)
+        self._held = 0
+        self.max_bytes = int(max_bytes)
+        self._failed: Optional[BaseException] = None
+
+    def _call(self, fn, args, kwargs):
+        if self._failed is not None:
+            return None
+        try:
+            return fn(*args, **kwargs)
+        except BaseException as e:
+            self._failed = e
+            raise
+
+    def _pop(self) -> None:
+        fut, n = self._pending.popleft()
+        self._held -= n
+        fut.result()  # raises the call's exception
+
+    def submit(self, fn: Callable, *args, nbytes: int = 0, **kwargs) -> None:
+        while self._pending and self._pending[0][0].done():
+            self._pop()
+        while self._pending and self._held + nbytes > self.max_bytes:
+            self._pop()
+        if self._failed is not None:
+            raise self._failed
+        self._pending.append((self._pool.submit(self._call, fn, args, kwargs), int(nbytes)))
+        self._held += int(nbytes)
+
+    def drain(self) -> None:
+        """Wait for every submitted call; raise the first failure."""
+        while self._pending:
+            self._pop()
+        if self._failed is not None:
+            raise self._failed
+
+    def close(self) -> None:
+        for fut, _ in self._pending:
+            fut.cancel()
+        self._pending.clear()
+        self._held = 0
+        self._pool.shutdown(wait=True)

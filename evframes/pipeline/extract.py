@@ -4,6 +4,13 @@ Plain-Python orchestration around the Numba decoders: the raw dataset yields job
 recording, or a chunk of small files), a process pool runs them, and the results are written in
 the dataset's canonical order through a small reorder buffer. Stores are written atomically;
 a store whose manifest matches the raw files and options is reused.
+
+Pipelined in one process: the raw source (an archive being inflated, member by member) runs on
+a reader thread a few jobs ahead (:func:`~evframes.pipeline.executor.prefetched`), the jobs are
+decoded here (Numba, ``nogil``), and the stores are written behind on a writer thread
+(:class:`~evframes.pipeline.executor.OrderedWorker`, in order, a bounded amount held), so
+inflation, decoding and compressed writes overlap. The stores are the same bytes as with
+a serial run.
 """
 from __future__ import annotations
 
@@ -34,7 +41,7 @@ from ..store import (
 from ..store.events import EventsColumns
 from ..store.manifest import Manifests, manifests_or_new
 from .dask import _run_dask, dask_client  # noqa: F401  (dask_client: the old extract name)
-from .executor import run_windowed
+from .executor import OrderedWorker, prefetched, run_windowed
 from .shards import _Shards
 from .sources import expected_manifest, save_hints, source_state, stores_status  # noqa: F401
 
@@ -44,6 +51,8 @@ _after_job = None
 
 POOL_MIN_BYTES = 64 << 20  # below this much raw data, workers=None decodes in-process
 RESUME_MIN_BYTES = 256 << 20  # resumable=None keeps per-recording shards above this size
+WRITE_BEHIND_BYTES = 256 << 20  # decoded events queued for the writer thread at most
+PREFETCH_JOBS = 2  # jobs the reader thread reads ahead of decoding
 PARTIAL_PREFIX = layout.PARTIAL_PREFIX
 
 
@@ -132,10 +141,12 @@ def extract(ds: RawDataset, workers: Optional[int] = None, force: bool = False,
     ``workers``: processes for decoding (default: all cores for large datasets whose decoding
     is worth a pool, else in-process; 1 = in this process). ``resumable``: keep each finished
     job's samples as a shard under ``<root>/events/.partial-<id>/`` so a rerun after an
-    interruption decodes only what is missing (default: on when the raw data exceeds 256 MB);
-    shards are removed once the stores are committed. Concurrent runs on one root serialise on
-    a lock: the second waits, then reuses the first one's stores. Returns an
-    :class:`ExtractSummary`.
+    interruption decodes only what is missing (default: on when the raw data exceeds 256 MB,
+    except for sources read as one stream, such as DVS128 Gesture's ``.tar.gz``: a rerun
+    inflates the whole archive again anyway, so a shard would save only the decoding, which
+    costs less than writing the shard); shards are removed once the stores are committed.
+    Concurrent runs on one root serialise on a lock: the second waits, then reuses the first
+    one's stores. Returns an :class:`ExtractSummary`.
 
     ``scheduler``: a ``dask.distributed`` scheduler address (``tcp://host:8786``) or Client.
     Jobs then run on the cluster's workers, which write their shards into the root's
@@ -206,7 +217,7 @@ def _extract_locked(ds, workers, force, progress, warn, resumable,
         workers = 1 if (summary.raw_bytes < POOL_MIN_BYTES or not ds.parallel_decode) \
             else (os.cpu_count() or 1)
     if resumable is None:
-        resumable = summary.raw_bytes >= RESUME_MIN_BYTES
+        resumable = summary.raw_bytes >= RESUME_MIN_BYTES and ds.parallel_decode
     if scheduler is not None:
         resumable = True  # Dask workers hand their results over as shards
     t0 = time.perf_counter()
@@ -270,6 +281,10 @@ def _run(ds: RawDataset, writers, workers: int, progress: bool, summary: Extract
     next_idx = {s: 0 for s in ds.splits}
     held: Dict[str, Dict[int, JobResult]] = {s: {} for s in ds.splits}
     unplaced: List[JobResult] = []
+    written = {s: [0, 0] for s in ds.splits}  # samples, events handed to the writer
+    # the stores are written behind, in order, on one thread (h5py and the Blosc2 filter
+    # release the GIL while compressing and writing)
+    writes = OrderedWorker(WRITE_BEHIND_BYTES, name="evframes-extract-write")
 
     def place(res: JobResult, final: bool = False):
         pl = ds.placement(res.name)
@@ -288,11 +303,15 @@ def _run(ds: RawDataset, writers, workers: int, progress: bool, summary: Extract
         while next_idx[split] in h or (force_all and h):
             k = next_idx[split] if next_idx[split] in h else min(h)
             res = summary.truncation.admit(h.pop(k), split, ds.classes)
-            writers[split].append_many(res.events, res.offsets, res.labels, res.metas)
+            n_ev = int(res.offsets[-1] - res.offsets[0]) if len(res.offsets) else 0
+            writes.submit(writers[split].append_many, res.events, res.offsets, res.labels,
+                          res.metas, nbytes=13 * n_ev)
             summary.warnings.extend(res.warnings)
+            w = written[split]
+            w[0] += len(res.labels)
+            w[1] += n_ev
             bars[split].update(1)
-            bars[split].set_postfix(samples=writers[split].n_samples,
-                                    Mev=f"{writers[split].n_events / 1e6:.1f}")
+            bars[split].set_postfix(samples=w[0], Mev=f"{w[1] / 1e6:.1f}")
             next_idx[split] = k + 1
 
     def done(res: JobResult):
@@ -304,6 +323,8 @@ def _run(ds: RawDataset, writers, workers: int, progress: bool, summary: Extract
 
     def todo():  # jobs whose shard exists are answered from it, not decoded again
         source = ds.jobs()
+        if scheduler is None:  # the source (inflating an archive) runs ahead on a thread
+            source = prefetched(source, PREFETCH_JOBS, name="evframes-extract-read")
         try:
             for job in source:
                 res = shards.load(job.name) if shards is not None else None
@@ -336,11 +357,13 @@ def _run(ds: RawDataset, writers, workers: int, progress: bool, summary: Extract
             place(res, final=True)
         for split in ds.splits:
             flush(split, force_all=True)
+        writes.drain()
     finally:
         try:  # closes the raw archive's stream now, not at interpreter exit
             jobs.close()
         except Exception:
             pass
+        writes.close()  # the write in progress ends before a writer may be aborted
         for b in bars.values():
             b.close()
 
@@ -363,4 +386,5 @@ def _pool_context():
 def _run_pool(jobs, workers: int, place):
     """Run jobs in a process pool with a bounded number in flight, results in any order."""
     with ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context()) as ex:
+        ex.submit(int).result()  # the workers start (fork) before any reader thread runs
         run_windowed(jobs, lambda job: ex.submit(run_job, job), 2 * workers, place)
