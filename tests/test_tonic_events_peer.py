@@ -116,7 +116,7 @@ def test_equals_tonic(name, kwargs, dkey):
     if "y" not in dt.names and name in NO_Y:
         pytest.skip("Tonic needs y")
     if name == "EventDownsampling" and ("y" not in dt.names or dt["t"].kind == "f"):
-        pytest.skip("Tonic needs y; evframes' ToFrame integer timestamps")
+        pytest.skip("Tonic needs y; float t: see test_event_downsampling_float_t")
     if name == "Decimation" and dt["x"].kind == "f":
         pytest.skip("Tonic indexes its memory with the coordinates")
     for seed in range(4):
@@ -233,3 +233,12 @@ def test_every_tonic_event_transform_is_here():
     tonic_names = {n for n in dir(TT) if isinstance(getattr(TT, n), type)
                    and getattr(TT, n).__module__ == "tonic.transforms"}
     assert tonic_names - frames_or_targets == set(ET.event_ops.__all__)
+
+
+def test_event_downsampling_float_t():
+    """Float timestamps: Tonic's integrator takes dt unscaled (its differentiator fails)."""
+    ev = make(DTYPES["floatt"], n=5000)
+    kw = dict(sensor_size=S, target_size=(17, 17), downsampling_method="integrator",
+              dt=4000.0, noise_threshold=1)
+    ref, st_ref, out, st = run_both("EventDownsampling", kw, ev, 0)
+    assert_same(ref, out, st_ref, st)

@@ -3,13 +3,14 @@ downsampling of event-based input"): integrator and differentiator methods, Toni
 
 Integrator: coordinates are scaled by ``target_size / sensor_size[:2]`` (truncated into the
 coordinate dtype), binned by Tonic's ``ToFrame(time_window=dt)`` into int16 frames ``[T, 2, H',
-W']`` (windows from the first event, the incomplete tail dropped; integer timestamps), and per
+W']`` (windows from the first event, the incomplete tail dropped), and per
 pixel an integrate-and-fire state accumulates ``ON - OFF`` counts frame by frame; where it
 reaches ``+noise_threshold`` an ON event (p 1) is emitted, where it reaches ``-noise_threshold``
 an OFF event (p 0), and those pixels reset to 0. Output events are int32 ``(x, y, p, t)`` with
 ``t = frame index * dt`` (from 0, not from the first event's time), per frame the ON events in
 row-major order, then the OFF events. ``dt`` is in milliseconds for integer timestamps (then
-taken as microseconds x 1000, as Tonic).
+taken as microseconds x 1000, as Tonic; float timestamps are used as they are, and the
+differentiator, which fails on them in Tonic, then leaves ``dt`` unscaled too).
 
 Differentiator: the integrator with ``dt / differentiator_time_bins``; each firing step adds its
 ON / OFF maps to frame ``int(step time // dt)``; the positive frame-to-frame differences become
@@ -200,9 +201,6 @@ class EventDownsampling:
 
     def __call__(self, events):
         ev = structured(events, "EventDownsampling", ("x", "y", "t", "p"))
-        if ev.dtype["t"].kind not in "iu":
-            raise TypeError("EventDownsampling needs integer timestamps (microseconds), got "
-                            f"{ev.dtype['t']}")
         if not len(ev):
             return _empty()
         thr = 0 if self.noise_threshold is None else self.noise_threshold
