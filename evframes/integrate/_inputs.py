@@ -29,6 +29,60 @@ def _int_array(a, name: str) -> np.ndarray:
     return a
 
 
+def _kernel_int(a, name: str) -> np.ndarray:
+    """``x``, ``y`` or ``p`` for the count kernel (:func:`._kernels._hist_checked`), which
+    takes every integer dtype as it is (uint64 included): a 1-D contiguous integer array is
+    returned itself, bool as a uint8 view; other input as :func:`_int_array` makes it."""
+    if isinstance(a, np.ndarray) and a.ndim == 1 and a.flags.c_contiguous and \
+            a.dtype.kind in "iu":
+        return a
+    return _int_array(a, name)
+
+
+def _kernel_t(t) -> np.ndarray:
+    """``t`` for the count kernel: int64, or float64 holding integers (checked by the kernel,
+    not copied) when its first and last values are finite and within 2**52 (then every rule's
+    arithmetic on it is exact, and the kernel's sortedness check bounds every other value);
+    anything else as :func:`_t_array` makes it."""
+    if isinstance(t, np.ndarray) and t.ndim == 1 and t.flags.c_contiguous:
+        if t.dtype == np.int64:
+            return t
+        if t.dtype == np.float64 and t.shape[0] and \
+                abs(float(t[0])) <= _FLOAT_T_MAX and abs(float(t[-1])) <= _FLOAT_T_MAX:
+            return t  # abs(nan) <= x is False: NaN and inf ends take the checked path
+    return _t_array(t)
+
+
+_FLOAT_T_MAX = 2.0 ** 52
+
+
+def _kernel_arrays(events: Mapping):
+    """``t, x, y, p`` as the count kernel takes them (no copies for the dtypes it is
+    compiled for: t int64 / integral float64, x, y, p any integer dtype, p bool)."""
+    missing = [k for k in KEYS if k not in events]
+    if missing:
+        raise KeyError(f"events need keys t, x, y, p; missing {missing}")
+    t = _kernel_t(events["t"])
+    x = _kernel_int(events["x"], "x")
+    y = _kernel_int(events["y"], "y")
+    p = _kernel_int(events["p"], "p")
+    _same_length(t, x, y, p)
+    return t, x, y, p
+
+
+def _same_length(t, x, y, p) -> None:
+    n = t.shape[0]
+    for k, a in (("x", x), ("y", y), ("p", p)):
+        if a.shape[0] != n:
+            raise ValueError(f"events arrays differ in length: t has {n}, {k} has {a.shape[0]}")
+
+
+def _t_integral(t: np.ndarray) -> None:
+    """Raise (as :func:`_t_array` does) when float ``t`` holds a non-integer value."""
+    if t.dtype.kind == "f":
+        _t_array(t)
+
+
 def _t_array(t) -> np.ndarray:
     t = _int_array(t, "t")
     if t.dtype != np.int64:
@@ -44,10 +98,7 @@ def _arrays(events: Mapping):
     x = _int_array(events["x"], "x")
     y = _int_array(events["y"], "y")
     p = _int_array(events["p"], "p")
-    n = t.shape[0]
-    for k, a in (("x", x), ("y", y), ("p", p)):
-        if a.shape[0] != n:
-            raise ValueError(f"events arrays differ in length: t has {n}, {k} has {a.shape[0]}")
+    _same_length(t, x, y, p)
     return t, x, y, p
 
 

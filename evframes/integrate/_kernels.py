@@ -11,7 +11,8 @@ wrappers in :mod:`evframes.integrate.rules`, :mod:`evframes.integrate.setting` a
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import overload
 
 # Rule codes shared by the Python wrappers and the Numba batch kernels.
 _NUMBER, _TIME, _DURATION, _COUNT = 0, 1, 2, 3
@@ -62,6 +63,137 @@ def _hist_segments(x, y, p, starts, ends, H, W, out):
             for j in range(m):
                 row[buf[j]] += 1
             i += m
+    return False
+
+
+def _not_integral(ts):  # pragma: no cover - replaced by the overload in compiled code
+    """True if a float array holds a value with a fraction (or NaN); never for integers."""
+    return bool(np.any(ts != np.floor(ts)))
+
+
+@overload(_not_integral)
+def _not_integral_nb(ts):
+    if isinstance(ts.dtype, types.Float):
+        def impl(ts):
+            bad = False
+            for j in range(ts.shape[0]):
+                bad |= ts[j] != np.floor(ts[j])
+            return bad
+    else:
+        def impl(ts):
+            return False
+    return impl
+
+
+@njit(cache=True, nogil=True)
+def _chunk_index(t, x, y, p, i, m, H, W, check_t, t_from, buf):
+    """Flat indices ``p*H*W + y*W + x`` of events ``[i, i+m)`` into ``buf`` (uint32), in one
+    vectorised loop that also range-checks x, y, p in their own dtypes (any integer dtype:
+    negative values wrap to huge unsigned ones). With ``check_t``, t is checked
+    non-decreasing from index ``t_from`` (pairs ``(j-1, j)`` for ``t_from <= j < i+m``,
+    ``t_from >= 1``) and, for float t, integral. Returns True when an event is bad."""
+    HW = np.uint32(H * W)
+    W32 = np.uint32(W)
+    Wu = np.uint64(W)
+    Hu = np.uint64(H)
+    one = np.uint64(1)
+    xs = x[i:i + m]
+    ys = y[i:i + m]
+    ps = p[i:i + m]
+    bad = False
+    for j in range(m):
+        a = np.uint64(xs[j])
+        b = np.uint64(ys[j])
+        c = np.uint64(ps[j])
+        bad |= (a >= Wu) | (b >= Hu) | (c > one)
+        buf[j] = np.uint32(c) * HW + np.uint32(b) * W32 + np.uint32(a)
+    if check_t:
+        if t_from < i + m:
+            ts = t[t_from - 1:i + m]
+            dec = False
+            for j in range(1, ts.shape[0]):
+                dec |= ts[j] < ts[j - 1]
+            bad |= dec
+        bad |= _not_integral(t[i:i + m])
+    return bad
+
+
+@njit(cache=True, nogil=True)
+def _hist_checked(t, x, y, p, starts, ends, H, W, check_t, n_check, cnt, flush, out):
+    """Count events ``starts[k] <= i < ends[k]`` into row k of ``out`` ([T, 2*H*W], any
+    integer or float dtype), validating in the same pass.
+
+    ``cnt``: ``out`` itself (``flush`` False: rows are zeroed and counted in place), or a
+    ``[1, 2*H*W]`` unsigned integer scratch wide enough for any segment's count (``flush``
+    True: each frame is counted there, with integer increments in a small cache-resident
+    array, and written once into its ``out`` row, converted; for float64 frames this is
+    exact and cheaper than float increments into the wider row).
+
+    Inputs are taken in their own dtypes (x, y, p any integer dtype, t int64 or integral
+    float64; one compiled version per combination), so callers copy nothing. Per chunk of
+    events: one loop range-checks x, y, p and computes the flat indices into a small uint32
+    buffer, one checks t (``check_t``: non-decreasing over ``[0, n_check)``, each event once
+    even where segments overlap or leave gaps; integral when float), then the buffer is
+    scattered. Events after the last segment, up to ``n_check``, are checked too (``count``
+    without incomplete frames). Returns True, ``out`` partly filled, at the first bad chunk
+    (the caller finds and reports the event); ``t`` is not read without ``check_t``.
+    """
+    buf = np.empty(_CHUNK, np.uint32)
+    done = 1  # with check_t: t[0:done] is known non-decreasing (and integral before done-1)
+    top = 0
+    for k in range(starts.shape[0]):
+        row = cnt[0] if flush else cnt[k]
+        row[:] = 0
+        i = starts[k]
+        e = ends[k]
+        if e > top:
+            top = e
+        if check_t and i > done:  # a gap (arbitrary segments): its t still gets checked
+            if _check_range(t, x, y, p, done - 1, i, H, W, True, done, buf, False):
+                return True
+            done = i
+        while i < e:
+            m = min(_CHUNK, e - i)
+            frm = i if i > done else done
+            if _chunk_index(t, x, y, p, i, m, H, W, check_t, frm, buf):
+                return True
+            if i + m > done:
+                done = i + m
+            for j in range(m):
+                row[buf[j]] += 1
+            i += m
+        if flush:
+            dst = out[k]
+            for j in range(dst.shape[0]):
+                dst[j] = row[j]
+    lo = top if top > 0 else 0
+    if lo < n_check:
+        return _check_range(t, x, y, p, lo, n_check, H, W, check_t, max(done, lo), buf, True)
+    return False
+
+
+@njit(cache=True, nogil=True)
+def _check_range(t, x, y, p, lo, hi, H, W, check_t, t_from, buf, check_xyp):
+    """Check events ``[lo, hi)`` chunk by chunk (x, y, p only when ``check_xyp``; t from
+    ``t_from`` on); True if one is bad."""
+    i = lo
+    while i < hi:
+        m = min(_CHUNK, hi - i)
+        frm = i if i > t_from else t_from
+        if frm < 1:
+            frm = 1
+        if check_xyp:
+            if _chunk_index(t, x, y, p, i, m, H, W, check_t, frm, buf):
+                return True
+        elif check_t:
+            if frm < i + m:
+                ts = t[frm - 1:i + m]
+                for j in range(1, ts.shape[0]):
+                    if ts[j] < ts[j - 1]:
+                        return True
+            if _not_integral(t[i:i + m]):
+                return True
+        i += m
     return False
 
 
@@ -128,11 +260,12 @@ def _first_bad(t, x, y, p, lo, hi, H, W, check_t):
 
 @njit(cache=True, nogil=True, parallel=True)
 def _batch_validate_hist(t, x, y, p, offsets, starts, ends, frame_offsets, H, W, out):
-    """Per sample (spread over threads): check t, then histogram its frames (which checks x,
-    y, p), then check any events after its last frame (``count`` without incomplete frames).
+    """Per sample (spread over threads): :func:`_hist_checked` on its events, which checks
+    t, x, y, p while histogramming its frames, and the events after its last frame
+    (``count`` without incomplete frames).
 
-    One sample's events are checked and integrated back to back while in cache, so the batch
-    reads them from memory once. A sample that fails is flagged (the caller raises).
+    One sample's events are checked and integrated in one pass, so the batch reads them from
+    memory once. A sample that fails is flagged (the caller raises).
     """
     n = offsets.shape[0] - 1
     flags = np.zeros(n, np.bool_)
@@ -141,13 +274,9 @@ def _batch_validate_hist(t, x, y, p, offsets, starts, ends, frame_offsets, H, W,
         hi = offsets[s + 1]
         a = frame_offsets[s]
         b = frame_offsets[s + 1]
-        bad = _t_decreases(t, lo, hi)
-        if not bad:
-            bad = _hist_segments(x, y, p, starts[a:b], ends[a:b], H, W, out[a:b])
-        if not bad:
-            tail = ends[b - 1] if b > a else lo
-            bad = _any_bad(t, x, y, p, tail, hi, H, W, False)
-        flags[s] = bad
+        rows = out[a:b]
+        flags[s] = _hist_checked(t[lo:hi], x[lo:hi], y[lo:hi], p[lo:hi], starts[a:b] - lo,
+                                 ends[a:b] - lo, H, W, True, hi - lo, rows, False, rows)
     return flags
 
 

@@ -14,15 +14,24 @@ import numba
 import numpy as np
 
 from ..events import KEYS, Events
-from ._inputs import _EMPTY_T, _arrays, _check_hw, _pos_int, _raise_bad, _validate
+from ._inputs import (
+    _EMPTY_T,
+    _FLOAT_T_MAX,
+    _arrays,
+    _check_hw,
+    _kernel_arrays,
+    _pos_int,
+    _raise_bad,
+    _t_array,
+    _t_integral,
+    _validate,
+)
 from ._kernels import (
-    _any_bad,
     _batch_bounds,
     _batch_n_frames,
     _batch_validate_hist,
     _first_bad,
-    _hist_segments,
-    _t_decreases,
+    _hist_checked,
 )
 from .representations import represent_batch, represent_setting
 from .rules import _bounds
@@ -77,25 +86,37 @@ def _finish_dtype(frames: np.ndarray, final: Optional[np.dtype]) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 
 def _integrate_arrays(t, x, y, p, starts, ends, H: int, W: int, dtype,
-                      check_t: bool) -> np.ndarray:
-    """Histogram the segments; every event in ``[starts[0], ends[-1])`` (the rules' segments
-    cover that range without gaps) and after it is checked, t too when ``check_t``."""
-    n = x.shape[0]
+                      check_t: bool, n_check: Optional[int] = None) -> np.ndarray:
+    """Histogram the segments in one pass that validates the segments' events and those after
+    the last one up to ``n_check`` (default: all), t too when ``check_t`` (over ``[0,
+    n_check)``). x, y, p: any integer dtype; t: int64 or integral float64
+    (:func:`_kernel_arrays`); frames are written in their final dtype (float64 for SJ's API)."""
+    n = x.shape[0] if n_check is None else n_check
     T = starts.shape[0]
-    if check_t and n and _t_decreases(t, 0, n):
-        _report_bad(t, x, y, p, 0, n, H, W, check_t)
     max_len = int((ends - starts).max()) if T else 0
     acc, final = _plan_dtype(max(max_len, 0), dtype)
     out = np.empty((T, 2 * H * W), acc)
-    bad = bool(_hist_segments(x, y, p, starts, ends, H, W, out)) if T else False
-    lo = int(starts[0]) if T else 0
-    tail = int(ends[-1]) if T else 0  # events after the last frame: count, no incomplete frame
-    if bad or (tail < n and _any_bad(t, x, y, p, tail, n, H, W, False)):
-        _report_bad(t, x, y, p, min(lo, tail), n, H, W, check_t)
+    tt = t if check_t else _EMPTY_T
+    cnt = _scratch(acc, max_len, H, W)
+    if _hist_checked(tt, x, y, p, starts, ends, H, W, check_t, n,
+                     out if cnt is None else cnt, cnt is not None, out):
+        lo = 0 if check_t or not T else min(int(starts.min()), int(ends.max()))
+        _report_bad(t, x, y, p, lo, n, H, W, check_t)
     return _finish_dtype(out.reshape(T, 2, H, W), final)
 
 
+def _scratch(acc: np.dtype, max_len: int, H: int, W: int) -> Optional[np.ndarray]:
+    """Float frames are counted in an unsigned scratch ``[1, 2*H*W]`` holding ``max_len``;
+    integer frames in place (None)."""
+    if acc.kind != "f":
+        return None
+    dt = np.uint16 if max_len <= 65535 else (np.uint32 if max_len <= 2 ** 32 - 1 else np.uint64)
+    return np.empty((1, 2 * H * W), dt)
+
+
 def _report_bad(t, x, y, p, lo: int, hi: int, H: int, W: int, check_t: bool) -> None:
+    if check_t:
+        _t_integral(t)  # float t with a fraction: that error first, as at coercion
     code, i = _first_bad(t if check_t else _EMPTY_T, x, y, p, lo, hi, H, W, check_t)
     _raise_bad(int(code), int(i), t, x, y, p, H, W, "events")
     raise AssertionError("invalid events not located")  # pragma: no cover
@@ -144,10 +165,12 @@ def integrate(events: Mapping, setting: FrameSetting, H: int, W: int,
         return represent_setting(events["t"], events["x"], events["y"], events["p"],
                                  setting, H, W)
     H, W = _check_hw(H, W)
-    t, x, y, p = _arrays(events)
+    t, x, y, p = _kernel_arrays(events)  # no copies: the kernels take these dtypes
     rule, T, D, C, o, incl = setting._params()
+    if t.dtype.kind == "f" and max(o, D) > _FLOAT_T_MAX:  # float arithmetic not exact then
+        t = _t_array(t)
     # Boundaries only read t[0], t[-1] and binary searches: safe before validation, which
-    # happens inside _integrate_arrays (t first, then x, y, p while histogramming).
+    # happens inside _integrate_arrays (t, x, y, p while histogramming).
     starts, ends = _bounds(rule, t, t.shape[0], T=T, D=D, C=C, overlap=o, incl=incl)
     return _integrate_arrays(t, x, y, p, starts, ends, H, W, dtype, check_t=True)
 

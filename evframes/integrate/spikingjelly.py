@@ -11,7 +11,7 @@ from typing import Mapping, Optional, Tuple
 
 import numpy as np
 
-from ._inputs import _EMPTY_T, _check_hw, _check_sorted, _int_array, _t_array
+from ._inputs import _EMPTY_T, _check_hw, _check_sorted, _kernel_int, _t_array
 from .core import _integrate_arrays, integrate
 from .rules import bounds_by_number, bounds_by_time
 from .setting import FrameSetting
@@ -30,9 +30,9 @@ def integrate_events_segment_to_frame(x, y, p, H: int, W: int, j_l: int = 0,
     non-zero p to 1).
     """
     H, W = _check_hw(H, W)
-    x = _int_array(x, "x")
-    y = _int_array(y, "y")
-    p = _int_array(p, "p")
+    x = _kernel_int(x, "x")  # the kernel takes every integer dtype: no copies
+    y = _kernel_int(y, "y")
+    p = _kernel_int(p, "p")
     n = x.shape[0]
     if y.shape[0] != n or p.shape[0] != n:
         raise ValueError(f"x, y, p differ in length ({n}, {y.shape[0]}, {p.shape[0]})")
@@ -41,8 +41,8 @@ def integrate_events_segment_to_frame(x, y, p, H: int, W: int, j_l: int = 0,
     starts = np.array([lo], np.int64)
     ends = np.array([hi], np.int64)
     # only the segment is checked (SpikingJelly only reads the segment)
-    frame = _integrate_arrays(_EMPTY_T, x[:hi], y[:hi], p[:hi], starts, ends, H, W, dtype,
-                              check_t=False)
+    frame = _integrate_arrays(_EMPTY_T, x, y, p, starts, ends, H, W, dtype, check_t=False,
+                              n_check=hi)
     return frame[0]
 
 

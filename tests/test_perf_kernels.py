@@ -1,0 +1,181 @@
+"""Count kernels typed by the input dtypes (issue 16 item 1): values, no copies, errors.
+
+The SpikingJelly-named functions and ``integrate`` take ``x, y, p`` in any integer dtype (p
+also bool) and ``t`` int64 or integral float64 as they come, and validate in the counting
+pass. These tests check that such inputs are not copied, that every dtype gives the values of
+an independent NumPy reference (SpikingJelly's formulas with np.bincount on a real DVS128
+Gesture clip), and that bad events are still reported with the same one-line errors,
+wherever in the chunked pass they sit (chunk edges, overlaps, the tail after the last frame).
+No timings here (benchmarks/bench_integrate.py measures).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from evframes import integrate as I
+from evframes.events import make_events
+from evframes.integrate._inputs import _kernel_arrays
+
+from helpers import real_file
+
+H = W = 128
+
+
+def decode_40bit(path):
+    b = np.fromfile(path, np.uint8).reshape(-1, 5).astype(np.int64)
+    t = ((b[:, 2] & 0x7F) << 16) | (b[:, 3] << 8) | b[:, 4]
+    return {"t": t, "x": b[:, 0], "y": b[:, 1], "p": b[:, 2] >> 7}
+
+
+@pytest.fixture(scope="module")
+def clip():
+    """63 471 real events (int64 arrays), 128x128."""
+    return decode_40bit(real_file("dvs_gesture/dvsgesture_clip_40bit.bs2"))
+
+
+def sj_frame(ev, lo, hi):
+    pos = ev["p"][lo:hi].astype(np.int64) * H * W + ev["y"][lo:hi].astype(np.int64) * W \
+        + ev["x"][lo:hi].astype(np.int64)
+    return np.bincount(pos, minlength=2 * H * W).reshape(2, H, W).astype(float)
+
+
+def sj_number(ev, T):
+    n = len(ev["t"])
+    di = n // T
+    return np.stack([sj_frame(ev, j * di, n if j == T - 1 else (j + 1) * di) for j in range(T)])
+
+
+def sj_time(ev, T):
+    t = ev["t"].astype(np.int64)
+    dt = (int(t[-1]) - int(t[0])) // T
+    lo = [int(np.searchsorted(t, t[0] + j * dt)) for j in range(T)]
+    return np.stack([sj_frame(ev, lo[j], lo[j + 1] if j < T - 1 else len(t))
+                     for j in range(T)])
+
+
+def sj_duration(ev, D):
+    t = ev["t"].astype(np.int64)
+    T = max(1, -(-(int(t[-1]) - int(t[0])) // D))
+    lo = [int(np.searchsorted(t, t[0] + k * D)) for k in range(T)] + [len(t)]
+    return np.stack([sj_frame(ev, lo[k], lo[k + 1]) for k in range(T)])
+
+
+DTYPES = [  # (t, x and y, p) as loaders hand them
+    (np.int64, np.int64, np.int64),     # SpikingJelly's npz files
+    (np.float64, np.int32, np.bool_),
+    (np.int64, np.uint16, np.uint8),
+    (np.int64, np.uint64, np.uint64),
+    (np.int64, np.int16, np.int8),      # evframes' stores
+]
+
+
+@pytest.mark.parametrize("dts", DTYPES, ids=lambda d: "-".join(np.dtype(x).name for x in d))
+def test_sj_functions_every_dtype_no_copies(clip, dts):
+    tdt, xdt, pdt = dts
+    ev = {"t": clip["t"].astype(tdt), "x": clip["x"].astype(xdt), "y": clip["y"].astype(xdt),
+          "p": clip["p"].astype(pdt)}
+    got = _kernel_arrays(ev)
+    for k, a in zip("txyp", got):  # taken as they are (bool p as a uint8 view)
+        assert np.shares_memory(a, ev[k]), k
+    fr = I.integrate_events_by_fixed_frames_number(ev, "number", 20, H, W)
+    assert fr.dtype == np.float64 and np.array_equal(fr, sj_number(clip, 20))
+    fr = I.integrate_events_by_fixed_frames_number(ev, "time", 20, H, W)
+    assert fr.dtype == np.float64 and np.array_equal(fr, sj_time(clip, 20))
+    fr = I.integrate_events_by_fixed_duration(ev, 50_000, H, W)
+    assert fr.dtype == np.float64 and np.array_equal(fr, sj_duration(clip, 50_000))
+    seg = I.integrate_events_segment_to_frame(ev["x"], ev["y"], ev["p"], H, W, 1000, 40_000)
+    assert seg.dtype == np.float64 and np.array_equal(seg, sj_frame(clip, 1000, 40_000))
+    native = I.to_frames(ev, H, W, split_by="number", frames_number=20)
+    assert native.dtype == np.uint16 and np.array_equal(native, sj_number(clip, 20))
+
+
+def test_float_t_beyond_exact_range_is_converted(clip):
+    # ends past 2**52 us: the float fast path is not exact there, the int64 path is used
+    big = clip["t"] + 2 ** 53
+    ev_f = dict(clip, t=big.astype(np.float64))
+    ev_i = dict(clip, t=ev_f["t"].astype(np.int64))
+    assert _kernel_arrays(ev_f)[0].dtype == np.int64
+    for D in (1000, 50_000):
+        assert np.array_equal(I.integrate_events_by_fixed_duration(ev_f, D, H, W),
+                              I.integrate_events_by_fixed_duration(ev_i, D, H, W))
+
+
+def events(n, dts=(np.int64, np.int64, np.int64), seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.sort(rng.integers(0, 10 ** 6, n)).astype(dts[0])
+    return {"t": t, "x": rng.integers(0, W, n).astype(dts[1]),
+            "y": rng.integers(0, H, n).astype(dts[1]), "p": rng.integers(0, 2, n).astype(dts[2])}
+
+
+@pytest.mark.parametrize("i", [0, 511, 512, 513, 1023, 1024, 4999])
+def test_unsorted_t_found_at_chunk_edges(i):
+    for tdt in (np.int64, np.float64):
+        ev = events(5000, (tdt, np.int64, np.int64))
+        if i == 0:  # the first event is the latest: t decreases at index 1
+            ev["t"][0] = ev["t"][-1] + 5
+            at = 1
+        else:
+            ev["t"][i] = ev["t"][i - 1] - 1
+            at = i
+        for kw in (dict(split_by="number", frames_number=7, dtype=np.float64),
+                   dict(split_by="number", frames_number=3, overlap=700),
+                   dict(count=3000, include_incomplete=False)):
+            with pytest.raises(ValueError, match=f"decreases at index {at} "):
+                I.to_frames(ev, H, W, **kw)
+
+
+def test_bad_values_in_their_own_dtypes():
+    ev = events(3000, (np.int64, np.uint64, np.uint64))
+    ev["x"][2047] = 2 ** 63 + 5
+    with pytest.raises(ValueError, match=f"x={2 ** 63 + 5} at index 2047 is outside"):
+        I.integrate_events_by_fixed_duration(ev, 10_000, H, W)
+    ev = events(3000)
+    ev["y"][600] = -1
+    with pytest.raises(ValueError, match="y=-1 at index 600 is outside"):
+        I.integrate_events_by_fixed_frames_number(ev, "time", 5, H, W)
+    ev = events(3000)
+    ev["p"][2999] = 2  # in the tail after the last complete frame
+    with pytest.raises(ValueError, match="p=2 at index 2999"):
+        I.to_frames(ev, H, W, count=1000, overlap=1, include_incomplete=False)
+    ev = events(3000, (np.int64, np.int32, np.bool_))
+    ev["x"][5] = W  # the first bad event is reported, not the first bad chunk's last
+    ev["x"][9] = -3
+    with pytest.raises(ValueError, match=f"x={W} at index 5 "):
+        I.integrate_events_by_fixed_frames_number(ev, "number", 20, H, W)
+
+
+def test_float_t_with_a_fraction_or_nan():
+    for bad in (0.5, np.nan):
+        ev = events(2000, (np.float64, np.int64, np.int64))
+        ev["t"][1500] += bad
+        with pytest.raises(ValueError, match="must hold integers"):
+            I.integrate_events_by_fixed_frames_number(ev, "number", 4, H, W)
+    one = make_events([1], [2], [3], [1])
+    one["t"] = np.array([7.5])
+    with pytest.raises(ValueError, match="must hold integers"):
+        I.integrate_events_by_fixed_duration(one, 10, H, W)
+
+
+def test_segment_checks_only_its_events():
+    ev = events(3000)
+    ev["x"][10] = -5  # before j_l: not read, as in SpikingJelly
+    ev["x"][2500] = 999  # at j_r and after: not read either
+    fr = I.integrate_events_segment_to_frame(ev["x"], ev["y"], ev["p"], H, W, 100, 2500)
+    assert np.array_equal(fr, sj_frame(ev, 100, 2500))
+    with pytest.raises(ValueError, match="x=999 at index 2500"):
+        I.integrate_events_segment_to_frame(ev["x"], ev["y"], ev["p"], H, W, 100, 2501)
+
+
+def test_batch_samples_restart_t_and_report_their_sample():
+    a, b = events(1500, seed=1), events(1200, seed=2)  # b starts at a lower t: allowed
+    cat = {k: np.concatenate([a[k], b[k]]).astype(np.int16 if k in "xy" else
+                                                   (np.int8 if k == "p" else np.int64))
+           for k in a}
+    offsets = np.array([0, 1500, 2700])
+    st = I.FrameSetting(split_by="number", frames_number=4)
+    fr, fo = I.integrate_batch(cat["t"], cat["x"], cat["y"], cat["p"], offsets, st, H, W)
+    assert np.array_equal(fr[fo[1]:fo[2]], I.integrate(b, st, H, W))
+    cat["t"][2000] = cat["t"][1999] - 1
+    with pytest.raises(ValueError, match="sample 1 .*decreases at index 2000"):
+        I.integrate_batch(cat["t"], cat["x"], cat["y"], cat["p"], offsets, st, H, W)
