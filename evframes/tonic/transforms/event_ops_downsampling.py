@@ -54,11 +54,14 @@ def _integrate(diffs, thr, step_frame, hist, count_only, xs, ys, ps, ts):
                 down = -s >= thr
                 pos[y, x] = up
                 neg[y, x] = down
-                state[y, x] = 0.0 if up or down else s
-                fired += up + down
-                if f < F:
-                    hist[f, y, x, 1] += up
-                    hist[f, y, x, 0] += down
+                if up or down:
+                    state[y, x] = 0.0
+                    fired += up + down
+                    if f < F:
+                        hist[f, y, x, 1] += up
+                        hist[f, y, x, 0] += down
+                else:
+                    state[y, x] = s
         if fired == 0:
             continue
         last = t
@@ -75,16 +78,34 @@ def _integrate(diffs, thr, step_frame, hist, count_only, xs, ys, ps, ts):
 
 
 @njit(cache=True, nogil=True)
-def _bin_diffs(x, y, p, fx, fy, starts, ends, xkind, ykind, frames):
+def _rising(hist, count_only, xs, ys, ps, ts):
+    """``np.nonzero(np.diff(hist, axis=0).clip(min=0))`` of ``hist [F, H, W, 2]`` as events
+    (C order: difference index, y, x, p), without the difference array. Returns the count."""
+    F, H, W, C = hist.shape
+    k = 0
+    for f in range(F - 1):
+        for y in range(H):
+            for x in range(W):
+                for p in range(C):
+                    if hist[f + 1, y, x, p] - hist[f, y, x, p] > 0:
+                        if not count_only:
+                            xs[k], ys[k], ps[k], ts[k] = x, y, p, f
+                        k += 1
+    return k
+
+
+@njit(cache=True, nogil=True)
+def _bin_diffs(x, y, p, fx, fy, starts, ends, frames):
     """Tonic's ``to_frame_numpy`` of the scaled events into ``frames [T, 2, H', W']`` int16:
     window ``w`` counts events ``starts[w] <= i < ends[w]`` at ``(p, trunc(y * fy),
-    trunc(x * fx))`` (the products cast into the coordinate dtypes, ``xkind``/``ykind``, as
-    Tonic's assignment; negative indices count from the end, as numpy's)."""
+    trunc(x * fx))`` (Tonic writes the products into the coordinate fields: the same for every
+    coordinate on the target; negative indices count from the end, as numpy's). Returns the
+    first event off the target, or -1."""
     C, H, W = frames.shape[1], frames.shape[2], frames.shape[3]
     for w in range(starts.shape[0]):
         for i in range(starts[w], ends[w]):
-            xi = np.int64(xkind(x[i] * fx))
-            yi = np.int64(ykind(y[i] * fy))
+            xi = np.int64(x[i] * fx)
+            yi = np.int64(y[i] * fy)
             pi = np.int64(p[i])
             if not (-W <= xi < W and -H <= yi < H and -C <= pi < C):
                 return i
@@ -104,8 +125,7 @@ def _frames(ev, sensor_size, target_size, dt):
     i0 = np.searchsorted(t, starts)[:n]
     i1 = np.searchsorted(t, starts + dt)[:n]
     frames = np.zeros((n, 2, target_size[1], target_size[0]), np.int16)
-    bad = _bin_diffs(ev["x"], ev["y"], ev["p"], factor[0], factor[1], i0, i1,
-                     ev.dtype["x"].type, ev.dtype["y"].type, frames)
+    bad = _bin_diffs(ev["x"], ev["y"], ev["p"], factor[0], factor[1], i0, i1, frames)
     if bad >= 0:
         raise ValueError(f"EventDownsampling: event {bad} (x={ev['x'][bad]}, y={ev['y'][bad]}, "
                          f"p={ev['p'][bad]}) falls off the {tuple(target_size)} target")
@@ -153,10 +173,12 @@ def differentiator(ev, sensor_size, target_size, dt, bins, noise_threshold):
     # frames up to the one of the last firing step (Tonic: events_integrated[-1])
     hist = np.zeros((int(frame_of[last]) + 1, *diffs.shape[1:], 2))
     _integrate(diffs, noise_threshold, frame_of, hist, True, buf, buf, buf, buf)
-    ti, yi, xi, pi = np.nonzero(np.diff(hist, axis=0).clip(min=0))
-    out = np.empty(len(ti), OUT_DTYPE)
-    out["x"], out["y"], out["p"] = xi, yi, pi.astype(bool)
-    out["t"] = ti * dt
+    n = _rising(hist, True, buf, buf, buf, buf)
+    xs, ys, ps, ts = (np.empty(n, np.int64) for _ in range(4))
+    _rising(hist, False, xs, ys, ps, ts)
+    out = np.empty(n, OUT_DTYPE)
+    out["x"], out["y"], out["p"] = xs, ys, ps
+    out["t"] = ts * dt
     return out
 
 
