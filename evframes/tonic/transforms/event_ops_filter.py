@@ -17,8 +17,8 @@ from .event_ops_kernels import (
     decimate_records,
     denoise_records,
     gather_records,
-    is_sorted,
     merge_records,
+    min_max_sorted,
     refractory_records,
 )
 
@@ -160,6 +160,7 @@ class UniformNoise:
             return events
         ev = structured(events, "UniformNoise", ("t",))
         n = self.get_params(self.n)
+        t_min, t_max, in_order = min_max_sorted(ev["t"])
         noise = np.zeros(n, ev.dtype)
         span = None
         for name in ev.dtype.names:
@@ -170,13 +171,13 @@ class UniformNoise:
             elif name == "p":
                 span = (0, self.sensor_size[2])
             elif name == "t":
-                span = (ev["t"].min(), ev["t"].max())
+                span = (t_min, t_max)
             if span is not None:   # other fields reuse the previous field's span (Tonic)
                 noise[name] = np.random.uniform(low=span[0], high=span[1], size=n)
         noise_sorted = np.empty_like(noise)
         gather_records(noise, np.argsort(noise["t"], kind="stable"), noise_sorted)
         out = np.empty(len(ev) + n, ev.dtype)
-        if is_sorted(ev["t"]):
+        if in_order:
             merge_records(ev, ev["t"], noise_sorted, noise_sorted["t"], out)
         else:
             both = np.concatenate((ev, noise))

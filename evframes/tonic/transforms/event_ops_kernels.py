@@ -248,6 +248,19 @@ def is_sorted(t):
 
 
 @njit(cache=True, nogil=True)
+def min_max_sorted(t):
+    """``(min t, max t, t never decreases)`` in one pass (``t`` not empty)."""
+    lo = hi = t[0]
+    ok = True
+    for i in range(1, t.shape[0]):
+        v = t[i]
+        ok &= v >= t[i - 1]
+        lo = min(lo, v)
+        hi = max(hi, v)
+    return lo, hi, ok
+
+
+@njit(cache=True, nogil=True)
 def first_at_least(t, v, strict):
     """In sorted ``t``: the first index with ``t >= v`` (``t > v`` when ``strict``)."""
     lo, hi = 0, t.shape[0]
