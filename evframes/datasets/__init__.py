@@ -21,6 +21,8 @@
   SpikingJelly's datasets that evframes lacks (``HARDVS``, ``ESImageNet``, ... and their
   modules ``hardvs``, ``es_imagenet``, ...) raise an ImportError saying so
   (:mod:`._missing`).
+- :func:`fast_loader` (:mod:`.loader`): batches of stored frames read a batch at a time in
+  the DataLoader workers, sent as the stored uint8 counts, converted to float32 after.
 - Re-exported from :mod:`evframes.raw`, where the one dataset registry lives: ``REGISTRY``,
   ``RAW_DATASETS``, ``DATASET_NAMES``, :func:`open_raw`, :func:`default_root` and the ``*Raw``
   classes. The old module names ``evframes.datasets.dvs128`` (``nmnist``, ``cifar10dvs``,
@@ -56,6 +58,8 @@ _SJ_NAMES = {
     **{n: f"{__name__}.transform" for n in ("random_temporal_delete", "RandomTemporalDelete")},
     **{n: f"{__name__}.cifar10_dvs" for n in ("CIFAR10DVS_CLASS_NAMES", "CIFAR10DVSTEBNSplit")},
     **{n: f"{__name__}.shd" for n in ("SHD_N_CLASSES", "SSC_N_CLASSES")},
+    # not SpikingJelly's: evframes' batch loader (evframes.datasets.loader)
+    **{n: f"{__name__}.loader" for n in ("fast_loader", "FastLoader")},
 }
 
 
