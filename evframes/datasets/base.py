@@ -354,6 +354,26 @@ class NeuromorphicDataset(torch.utils.data.Dataset):
             y = self.target_transform(y)
         return x, y
 
+    # -- batch reads (DataLoader's __getitems__, evframes.datasets.loader) ----------------------
+    def _batch_readable(self) -> bool:
+        """Whether the frames of several samples can be read at once (stored frames)."""
+        return (self._parts is None and self._on_the_fly is None and self.data_type == "frame"
+                and self._frames is not None)
+
+    def _read_batch(self, indices, out: Optional[np.ndarray] = None):
+        """``(frames, lengths)``: :func:`evframes.datasets.batch_read.read_batch`."""
+        from .batch_read import read_batch
+        return read_batch(self, indices, out)
+
+    def __getitems__(self, indices):
+        """``[self[i] for i in indices]`` (what a DataLoader asks for each batch), with the
+        stored frames of the batch read together and converted to ``frame_dtype`` at once;
+        every other dataset reads sample by sample. Same values, order and transforms."""
+        if not self._batch_readable():
+            return [self[i] for i in indices]
+        from .batch_read import getitems
+        return getitems(self, indices)
+
     def __repr__(self):
         s = f"{type(self).__name__}(root={str(self.root)!r}, split={self.split!r}, " \
             f"data_type={self.data_type!r}, samples={len(self)}"
@@ -364,7 +384,6 @@ class NeuromorphicDataset(torch.utils.data.Dataset):
         if self._parts is not None and self.split is None:
             s += f", whole dataset of {'+'.join(self.splits)}"
         return s + ")"
-
 
 
 def __getattr__(name):
