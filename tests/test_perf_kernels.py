@@ -179,3 +179,25 @@ def test_batch_samples_restart_t_and_report_their_sample():
     cat["t"][2000] = cat["t"][1999] - 1
     with pytest.raises(ValueError, match="sample 1 .*decreases at index 2000"):
         I.integrate_batch(cat["t"], cat["x"], cat["y"], cat["p"], offsets, st, H, W)
+
+
+def test_t_checked_in_gaps_between_segments():
+    from evframes.integrate._kernels import _hist_checked
+    ev = events(3000)
+    starts, ends = np.array([0, 2000]), np.array([1000, 3000])
+
+    def run():
+        out = np.empty((2, 2 * H * W), np.uint16)
+        return _hist_checked(ev["t"], ev["x"], ev["y"], ev["p"], starts, ends, H, W, True,
+                             3000, out, False, out), out
+
+    ev["t"][1500] = ev["t"][1499] - 1  # between the segments
+    assert run()[0]
+    ev["t"][1500] = ev["t"][1499]
+    bad, out = run()
+    assert not bad
+    assert np.array_equal(out.reshape(2, 2, H, W), np.stack([sj_frame(ev, 0, 1000),
+                                                             sj_frame(ev, 2000, 3000)]))
+    ev["t"][500] = 10 ** 7  # unsorted t: the time rule's windows misplace, t is still checked
+    with pytest.raises(ValueError, match="decreases at index 501 "):
+        I.integrate_events_by_fixed_frames_number(ev, "time", 4, H, W)

@@ -86,12 +86,11 @@ def _not_integral_nb(ts):
 
 
 @njit(cache=True, nogil=True)
-def _chunk_index(t, x, y, p, i, m, H, W, check_t, t_from, buf):
+def _chunk_index(t, x, y, p, i, m, H, W, check_t, buf):
     """Flat indices ``p*H*W + y*W + x`` of events ``[i, i+m)`` into ``buf`` (uint32), in one
     vectorised loop that also range-checks x, y, p in their own dtypes (any integer dtype:
-    negative values wrap to huge unsigned ones). With ``check_t``, t is checked
-    non-decreasing from index ``t_from`` (pairs ``(j-1, j)`` for ``t_from <= j < i+m``,
-    ``t_from >= 1``) and, for float t, integral. Returns True when an event is bad."""
+    negative values wrap to huge unsigned ones) and, with ``check_t``, that t does not
+    decrease from event ``i - 1`` on (and is integral, for float t). True if one is bad."""
     HW = np.uint32(H * W)
     W32 = np.uint32(W)
     Wu = np.uint64(W)
@@ -101,19 +100,26 @@ def _chunk_index(t, x, y, p, i, m, H, W, check_t, t_from, buf):
     ys = y[i:i + m]
     ps = p[i:i + m]
     bad = False
-    for j in range(m):
-        a = np.uint64(xs[j])
-        b = np.uint64(ys[j])
-        c = np.uint64(ps[j])
-        bad |= (a >= Wu) | (b >= Hu) | (c > one)
-        buf[j] = np.uint32(c) * HW + np.uint32(b) * W32 + np.uint32(a)
+    if check_t and i > 0:  # one loop over the four arrays
+        ts = t[i - 1:i + m]
+        for j in range(m):
+            a = np.uint64(xs[j])
+            b = np.uint64(ys[j])
+            c = np.uint64(ps[j])
+            bad |= (a >= Wu) | (b >= Hu) | (c > one) | (ts[j + 1] < ts[j])
+            buf[j] = np.uint32(c) * HW + np.uint32(b) * W32 + np.uint32(a)
+    else:
+        for j in range(m):
+            a = np.uint64(xs[j])
+            b = np.uint64(ys[j])
+            c = np.uint64(ps[j])
+            bad |= (a >= Wu) | (b >= Hu) | (c > one)
+            buf[j] = np.uint32(c) * HW + np.uint32(b) * W32 + np.uint32(a)
+        if check_t:
+            ts = t[i:i + m]
+            for j in range(1, m):
+                bad |= ts[j] < ts[j - 1]
     if check_t:
-        if t_from < i + m:
-            ts = t[t_from - 1:i + m]
-            dec = False
-            for j in range(1, ts.shape[0]):
-                dec |= ts[j] < ts[j - 1]
-            bad |= dec
         bad |= _not_integral(t[i:i + m])
     return bad
 
@@ -131,15 +137,15 @@ def _hist_checked(t, x, y, p, starts, ends, H, W, check_t, n_check, cnt, flush, 
 
     Inputs are taken in their own dtypes (x, y, p any integer dtype, t int64 or integral
     float64; one compiled version per combination), so callers copy nothing. Per chunk of
-    events: one loop range-checks x, y, p and computes the flat indices into a small uint32
-    buffer, one checks t (``check_t``: non-decreasing over ``[0, n_check)``, each event once
-    even where segments overlap or leave gaps; integral when float), then the buffer is
-    scattered. Events after the last segment, up to ``n_check``, are checked too (``count``
-    without incomplete frames). Returns True, ``out`` partly filled, at the first bad chunk
-    (the caller finds and reports the event); ``t`` is not read without ``check_t``.
+    events: one loop range-checks x, y, p, checks t (``check_t``: non-decreasing over ``[0,
+    n_check)``, gaps between segments included; integral when float) and computes the flat
+    indices into a small uint32 buffer, then the buffer is scattered. Events after the last
+    segment, up to ``n_check``, are checked too (``count`` without incomplete frames).
+    Returns True, ``out`` partly filled, at the first bad chunk (the caller finds and reports
+    the event); ``t`` is not read without ``check_t``.
     """
     buf = np.empty(_CHUNK, np.uint32)
-    done = 1  # with check_t: t[0:done] is known non-decreasing (and integral before done-1)
+    done = 0  # with check_t: t[0:done] is known non-decreasing and integral
     top = 0
     for k in range(starts.shape[0]):
         row = cnt[0] if flush else cnt[k]
@@ -149,13 +155,12 @@ def _hist_checked(t, x, y, p, starts, ends, H, W, check_t, n_check, cnt, flush, 
         if e > top:
             top = e
         if check_t and i > done:  # a gap (arbitrary segments): its t still gets checked
-            if _check_range(t, x, y, p, done - 1, i, H, W, True, done, buf, False):
+            if _check_range(t, x, y, p, done, i, H, W, True, buf, False):
                 return True
             done = i
-        while i < e:
+        while i < e:  # (t of overlapping segments is checked again: harmless)
             m = min(_CHUNK, e - i)
-            frm = i if i > done else done
-            if _chunk_index(t, x, y, p, i, m, H, W, check_t, frm, buf):
+            if _chunk_index(t, x, y, p, i, m, H, W, check_t, buf):
                 return True
             if i + m > done:
                 done = i + m
@@ -166,31 +171,26 @@ def _hist_checked(t, x, y, p, starts, ends, H, W, check_t, n_check, cnt, flush, 
             dst = out[k]
             for j in range(dst.shape[0]):
                 dst[j] = row[j]
-    lo = top if top > 0 else 0
-    if lo < n_check:
-        return _check_range(t, x, y, p, lo, n_check, H, W, check_t, max(done, lo), buf, True)
+    if top < n_check:  # events after the last frame (count without incomplete frames)
+        return _check_range(t, x, y, p, top, n_check, H, W, check_t, buf, True)
     return False
 
 
 @njit(cache=True, nogil=True)
-def _check_range(t, x, y, p, lo, hi, H, W, check_t, t_from, buf, check_xyp):
-    """Check events ``[lo, hi)`` chunk by chunk (x, y, p only when ``check_xyp``; t from
-    ``t_from`` on); True if one is bad."""
+def _check_range(t, x, y, p, lo, hi, H, W, check_t, buf, check_xyp):
+    """Check events ``[lo, hi)`` chunk by chunk: x, y, p when ``check_xyp``, and with
+    ``check_t`` t from pair ``(lo - 1, lo)`` on; True if one is bad."""
     i = lo
     while i < hi:
         m = min(_CHUNK, hi - i)
-        frm = i if i > t_from else t_from
-        if frm < 1:
-            frm = 1
         if check_xyp:
-            if _chunk_index(t, x, y, p, i, m, H, W, check_t, frm, buf):
+            if _chunk_index(t, x, y, p, i, m, H, W, check_t, buf):
                 return True
         elif check_t:
-            if frm < i + m:
-                ts = t[frm - 1:i + m]
-                for j in range(1, ts.shape[0]):
-                    if ts[j] < ts[j - 1]:
-                        return True
+            ts = t[max(i - 1, 0):i + m]
+            for j in range(1, ts.shape[0]):
+                if ts[j] < ts[j - 1]:
+                    return True
             if _not_integral(t[i:i + m]):
                 return True
         i += m
