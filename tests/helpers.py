@@ -84,3 +84,13 @@ def slow_cli_command(delay: float, batch_events: int) -> list:
             "from evframes.cli import main\n"
             "main(prog_name='evframes')\n")
     return [sys.executable, "-c", code]
+
+
+def sj_prepare(cls, root):
+    """Prepare a SpikingJelly dataset root as its own code does before first use (``download/``
+    -> ``extract/`` -> ``events_np/``), skipping its md5 check: for the peer tests."""
+    root = Path(root)
+    (root / "extract").mkdir()
+    (root / "events_np").mkdir()
+    cls.extract_downloaded_files(root / "download", root / "extract")
+    cls.create_raw_from_extracted(root / "extract", root / "events_np")

@@ -31,12 +31,7 @@ pytest.importorskip("torchvision")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import test_datasets_wave1 as w  # noqa: E402
 
-
-def _prepare(cls, root: Path):
-    (root / "extract").mkdir()
-    (root / "events_np").mkdir()
-    cls.extract_downloaded_files(root / "download", root / "extract")
-    cls.create_raw_from_extracted(root / "extract", root / "events_np")
+from helpers import sj_prepare  # noqa: E402
 
 
 def peer_values(sj_roots, save_to) -> dict:
@@ -51,7 +46,7 @@ def peer_values(sj_roots, save_to) -> dict:
     out = {}
     for key, cls, n_classes in (("ncaltech101", NCaltech101, 101), ("asldvs", ASLDVS, 24)):
         root = sj_roots[key]
-        _prepare(cls, root)
+        sj_prepare(cls, root)
         ds = cls(root, data_type="event")
         out[f"sj_{key}_names"] = np.array([f"{Path(p).parent.name}/{Path(p).stem}"
                                            for p, _ in ds.samples])

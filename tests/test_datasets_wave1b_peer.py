@@ -29,12 +29,7 @@ pytest.importorskip("expelliarmus")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import test_datasets_wave1b as w  # noqa: E402
 
-
-def _prepare(cls, root: Path):
-    (root / "extract").mkdir()
-    (root / "events_np").mkdir()
-    cls.extract_downloaded_files(root / "download", root / "extract")
-    cls.create_raw_from_extracted(root / "extract", root / "events_np")
+from helpers import sj_prepare  # noqa: E402
 
 
 def _sj_name(path) -> str:
@@ -51,7 +46,7 @@ def peer_values(r) -> dict:
     from spikingjelly.logger import logger
     logger.remove()
     out = {}
-    _prepare(NAVGestureWalk, r["nav"])
+    sj_prepare(NAVGestureWalk, r["nav"])
     ds = NAVGestureWalk(r["nav"], data_type="event")
     out["sj_nav_names"] = np.array([_sj_name(p) for p, _ in ds.samples])
     out["sj_nav_labels"] = np.array(ds.targets)
@@ -63,7 +58,7 @@ def peer_values(r) -> dict:
                         split_by="number")
     out["sj_nav_frames"] = np.array([w.digest(np.asarray(fr[i][0], np.float32))
                                      for i in range(len(fr))])
-    _prepare(DVSLip, r["lip"])
+    sj_prepare(DVSLip, r["lip"])
     for split, train in (("train", True), ("test", False)):
         ds = DVSLip(r["lip"], train=train, data_type="event")
         out[f"sj_lip_{split}_names"] = np.array([_sj_name(p) for p, _ in ds.samples])

@@ -27,12 +27,7 @@ pytest.importorskip("torchvision")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import test_sj_dropin as dropin  # noqa: E402
 
-
-def _prepare(cls, root: Path):
-    (root / "extract").mkdir()
-    (root / "events_np").mkdir()
-    cls.extract_downloaded_files(root / "download", root / "extract")
-    cls.create_raw_from_extracted(root / "extract", root / "events_np")
+from helpers import sj_prepare  # noqa: E402
 
 
 def _named(ds, strip_frames_count=False):
@@ -55,7 +50,7 @@ def spikingjelly_values(roots) -> dict:
     logger.remove()  # its per-file log lines
     ref = {}
     for key, cls in (("dvs128", DVS128Gesture), ("nmnist", NMNIST), ("cifar10dvs", CIFAR10DVS)):
-        _prepare(cls, roots[key])
+        sj_prepare(cls, roots[key])
         ref[f"{key}_resources"] = np.array([list(r) for r in cls.resource_url_md5()])
 
     root = roots["dvs128"]
