@@ -20,3 +20,14 @@ if ! .venv/bin/python -c "import evframes, numba, h5py, hdf5plugin, click, tqdm,
   .venv/bin/pip install -q -e ".[dev,dask]"
   touch .venv/.evframes-installed
 fi
+# Numba kernels compiled once here into Numba's cache (python -m evframes.warmup), so the first
+# `evframes extract` / `integrate` / API call loads them instead of compiling; redone after a
+# module changed. Same NUMBA_CACHE_DIR (if any) as the runs that should find them.
+if [ ! -f .venv/.evframes-warm ] || [ -n "$(find evframes -name '*.py' -newer .venv/.evframes-warm -print -quit)" ]; then
+  echo "compiling evframes' Numba kernels into the cache (once; about a minute)"
+  if .venv/bin/python -m evframes.warmup; then
+    touch .venv/.evframes-warm
+  else
+    echo "warm-up failed: kernels will compile on first use instead"
+  fi
+fi

@@ -64,7 +64,6 @@ def sj_duration(ev, D):
 DTYPES = [  # (t, x and y, p) as loaders hand them
     (np.int64, np.int64, np.int64),     # SpikingJelly's npz files
     (np.float64, np.int32, np.bool_),
-    (np.int64, np.uint16, np.uint8),
     (np.int64, np.uint64, np.uint64),
     (np.int64, np.int16, np.int8),      # evframes' stores
 ]
