@@ -2,7 +2,10 @@
 
 Event arrays become contiguous 1-D integer arrays (``t`` int64 microseconds; ``x``, ``y``
 pixels and ``p`` keep a narrow integer dtype; bool becomes uint8; integral floats and uint64
-become int64). Invalid events raise ``ValueError`` naming the first offending index.
+become int64). The count paths take them with :func:`_kernel_arrays` instead: no copies for
+the dtypes the count kernel is compiled for (``x``, ``y``, ``p`` any integer dtype, bool ``p``
+as a uint8 view, ``t`` int64 or integral float64). Invalid events raise ``ValueError`` naming
+the first offending index.
 """
 from __future__ import annotations
 

@@ -1,8 +1,10 @@
 """Numba kernels of :mod:`evframes.integrate` (small, typed by their inputs, no Python objects).
 
 Every kernel is compiled with ``cache=True`` (the cache lives beside this file, or under
-``NUMBA_CACHE_DIR``). Arrays: ``t`` int64 microseconds, ``x``, ``y`` pixels, ``p`` 0/1, all
-1-D of the same length; ``starts``, ``ends`` int64 event-index boundaries (frame ``k`` counts
+``NUMBA_CACHE_DIR``; ``python -m evframes.warmup`` fills it at set-up). Arrays: ``t`` int64
+microseconds (the count kernel :func:`_hist_checked` also takes integral float64), ``x``,
+``y`` pixels, ``p`` 0/1 (the count kernel takes any integer dtype as is), all 1-D of the same
+length; ``starts``, ``ends`` int64 event-index boundaries (frame ``k`` counts
 events ``starts[k] <= i < ends[k]``); ``offsets`` int64 ``[n_samples + 1]`` for flat batches.
 The rule codes (``_NUMBER`` ...) and validation codes (``_OK`` ...) are shared with the Python
 wrappers in :mod:`evframes.integrate.rules`, :mod:`evframes.integrate.setting` and
