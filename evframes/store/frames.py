@@ -179,22 +179,19 @@ class FramesStore(StoreReader):
         return self._read(i, "frames", lambda f, a, b: self._h5.dataset("frames")[a:b])
 
     def frames_many(self, indices, out: Optional[np.ndarray] = None) -> np.ndarray:
-        """The frames of samples ``indices`` (strictly increasing, checked), concatenated in
+        """The frames of samples ``indices`` (any order, repeats allowed), concatenated in
         that order: ``[sum T_i, C, H', W']`` in the stored dtype, straight into ``out`` when
         given (a C-contiguous, writeable array of exactly that shape and dtype, e.g. shared
-        memory), with one HDF5 read per run of consecutive samples (not one selection of all
-        runs: HDF5 reads an irregular union of hyperslabs over chunks about 30x slower).
-        A corrupted chunk or an I/O error raises StoreError naming the store and the first
-        sample that cannot be read."""
+        memory), with one HDF5 read per run of consecutive samples, each into its place (not
+        one selection of all runs: HDF5 reads an irregular union of hyperslabs over chunks
+        about 30x slower). A corrupted chunk or an I/O error raises StoreError naming the
+        store and the first sample that cannot be read."""
         from h5py import h5s
         idx = np.asarray(indices, dtype=np.int64).reshape(-1)
         n = len(self)
         if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= n):
             bad = int(idx[(idx < 0) | (idx >= n)][0])
             raise IndexError(f"sample {bad} out of range for {n} samples in {self.path}")
-        if idx.size > 1 and int(np.diff(idx).min()) <= 0:
-            raise ValueError(f"{self.path}: frames_many needs strictly increasing sample "
-                             f"indices")
         a, b = self.offsets[idx], self.offsets[idx + 1]
         d = self._h5.dataset("frames")
         shape = (int((b - a).sum()),) + tuple(d.shape[1:])
@@ -206,7 +203,7 @@ class FramesStore(StoreReader):
                              f"array of shape {shape}, got {out.dtype} {tuple(out.shape)}")
         if shape[0] == 0:
             return out
-        # consecutive samples are one run of rows: one hyperslab each
+        # samples that follow each other in the file (and so in out) are one run of rows
         starts = np.flatnonzero(np.r_[True, a[1:] != b[:-1]])
         ends = np.r_[starts[1:], idx.size] - 1
         try:
@@ -225,7 +222,8 @@ class FramesStore(StoreReader):
                 self.frames(int(i))  # StoreError naming the store and the sample
             from ..errors import one_line
             raise StoreError(f"{self.path}: cannot read the frames of samples "
-                             f"{int(idx[0])}..{int(idx[-1])}: {one_line(e)}") from None
+                             f"{', '.join(str(int(i)) for i in idx[:8])}: {one_line(e)}") \
+                from None
         return out
 
     def __getitem__(self, i):
