@@ -11,20 +11,24 @@ import torch
 
 
 def read_batch(ds, indices, out: Optional[np.ndarray] = None):
-    """``(frames, lengths)`` of samples ``indices`` (strictly increasing, in range) of a
-    stored-frames dataset ``ds``: the frames ``[sum T_i, C, H, W]`` in the stored dtype (no
+    """``(frames, lengths)`` of samples ``indices`` (any order, in range) of a stored-frames
+    dataset ``ds``, in that order: the frames ``[sum T_i, C, H, W]`` in the stored dtype (no
     conversion), one HDF5 read per run of consecutive samples
-    (:meth:`~evframes.store.frames.FramesStore.frames_many`) or, with ``in_memory``, a gather
+    (:meth:`~evframes.store.frames.FramesStore.frames_many`) or, with ``in_memory``, copies
     from the shared copy; straight into ``out`` when given (exact shape and dtype).
     ``lengths``: int64 ``[len(indices)]``, the T_i."""
-    idx = np.asarray(indices, dtype=np.int64)
+    idx = np.asarray(indices, dtype=np.int64).reshape(-1)
     offs = ds._frames.frame_offsets
     lengths = offs[idx + 1] - offs[idx]
     if ds._mem is None:
         return ds._frames.frames_many(idx, out), lengths
     mem = ds._mem.numpy()
+    shape = (int(lengths.sum()),) + mem.shape[1:]
     if out is None:
-        out = np.empty((int(lengths.sum()),) + mem.shape[1:], mem.dtype)
+        out = np.empty(shape, mem.dtype)
+    elif tuple(out.shape) != shape or out.dtype != mem.dtype:
+        raise ValueError(f"out must be a {mem.dtype} array of shape {shape}, got "
+                         f"{out.dtype} {tuple(out.shape)}")
     pos = 0
     for i, n in zip(idx, lengths):
         a = int(offs[i])
@@ -34,19 +38,18 @@ def read_batch(ds, indices, out: Optional[np.ndarray] = None):
 
 
 def getitems(ds, indices) -> list:
-    """``[ds[i] for i in indices]`` for a stored-frames dataset: the frames read in file order
-    (each distinct sample once) and converted to ``ds.frame_dtype`` in one pass; each sample
-    is a view of that batch, then ``transform`` / ``target_transform`` as in ``ds[i]``."""
+    """``[ds[i] for i in indices]`` for a stored-frames dataset: the batch's frames read in one
+    go (:func:`read_batch`) and converted to ``ds.frame_dtype`` in one pass; each sample is a
+    view of that batch, then ``transform`` / ``target_transform`` as in ``ds[i]``."""
     idx = np.array([ds._frames._index(int(i)) for i in indices], dtype=np.int64)
     if idx.size == 0:
         return []
-    uniq, inv = np.unique(idx, return_inverse=True)
-    frames, lengths = read_batch(ds, uniq)
+    frames, lengths = read_batch(ds, idx)
     x = to_dtype(frames, ds.frame_dtype)
-    starts = np.r_[0, np.cumsum(lengths)[:-1]]
+    ends = np.cumsum(lengths)
     out = []
-    for k, i in zip(inv.reshape(-1), idx):
-        xi = x[int(starts[k]):int(starts[k] + lengths[k])]
+    for i, a, b in zip(idx, ends - lengths, ends):
+        xi = x[int(a):int(b)]
         y = int(ds.labels[i])
         if ds.transform is not None:
             xi = ds.transform(xi)

@@ -8,13 +8,13 @@ and changes what moves:
 - the sampler's batches (the same :class:`~torch.utils.data.BatchSampler` over the same
   ``RandomSampler(generator=...)`` as the DataLoader's, so the same samples in the same order)
   go to the workers whole; a worker reads a batch with one HDF5 read per run of consecutive
-  samples, in file order, straight into shared memory;
+  samples straight into shared memory (a buffer it reuses once the main process is done with
+  it: no page of it is allocated or zeroed again);
 - the batch crosses the process boundary in the store's compact dtype (uint8 counts: a quarter
   of float32's bytes);
 - the conversion to ``dtype`` (default: the dataset's ``frame_dtype``, float32) happens after,
-  in the main process (numpy, one pass that also puts the samples back in the sampler's order)
-  or on ``device`` (the uint8 batch is copied to the GPU, from pinned memory, then converted
-  there).
+  in the main process (numpy, one pass on one thread) or on ``device`` (the uint8 batch is
+  copied to the GPU, from pinned memory, then converted there).
 
 ``for x, y in fast_loader(ds, 16, shuffle=True, num_workers=2)`` yields ``x`` ``[B, T, C, H, W]``
 of ``dtype`` and ``y`` int64 ``[B]``, equal to what the DataLoader yields for the same
@@ -68,19 +68,67 @@ def _empty(shape, dtype: torch.dtype) -> torch.Tensor:
         return torch.empty(shape, dtype=dtype)
 
 
+RING = 6  #: shared-memory batch buffers a worker keeps for reuse (compact path)
+
+
+class _Token:
+    """A worker's ring slot and its shared ``flag`` (int32 ``[1]``: 1 while the main process
+    may still read the buffer). A plain object, so ``pin_memory`` leaves the flag shared."""
+
+    __slots__ = ("slot", "flag")
+
+    def __init__(self, slot: int, flag: torch.Tensor):
+        self.slot, self.flag = slot, flag
+
+    def __getstate__(self):
+        return self.slot, self.flag
+
+    def __setstate__(self, state):
+        self.slot, self.flag = state
+
+
 class _Batches(torch.utils.data.Dataset):
     """Map-style view of a stored-frames dataset indexed by a whole batch (a list of sample
-    indices): ``view[batch] -> (frames, labels, pos)``. ``frames`` ``[k, T, C, H, W]`` in the
-    stored dtype holds the batch's distinct samples in file order (shared memory in a
-    worker); ``labels`` int64 ``[B]`` are in the batch's order; ``pos`` int64 ``[B]`` gives,
-    for each place of the batch, its row in ``frames`` (None when that is the identity).
-    ``in_order=True`` puts the rows in the batch's order in the worker instead (``pos`` None):
-    for output in the stored dtype on the CPU, which needs no pass in the main process."""
+    indices): ``view[batch] -> (frames, labels, token)``: ``frames`` ``[B, T, C, H, W]`` in the
+    stored dtype, in the batch's order (shared memory in a worker), ``labels`` int64 ``[B]``.
+
+    ``token``: with ``reuse`` in a worker, a :class:`_Token`; the worker keeps up to
+    :data:`RING` buffers and writes a batch into one whose flag the main process has set back
+    to 0 once it converted the batch out of it, so its pages are neither allocated nor zeroed
+    again (a fresh one when none is free). Without ``reuse`` (the batch itself is handed to
+    the user), None."""
 
     def __init__(self, ds, index: Optional[np.ndarray], sample_shape, dtype: torch.dtype,
-                 in_order: bool):
+                 reuse: bool, batch_size: int, convert: Optional[np.dtype] = None):
         self.ds, self.index, self.sample_shape = ds, index, tuple(sample_shape)
-        self.dtype, self.in_order = dtype, in_order
+        self.dtype, self.reuse, self.batch_size = dtype, reuse, int(batch_size)
+        self.convert = convert  # in the main process (no workers): the output dtype
+        self._ring: list = []
+        self._local = None
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_ring"], state["_local"] = [], None
+        return state
+
+    def _converted(self, idx: np.ndarray) -> torch.Tensor:
+        """Without workers: the batch cast straight to ``convert`` (from the in-memory copy
+        sample by sample, or from one reused buffer the stored frames are read into)."""
+        out = np.empty((idx.size,) + self.sample_shape, self.convert)
+        if self.ds._mem is not None:
+            mem, offs, T = self.ds._mem.numpy(), self.ds._frames.frame_offsets, out.shape[1]
+            for j, i in enumerate(idx):
+                a = int(offs[i])
+                np.copyto(out[j], mem[a:a + T], casting="unsafe")
+            return torch.from_numpy(out)
+        if self._local is None or self._local.shape[0] < idx.size:
+            stored = torch.empty(0, dtype=self.dtype).numpy().dtype
+            self._local = np.empty((max(idx.size, self.batch_size),) + self.sample_shape,
+                                   stored)
+        buf = self._local[:idx.size]
+        read_batch(self.ds, idx, buf.reshape((-1,) + self.sample_shape[1:]))
+        np.copyto(out, buf, casting="unsafe")
+        return torch.from_numpy(out)
 
     def __len__(self):
         return len(self.ds) if self.index is None else len(self.index)
@@ -95,21 +143,30 @@ class _Batches(torch.utils.data.Dataset):
         store = self.ds._frames
         return np.array([store._index(int(i)) for i in idx], dtype=np.int64)
 
+    def _buffer(self, rows: int):
+        """``(frames [rows, ...], token)``: a free ring buffer (or a new one) in a worker."""
+        if not self.reuse or get_worker_info() is None or rows > self.batch_size:
+            return _empty((rows,) + self.sample_shape, self.dtype), None
+        for slot, (buf, flag) in enumerate(self._ring):
+            if int(flag[0]) == 0:
+                flag[0] = 1
+                return buf[:rows], _Token(slot, flag)
+        buf = _empty((self.batch_size,) + self.sample_shape, self.dtype)
+        if len(self._ring) >= RING:
+            return buf[:rows], None
+        flag = _empty((1,), torch.int32)
+        flag[0] = 1
+        self._ring.append((buf, flag))
+        return buf[:rows], _Token(len(self._ring) - 1, flag)
+
     def __getitem__(self, batch):
         idx = self._indices(batch)
         labels = torch.from_numpy(np.asarray(self.ds.labels, dtype=np.int64)[idx])
-        uniq, inv = np.unique(idx, return_inverse=True)
-        inv = inv.reshape(-1)
-        identity = uniq.size == idx.size and bool(np.all(inv == np.arange(idx.size)))
-        if identity or not self.in_order:
-            x = _empty((uniq.size,) + self.sample_shape, self.dtype)
-            read_batch(self.ds, uniq, x.numpy().reshape((-1,) + self.sample_shape[1:]))
-            return x, labels, None if identity else torch.from_numpy(inv)
-        rows, _ = read_batch(self.ds, uniq)
-        rows = rows.reshape((uniq.size,) + self.sample_shape)
-        x = _empty((idx.size,) + self.sample_shape, self.dtype)
-        np.take(rows, inv, axis=0, out=x.numpy())
-        return x, labels, None
+        if self.convert is not None and get_worker_info() is None:
+            return self._converted(idx), labels, None
+        x, token = self._buffer(idx.size)
+        read_batch(self.ds, idx, x.numpy().reshape((-1,) + self.sample_shape[1:]))
+        return x, labels, token
 
 
 class FastLoader:
@@ -121,7 +178,7 @@ class FastLoader:
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, sampler=None,
                  num_workers: int = 0, drop_last: bool = False, generator=None, dtype=None,
                  device=None, pin_memory: Optional[bool] = None, collate_fn=None,
-                 persistent_workers: bool = False, prefetch_factor: Optional[int] = None,
+                 persistent_workers: bool = True, prefetch_factor: Optional[int] = None,
                  worker_init_fn=None, multiprocessing_context=None, timeout: float = 0):
         base, index = _unwrap(dataset)
         if sampler is not None and shuffle:
@@ -160,8 +217,10 @@ class FastLoader:
                 finally:
                     h5.close()
             T = int(base._frames.manifest["fixed_T"])
-            in_order = self.device is None and self.dtype == self._stored
-            view = _Batches(base, index, (T,) + tuple(shape[1:]), self._stored, in_order)
+            reuse = self.device is not None or self.dtype != self._stored
+            convert = numpy_dtype(self.dtype) if self.device is None and reuse else None
+            view = _Batches(base, index, (T,) + tuple(shape[1:]), self._stored, reuse,
+                            self.batch_size, convert)
             self.loader = DataLoader(view, batch_size=None, sampler=self.batch_sampler, **kw)
         else:
             self.loader = DataLoader(dataset, batch_sampler=self.batch_sampler,
@@ -182,32 +241,30 @@ class FastLoader:
             return t.to(self.device, non_blocking=self.pin_memory)
         return t
 
-    def _finish(self, x: torch.Tensor, pos: Optional[torch.Tensor]) -> torch.Tensor:
-        """The worker's compact batch -> ``dtype``, in the sampler's order (on ``device``)."""
+    def _finish(self, x: torch.Tensor) -> torch.Tensor:
+        """The worker's compact batch -> ``dtype`` (on ``device``): a new tensor unless
+        nothing is to be done."""
         if self.device is not None:
-            x = self._move(x)
-            if pos is not None:
-                x = x[pos.to(self.device, non_blocking=self.pin_memory)]
-            return x.to(self.dtype)
-        if pos is None and x.dtype == self.dtype:
+            return self._move(x).to(self.dtype)
+        if x.dtype == self.dtype:
             return x
         np_dtype = numpy_dtype(self.dtype)
         if np_dtype is None:
-            return (x if pos is None else x[pos]).to(self.dtype)
-        src = x.numpy()
-        n = src.shape[0] if pos is None else int(pos.shape[0])
-        out = np.empty((n,) + src.shape[1:], np_dtype)
-        if pos is None:
-            np.copyto(out, src, casting="unsafe")
-        else:  # one pass: each sample cast straight into its place
-            for j, r in enumerate(pos.tolist()):
-                np.copyto(out[j], src[r], casting="unsafe")
+            return x.to(self.dtype)
+        out = np.empty(tuple(x.shape), np_dtype)
+        np.copyto(out, x.numpy(), casting="unsafe")  # one pass, one thread (no torch pool)
         return torch.from_numpy(out)
 
     def __iter__(self):
         if self.compact:
-            for x, y, pos in self.loader:
-                yield self._finish(x, pos), self._move(y)
+            keep = {}  # the workers' ring buffers stay mapped here: no remapping per batch
+            for x, y, token in self.loader:
+                out = self._finish(x)
+                if token is not None:  # converted (or copied to the device, or pinned)
+                    token.flag[0] = 0  # the worker may write its next batch into this buffer
+                    keep[(token.flag.untyped_storage().data_ptr(), token.slot)] = (x, token)
+                del x
+                yield out, self._move(y)
             return
         for batch in self.loader:
             x, rest = batch[0], tuple(batch[1:])
@@ -230,10 +287,13 @@ def fast_loader(dataset, batch_size: int = 1, shuffle: bool = False, num_workers
     ----------
     dataset : an evframes frames dataset (e.g. ``DVS128Gesture(..., data_type='frame',
         frames_number=20, split_by='number')``, ``in_memory`` or not), or a ``Subset`` of one
-    batch_size, shuffle, num_workers, drop_last, generator, sampler, persistent_workers,
-    prefetch_factor, worker_init_fn, multiprocessing_context, timeout : as for
+    batch_size, shuffle, num_workers, drop_last, generator, sampler, prefetch_factor,
+    worker_init_fn, multiprocessing_context, timeout : as for
         :class:`torch.utils.data.DataLoader` (the same sampler and generator give the same
         batches in the same order)
+    persistent_workers : default True (DataLoader's is False): the workers, their open store
+        and their shared-memory buffers stay from one epoch to the next, so an epoch does not
+        start by forking workers again
     dtype : torch dtype of ``x`` (default the dataset's ``frame_dtype``, float32); a dtype
         that cannot hold every stored value exactly is refused (ValueError), as
         ``frame_dtype`` is
