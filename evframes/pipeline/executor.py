@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, wait
+from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator, Optional
 
 
@@ -239,3 +240,30 @@ class OrderedWorker:
         self._pending.clear()
         self._held = 0
         self._pool.shutdown(wait=True)
+
+
+@contextmanager
+def large_buffers_reused():
+    """While the block runs, glibc keeps freed large blocks (an archive member, a recording's
+    events: tens of MB each) in the heap for the next allocation instead of unmapping them, so
+    they are not mapped, faulted and zeroed page by page again (a fifth of the CPU time of
+    extracting DVS128 Gesture's archive: 2.1 -> 0.7 s of system time). Afterwards the mmap
+    threshold stays at glibc's own dynamic maximum (32 MiB, static from then on), the trim
+    threshold at twice that, and the free memory goes back to the system (``malloc_trim``).
+    Anything but glibc: nothing changes."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt, trim = libc.mallopt, libc.malloc_trim
+    except (OSError, AttributeError):
+        yield
+        return
+    m_trim, m_mmap = -1, -3  # M_TRIM_THRESHOLD, M_MMAP_THRESHOLD
+    changed = mallopt(m_mmap, 1 << 30) and mallopt(m_trim, 1 << 30)
+    try:
+        yield
+    finally:
+        if changed:
+            mallopt(m_mmap, 32 << 20)
+            mallopt(m_trim, 64 << 20)
+            trim(0)

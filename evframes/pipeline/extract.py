@@ -41,7 +41,7 @@ from ..store import (
 from ..store.events import EventsColumns
 from ..store.manifest import Manifests, manifests_or_new
 from .dask import _run_dask, dask_client  # noqa: F401  (dask_client: the old extract name)
-from .executor import OrderedWorker, prefetched, run_windowed
+from .executor import OrderedWorker, large_buffers_reused, prefetched, run_windowed
 from .shards import _Shards
 from .sources import expected_manifest, save_hints, source_state, stores_status  # noqa: F401
 
@@ -223,12 +223,19 @@ def _extract_locked(ds, workers, force, progress, warn, resumable,
     t0 = time.perf_counter()
     events_dir = layout.events_dir(ds.root)
     events_dir.mkdir(parents=True, exist_ok=True)
-    partial = _partial_dir(ds, manifests)
-    for old in layout.partial_dirs(ds.root):  # shards of another source: useless
-        if old != partial:
-            shutil.rmtree(old, ignore_errors=True)
-    if force and partial.exists():
-        shutil.rmtree(partial, ignore_errors=True)
+    hashed = None
+    if resumable or layout.partial_dirs(ds.root):
+        partial = _partial_dir(ds, manifests)
+        for old in layout.partial_dirs(ds.root):  # shards of another source: useless
+            if old != partial:
+                shutil.rmtree(old, ignore_errors=True)
+        if force and partial.exists():
+            shutil.rmtree(partial, ignore_errors=True)
+    else:  # the fingerprint (hashing the raw files) is needed at commit only: beside the run
+        from concurrent.futures import ThreadPoolExecutor
+        hashing = ThreadPoolExecutor(1, thread_name_prefix="evframes-fingerprint")
+        hashed = hashing.submit(source_state, ds, manifests=manifests)
+        hashing.shutdown(wait=False)
     shards = _Shards(partial) if resumable else None
 
     writers = {}
@@ -241,7 +248,10 @@ def _extract_locked(ds, workers, force, progress, warn, resumable,
         raise
     try:
         try:
-            _run(ds, writers, workers, progress, summary, shards, scheduler)
+            with large_buffers_reused():
+                _run(ds, writers, workers, progress, summary, shards, scheduler)
+            if hashed is not None:
+                hashed.result()  # source_state below finds the hashes made beside the run
             for split, w in writers.items():
                 man = expected_manifest(ds, split, manifests)
                 man["classes"] = ds.classes
