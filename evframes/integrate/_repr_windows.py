@@ -7,6 +7,7 @@ import numpy as np
 _I64 = np.int64
 
 _FUSED = ("voxel", "stacked_histogram")  # kernels that validate their windows' events
+SELF_VALIDATING = _FUSED + ("time_surface",)  # kinds whose kernel may validate every event
 
 
 def _kernel_checks(kind, t, starts, ends) -> bool:

@@ -88,7 +88,7 @@ from ._repr_spec import (
     repr_dtype,
     repr_shape,
 )
-from ._repr_windows import _FUSED, _kernel_checks, _windows
+from ._repr_windows import SELF_VALIDATING, _kernel_checks, _windows
 from .rules import _bounds
 from .setting import FrameSetting
 
@@ -102,7 +102,7 @@ _I64 = np.int64
 
 def _prep(t, x, y, p, H, W, starts, ends, kind=None):
     """Arrays and windows (``None``: one window of all events), and whether the kernel of
-    ``kind`` is left to validate the events (``_FUSED``, windows :func:`_covered`); otherwise
+    ``kind`` is left to validate the events (:func:`._repr_windows._kernel_checks`); otherwise
     validated here."""
     H, W = _check_hw(H, W)
     t, x, y, p = _arrays({"t": t, "x": x, "y": y, "p": p})
@@ -276,7 +276,7 @@ def represent_setting(t, x, y, p, setting: FrameSetting, H: int, W: int) -> np.n
     # a kernel that validates every event itself (_kernel_checks) saves the separate pass; the
     # rules' windows on unvalidated events are still index windows inside [0, N], but the
     # number of duration windows comes from t: validate first when it is out of proportion
-    late = (kind in _FUSED or kind == "time_surface") and not (
+    late = kind in SELF_VALIDATING and not (
         setting.kind == "duration" and n and int(t[-1]) - int(t[0]) > D * (4 * n + 1024))
     if not late:
         _validate(t, x, y, p, H, W)
