@@ -360,6 +360,20 @@ def test_off_sensor_event_names_the_event():
         transforms.ToFrame((4, 4, 2), event_count=5)(ev)
 
 
+def test_voxel_off_grid_event_is_named_and_wrapping_index_counts():
+    ev = _ev(40)
+    for bool_p in (False, True):
+        e = ev.copy()
+        if bool_p:
+            e = e.astype([("x", "<i8"), ("y", "<i8"), ("t", "<i8"), ("p", "?")])
+        e["x"][9] = -1              # NumPy's flat index wraps to the grid's end: kept
+        got = transforms.ToVoxelGrid((4, 4, 2), 3)(e)
+        assert np.array_equal(got, ref_voxel(e, (4, 4, 2), 3))
+        e["y"][-3] = 4 * 3          # past the last bin's cells: np.add.at refuses it
+        with pytest.raises(IndexError, match=f"event {len(e) - 3}"):
+            transforms.ToVoxelGrid((4, 4, 2), 3)(e)
+
+
 def test_one_polarity_sensor_refuses_two_polarities():
     with pytest.raises(ValueError, match="Single polarity sensor"):
         transforms.ToFrame((4, 4, 1), n_event_bins=2)(_ev())

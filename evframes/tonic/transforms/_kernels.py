@@ -18,7 +18,6 @@ OK, BAD_INDEX, BAD_T = 0, 1, 2
 # Voxel grid
 # ---------------------------------------------------------------------------------------------
 
-_CH = 512  # events per chunk
 
 
 @njit(cache=True, nogil=True)
@@ -78,42 +77,56 @@ def voxel(t, x, y, p, n_bins, H, W, ft0, fspan, bool_p, out):
     ``b`` and their right shares from run ``b - 1``; the runs are therefore done last to
     first, each in event order, adding both shares of an event at once: bin ``b + 1`` has
     all its left shares (run ``b + 1``, done before) when run ``b``'s right shares come.
-    An index NumPy would wrap (or refuse) sends the rest of its run one event at a time.
-    Returns (status, event index)."""
+    One pass per run (the previous ``t`` carried, one unsigned bound test covering both
+    cells); an index NumPy would wrap (or refuse) sends the rest of its run one event at a
+    time. Returns (status, event index)."""
     HW = H * W
     size = n_bins * HW
     usize = np.uint64(size)
+    uHW = np.uint64(HW)
     nf = np.float64(n_bins)
+    no_span = fspan == 0.0
     starts = _run_starts(t, ft0, nf, fspan, n_bins)
     for b in range(n_bins, -1, -1):
         lo = starts[b]
         hi = starts[b + 1]
-        right = b + 1 < n_bins
-        offl = b * HW
-        offr = offl + HW
         if b == n_bins:  # events at the last timestamp: no share inside the grid
             if _first_decrease(t, lo, hi) >= 0:
                 return BAD_T, _first_decrease(t, 0, t.shape[0])
             continue
-        dec = False
+        right = b + 1 < n_bins
+        offl = b * HW
+        fb = np.float64(b)
+        lim = usize - uHW if right else usize  # ul < lim: both cells inside
+        dec = lo > 0 and lo < hi and t[lo] < t[lo - 1]
         i = lo
-        while i < hi:  # the run's events, both shares at once
-            tv = t[i]
-            dec |= i > 0 and tv < t[i - 1]
-            d = _tn(tv, ft0, nf, fspan) - b
-            pol = 1.0
-            if not bool_p:
-                pv = np.float64(p[i])
-                pol = -1.0 if pv == 0.0 else pv
-            q = np.int64(x[i]) + np.int64(y[i]) * W
-            ul = np.uint64(q + offl)
-            ur = np.uint64(q + offr)
-            if ul >= usize or (right and ur >= usize):
-                break
-            out[ul] += pol * (1.0 - d)
-            if right:
-                out[ur] += pol * d
-            i += 1
+        if hi > lo:  # the run's events, both shares at once
+            ts = t[lo:hi]
+            xs = x[lo:hi]
+            ys = y[lo:hi]
+            ps = p[lo:hi]
+            tprev = ts[0]
+            j = 0
+            while j < hi - lo:
+                tv = ts[j]
+                dec |= tv < tprev
+                tprev = tv
+                ul = np.uint64(np.int64(xs[j]) + np.int64(ys[j]) * W + offl)
+                if ul >= lim:
+                    break
+                d = 0.0 - fb if no_span else (nf * (np.float64(tv) - ft0)) / fspan - fb
+                if bool_p:
+                    out[ul] += 1.0 - d
+                    if right:
+                        out[ul + uHW] += d
+                else:
+                    pv = np.float64(ps[j])
+                    pol = -1.0 if pv == 0.0 else pv
+                    out[ul] += pol * (1.0 - d)
+                    if right:
+                        out[ul + uHW] += pol * d
+                j += 1
+            i = lo + j
         if dec:  # (runs go last to first: name the first decrease of all)
             return BAD_T, _first_decrease(t, 0, t.shape[0])
         for j in range(i, hi):  # from an index NumPy wraps or refuses on: one by one
@@ -127,7 +140,7 @@ def voxel(t, x, y, p, n_bins, H, W, ft0, fspan, bool_p, out):
             q = np.int64(x[j]) + np.int64(y[j]) * W
             if not _vox_add(out, size, q + offl, pol * (1.0 - d)):
                 return BAD_INDEX, j
-            if right and not _vox_add(out, size, q + offr, pol * d):
+            if right and not _vox_add(out, size, q + offl + HW, pol * d):
                 return BAD_INDEX, j
     return OK, -1
 
