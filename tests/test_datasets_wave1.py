@@ -327,7 +327,8 @@ def test_asldvs_bad_mat_is_one_error_line(tmp_path):
     for data, needle in BAD_MATS:
         with pytest.raises(FormatError, match=re.escape(needle)) as e:
             mat_events(data, "a/a_0001.mat")
-        assert str(e.value).startswith("a/a_0001.mat: ") and "\n" not in str(e.value)
+        assert re.match(r"a/a_0001\.mat( at byte \d+)?: ", str(e.value))  # mat5: the offset
+        assert "\n" not in str(e.value)
     root = tmp_path / "bad"
     synth_wave1.fake_asldvs(root, per_class=1, scale=0.05, archive=False)
     (root / "a" / "a_0001.mat").write_bytes(BAD_MATS[0][0])
