@@ -160,9 +160,9 @@ def _axis(v, d):
 @njit(cache=True, nogil=True, error_model="numpy")
 def time_surface(t, x, y, p, starts, ends, te, tau, P, H, W, has_y, out):
     """out: float64 [n, P*H*W]: ``-(te[k] - mem) / tau`` (the caller takes ``exp``), mem the
-    latest ``int(t)`` assigned per (p, y, x) by slices 0..k in order (-inf: never). An index
-    NumPy would wrap (or refuse) sends the rest of its slice one event at a time. Returns
-    (status, event index)."""
+    latest ``int(t)`` assigned per (p, y, x) by slices 0..k in order (-inf: never). One pass
+    per slice (the previous ``t`` carried); an index NumPy would wrap (or refuse) sends the
+    rest of its slice one event at a time. Returns (status, event index)."""
     HW = H * W
     Wu = np.uint64(W)
     Hu = np.uint64(H)
@@ -171,18 +171,31 @@ def time_surface(t, x, y, p, starts, ends, te, tau, P, H, W, has_y, out):
     for k in range(starts.shape[0]):
         s = starts[k]
         e = ends[k]
-        dec = False
+        dec = s > 0 and s < e and t[s] < t[s - 1]
         i = s
-        while i < e:
-            tv = t[i]
-            dec |= i > 0 and tv < t[i - 1]
-            xi = np.int64(x[i])
-            yi = np.int64(y[i]) if has_y else 0
-            pi = np.int64(p[i])
-            if (np.uint64(xi) >= Wu) | (np.uint64(yi) >= Hu) | (np.uint64(pi) >= Pu):
-                break
-            mem[pi * HW + yi * W + xi] = np.float64(np.int64(tv))
-            i += 1
+        if e > s:
+            ts = t[s:e]
+            xs = x[s:e]
+            ys = y[s:e]
+            ps = p[s:e]
+            tprev = ts[0]
+            j = 0
+            while j < e - s:
+                tv = ts[j]
+                dec |= tv < tprev
+                tprev = tv
+                xi = np.int64(xs[j])
+                yi = np.int64(ys[j]) if has_y else 0
+                pi = np.int64(ps[j])
+                if (np.uint64(xi) >= Wu) | (np.uint64(yi) >= Hu) | (np.uint64(pi) >= Pu):
+                    break
+                mem[pi * HW + yi * W + xi] = np.float64(np.int64(tv))
+                j += 1
+            i = s + j
+        if dec:
+            for j in range(max(s, 1), i):
+                if t[j] < t[j - 1]:
+                    return BAD_T, j
         for j in range(i, e):
             if j > 0 and t[j] < t[j - 1]:
                 return BAD_T, j
@@ -194,10 +207,6 @@ def time_surface(t, x, y, p, starts, ends, te, tau, P, H, W, has_y, out):
             if bx or by or bp:
                 return BAD_INDEX, j
             mem[pi * HW + yi * W + xi] = np.float64(np.int64(t[j]))
-        if dec:
-            for j in range(max(s, 1), e):
-                if t[j] < t[j - 1]:
-                    return BAD_T, j
         row = out[k]
         ek = te[k]
         for q in range(P * HW):
