@@ -13,7 +13,8 @@ evframes reads, per letter, the first of:
   ``download/``), read in place: a zip stored without compression is opened as a window of
   the outer file (nothing copied), a compressed one is inflated into memory once per job.
 
-Each ``.mat`` (MATLAB 5 / 7 format, read with ``scipy.io.loadmat``) holds the column vectors
+Each ``.mat`` (MATLAB 5 / 7 format, read with :mod:`evframes.formats.mat5`, or
+``scipy.io.loadmat`` for what that leaves aside) holds the column vectors
 ``x``, ``y``, ``ts`` (microseconds) and ``pol`` (0/1) of one sample; any integer or whole-valued
 float type is accepted (the real files' types were not available to check). A MATLAB 7.3
 (HDF5) file, a missing field, unequal lengths or fractional timestamps raise a
@@ -46,6 +47,7 @@ import numpy as np
 
 from ..errors import DatasetError, FormatError
 from ..events import Events, make_events
+from ..formats import mat5
 from . import roots
 from .base import Job, JobResult, drop_off_sensor, ensure_sorted, pack_samples
 from .ncaltech101 import ClassFolderRaw, sj_name_key
@@ -162,19 +164,30 @@ def _column(m, key: str, where: str) -> np.ndarray:
     return a.reshape(-1)
 
 
-def mat_events(data, where: str, orientation: str = "spikingjelly") -> Events:
-    """Events of one ASL-DVS ``.mat`` file held in memory (bytes), oriented (module
-    docstring); int64 arithmetic, off-sensor values kept for :func:`drop_off_sensor`."""
+def read_mat(data, where: str) -> dict:
+    """The variables of one ``.mat`` file held in memory: :func:`evframes.formats.mat5.
+    read_vectors` (numeric vectors), else (anything it leaves aside) ``scipy.io.loadmat``;
+    the same values and dtypes either way."""
+    try:
+        return mat5.read_vectors(data, where)
+    except mat5.Unsupported:
+        pass
     from scipy.io import loadmat
     from scipy.io.matlab import MatReadError
     try:
-        m = loadmat(io.BytesIO(data))
+        return loadmat(io.BytesIO(data))
     except NotImplementedError:
         raise _bad(where, "a MATLAB 7.3 (HDF5) .mat file; ASL-DVS files are MATLAB 5/7 "
                           "files (scipy.io.loadmat)") from None
     except (MatReadError, ValueError, TypeError, OSError, EOFError, struct.error) as e:
         why = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise _bad(where, f"not a readable MATLAB .mat file ({why})") from None
+
+
+def mat_events(data, where: str, orientation: str = "spikingjelly") -> Events:
+    """Events of one ASL-DVS ``.mat`` file held in memory (bytes), oriented (module
+    docstring); int64 arithmetic, off-sensor values kept for :func:`drop_off_sensor`."""
+    m = read_mat(data, where)
     missing = [k for k in FIELDS if k not in m]
     if missing:
         raise _bad(where, f"no field(s) {', '.join(missing)} (an ASL-DVS .mat holds x, y, ts, "
@@ -358,5 +371,5 @@ class ASLDVSRaw(ClassFolderRaw):
 
 
 __all__ = ["ASLDVSRaw", "CLASSES", "TONIC_TARGETS", "SENSOR_SIZE", "ORIENTATIONS", "RESOURCES",
-           "TONIC_RESOURCE", "mat_events", "decode_mat_members", "open_zip", "stored_offset",
-           "Source", "inner_zip_name"]
+           "TONIC_RESOURCE", "mat_events", "read_mat", "decode_mat_members", "open_zip",
+           "stored_offset", "Source", "inner_zip_name"]
