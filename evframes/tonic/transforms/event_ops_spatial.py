@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .event_ops_base import affine, as_range, bound, mapped, sample, shrink, structured
+from .event_ops_draws import global_state, normal_fill, spatial_jitter_records, store_state
 from .event_ops_kernels import crop_records, jitter2_records
 
 __all__ = ["CenterCrop", "RandomCrop", "RandomFlipLR", "RandomFlipUD", "Downsample",
@@ -204,7 +205,9 @@ class SpatialJitter:
     """Add 2-D Gaussian noise to each event's ``(x, y)`` (Tonic 1.7).
 
     One ``np.random.multivariate_normal([0, 0], [[var_x, sigma_xy], [sigma_xy, var_y]], N)``
-    draw (the same call as Tonic, so seeded runs agree); the shifted coordinates are written
+    draw (Tonic's call, replayed bit for bit by :mod:`.event_ops_draws`, fused with the pass
+    when every shift is one rounded product, i.e. ``sigma_xy = 0``; so seeded runs agree);
+    the shifted coordinates are written
     back into the coordinate dtype (integers truncated toward zero, so ``-0.7 -> 0`` stays on
     the sensor), then with ``clip_outliers`` events off ``[0, W) x [0, H)`` are dropped.
 
@@ -227,11 +230,32 @@ class SpatialJitter:
     def __call__(self, events):
         ev = structured(events, "SpatialJitter", ("x", "y"))
         cov = [[self.var_x, self.sigma_xy], [self.sigma_xy, self.var_y]]
-        shifts = np.random.multivariate_normal([0, 0], cov, len(ev))
+        n = len(ev)
+        state = global_state() if n else None
+        if state is not None:
+            np.random.multivariate_normal([0, 0], cov, 0)   # numpy's checks and warning only
+            _, s, v = np.linalg.svd(np.array(cov).astype(np.double))
+            M = np.sqrt(s)[:, None] * v                     # numpy's factor of cov
+            exact = M.shape == (2, 2) and bool(np.all((M == 0).any(axis=0)))
         out = np.empty_like(ev)
-        if not len(ev):
+        if state is not None and exact:   # every shift is one rounded product: fused replay
+            k = spatial_jitter_records(ev, out, ev["x"], out["x"], ev["y"], out["y"], *state,
+                                       np.ascontiguousarray(M), np.zeros(2),
+                                       bool(self.clip_outliers), self.sensor_size[0],
+                                       self.sensor_size[1])
+            store_state(state)
+            return shrink(out, k)
+        if state is not None:      # replayed normals, numpy's own product (BLAS rounding)
+            z = np.empty((n, 2))
+            normal_fill(*state, 0.0, 1.0, z.reshape(-1))
+            store_state(state)
+            shifts = np.dot(z, M)
+            shifts += np.array([0, 0])
+        else:
+            shifts = np.random.multivariate_normal([0, 0], cov, n)
+        if not n:
             return out
-        n = jitter2_records(ev, out, ev["x"], out["x"], shifts[:, 0], ev["y"], out["y"],
+        k = jitter2_records(ev, out, ev["x"], out["x"], shifts[:, 0], ev["y"], out["y"],
                             shifts[:, 1], bool(self.clip_outliers), self.sensor_size[0],
                             self.sensor_size[1])
-        return shrink(out, n)
+        return shrink(out, k)

@@ -21,6 +21,7 @@ from .event_ops_base import (
     shrink,
     structured,
 )
+from .event_ops_draws import global_state, store_state, time_jitter_records
 from .event_ops_kernels import gather_records, jitter1_records
 
 __all__ = ["CropTime", "RandomTimeReversal", "TimeAlignment", "TimeJitter", "TimeSkew"]
@@ -109,7 +110,8 @@ class TimeAlignment:
 class TimeJitter:
     """Add Gaussian noise of standard deviation ``std`` (microseconds) to every timestamp.
 
-    One ``np.random.normal(0, std, N)`` draw (Tonic's call, so seeded runs agree); the sums are
+    One ``np.random.normal(0, std, N)`` draw (Tonic's call, replayed bit for bit in the same
+    pass as the sums by :mod:`.event_ops_draws`, so seeded runs agree); the sums are
     written back into ``t``'s dtype (integers truncated toward zero, so a shift to -0.4 gives
     0). ``clip_negative`` then drops the events with ``t < 0``; ``sort_timestamps`` reorders by
     ``np.argsort(t)`` with numpy's default (unstable) sort, as Tonic, so equal timestamps come
@@ -128,15 +130,24 @@ class TimeJitter:
 
     def __call__(self, events):
         ev = structured(events, "TimeJitter", ("t",))
-        shifts = np.random.normal(0, self.std, len(ev))
+        n = len(ev)
         out = np.empty_like(ev)
-        if not len(ev):
-            return out
         t = out["t"]
-        n = jitter1_records(ev, out, ev["t"], t, shifts, bool(self.clip_negative),
-                            bound(t.dtype, 0), bound(t.dtype, np.inf))
+        lo, hi = bound(t.dtype, 0), bound(t.dtype, np.inf)
+        clip = bool(self.clip_negative)
+        state = global_state() if n and np.ndim(self.std) == 0 else None
+        if state is None:           # numpy's own draw (empty input, array std, other generator)
+            shifts = np.random.normal(0, self.std, n)
+            if not n:
+                return out
+            k = jitter1_records(ev, out, ev["t"], t, shifts, clip, lo, hi)
+        else:                       # the same draws, replayed and fused with the pass
+            np.random.normal(0, self.std, 0)      # numpy's checks of std (draws nothing)
+            k = time_jitter_records(ev, out, ev["t"], t, *state, 0.0, float(self.std), clip,
+                                    lo, hi)
+            store_state(state)
         del t
-        out = shrink(out, n)
+        out = shrink(out, k)
         if self.sort_timestamps:
             order = np.argsort(out["t"])
             res = np.empty_like(out)
