@@ -169,3 +169,21 @@ def test_spatial_jitter_keeps_numpys_checks():
     assert any("positive-semidefinite" in str(x.message) for x in w)
     with pytest.raises(ValueError, match="scale < 0"):
         T.TimeJitter(std=-1)(ev)
+
+
+@pytest.mark.parametrize("n,k", [(2**16 + 1, 2**15), (2**16 + 1, 2**15 + 1), (2**16, 2**16 - 1),
+                                 (3, 2), (100_003, 20_001)])
+def test_choice_mask_band_edges(n, k):
+    """DropEvent's replay of choice(n, k, replace=False) where k meets a power-of-two band of
+    the shuffle (the mask changes there), with a Gaussian cached before and after."""
+    from evframes.tonic.transforms.event_ops_drop import choice_mask
+    for seed in SEEDS[:2]:
+        s0 = prepare(seed, True, seed)
+        ref = np.zeros(n, bool)
+        ref[np.random.choice(n, k, replace=False)] = True
+        s_ref = np.random.get_state()
+        np.random.set_state(s0)
+        got = choice_mask(n, k)
+        assert got.sum() == k
+        np.testing.assert_array_equal(got, ref)
+        assert same_state(np.random.get_state(), s_ref)

@@ -160,7 +160,7 @@ def select_time(events, lo, hi, invert: bool = False) -> np.ndarray:
 def delete_mask(events, drop: np.ndarray) -> np.ndarray:
     """``np.delete(events, drop_mask)``: the events where ``drop`` is False, in order."""
     out = np.empty_like(events)
-    return shrink(out, K.select_mask(events, out, ~drop))
+    return shrink(out, K.select_unmarked(events, out, drop))
 
 
 def drop_table(events, table: np.ndarray, x0=0, y0=0) -> np.ndarray:

@@ -237,3 +237,57 @@ def spatial_jitter_records(ev, out, xs, xd, ys, yd, key, tb, st, g, M, mean, cli
             u, v = xd[j], yd[j]
             j += (not clip) | ((0 <= u) & (u < W) & (0 <= v) & (v < H))
     return j
+
+
+@njit(cache=True, nogil=True)
+def _smear(i):
+    """The smallest all-ones mask covering ``i`` (numpy's ``random_interval`` mask)."""
+    m = np.uint32(i)
+    m |= m >> np.uint32(1)
+    m |= m >> np.uint32(2)
+    m |= m >> np.uint32(4)
+    m |= m >> np.uint32(8)
+    m |= m >> np.uint32(16)
+    return m
+
+
+@njit(cache=True, nogil=True)
+def legacy_choice_drop(key, tb, st, k, drop, a):
+    """``np.random.choice(n, k, replace=False)`` of numpy's legacy generator, as a mask.
+
+    Legacy ``choice`` without replacement is ``permutation(n)[:k]``: a Fisher-Yates shuffle of
+    ``arange(n)`` from the top, position ``i`` swapped with ``random_interval(i)`` (a 32-bit
+    word masked to ``i``'s bit width, redrawn while above ``i``). Positions below ``k`` only
+    permute among themselves once ``i < k``, so those steps draw without swapping. Branch
+    free: a redrawn word keeps ``i`` and swaps ``a[i]`` with itself; the mask is constant
+    within each power-of-two band of ``i``, which keeps the loop's dependency chain to the
+    compare and decrement. Sets ``drop[v]`` for the chosen values. ``a``: ``arange(n)``
+    (int32 below 2**31 events halves its cache footprint); n below 2**32."""
+    n = a.shape[0]
+    pos = st[0]
+    i = n - 1
+    while i > 0:
+        m = _smear(i)
+        lo = max(np.int64(m >> np.uint32(1)), k - 1 if i >= k else 0)
+        if i >= k:                      # shuffle steps that decide the kept set
+            while i > lo:
+                if pos >= 624:
+                    refill(key, tb)
+                    pos = 0
+                v = np.int64(tb[pos] & m)
+                pos += 1
+                ok = v <= i
+                u = v if ok else i
+                a[i], a[u] = a[u], a[i]
+                i -= ok
+        else:                           # draws only (the order below k is not needed)
+            while i > lo:
+                if pos >= 624:
+                    refill(key, tb)
+                    pos = 0
+                v = np.int64(tb[pos] & m)
+                pos += 1
+                i -= v <= i
+    st[0] = pos
+    for p in range(min(k, n)):
+        drop[a[p]] = True

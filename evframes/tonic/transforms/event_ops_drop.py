@@ -22,7 +22,8 @@ from .event_ops_base import (
     select_time,
     structured,
 )
-from .event_ops_kernels import coord_range, legacy_choice_drop, pixel_counts
+from .event_ops_draws import global_state, legacy_choice_drop, store_state
+from .event_ops_kernels import coord_range, pixel_counts
 
 __all__ = ["DropEvent", "DropEventByTime", "DropEventByArea", "EventDrop", "DropPixel",
            "RandomDropPixel"]
@@ -43,17 +44,15 @@ def _check_ratio(r, name: str, what: str, hi_open: bool = True):
 def choice_mask(n: int, k: int) -> np.ndarray:
     """The mask of ``np.random.choice(n, k, replace=False)``: the same draws from numpy's
     global generator, which is left in the same state, by a Numba replay of its MT19937 and
-    legacy shuffle (2-3x numpy's own, which permutes all n indices)."""
+    legacy shuffle (:func:`.event_ops_draws.legacy_choice_drop`)."""
     drop = np.zeros(n, np.bool_)
-    state = np.random.get_state()
-    if state[0] != "MT19937" or n >= 2**32 or not 0 <= k <= n:
+    state = global_state() if n < 2**32 and 0 <= k <= n else None
+    if state is None:
         drop[np.random.choice(n, k, replace=False)] = True
         return drop
-    key = np.ascontiguousarray(state[1], np.uint32)
-    it = np.int32 if n < 2**31 else np.int64
-    pos = legacy_choice_drop(key, int(state[2]), k, drop, np.empty(n, it),
-                             np.arange(n, dtype=it))
-    np.random.set_state((state[0], key, pos, state[3], state[4]))
+    legacy_choice_drop(state[0], state[1], state[2], k, drop,
+                       np.arange(n, dtype=np.int32 if n < 2**31 else np.int64))
+    store_state(state)
     return drop
 
 

@@ -89,12 +89,12 @@ def select_intervals(ev, out, invert, a, alo, ahi, b, blo, bhi, closed):
 
 
 @njit(cache=True, nogil=True)
-def select_mask(ev, out, keep):
-    """Keep the events where ``keep``; returns their count."""
+def select_unmarked(ev, out, drop):
+    """Keep the events where ``drop`` is False; returns their count."""
     j = 0
     for i in range(ev.shape[0]):
         out[j] = ev[i]
-        j += keep[i]
+        j += not drop[i]
     return j
 
 
@@ -311,60 +311,3 @@ def columns4(a, b, c, d, out):
         out[i, 1] = b[i]
         out[i, 2] = c[i]
         out[i, 3] = d[i]
-
-
-# --- numpy's legacy global generator (MT19937), for DropEvent's np.random.choice(N, k, False)
-
-@njit(cache=True, nogil=True)
-def _mt_twist(key):
-    """Refill MT19937's 624-word state (the reference generator's recurrence)."""
-    upper, lower, matrix = np.uint32(0x80000000), np.uint32(0x7fffffff), np.uint32(0x9908b0df)
-    one = np.uint32(1)
-    for i in range(624):
-        y = (key[i] & upper) | (key[i + 1 if i < 623 else 0] & lower)
-        j = i + 397 if i < 227 else i - 227
-        key[i] = key[j] ^ (y >> one) ^ ((np.uint32(0) - (y & one)) & matrix)
-
-
-@njit(cache=True, nogil=True)
-def legacy_choice_drop(key, pos, k, drop, idx, a):
-    """``np.random.choice(n, k, replace=False)`` of numpy's legacy generator, as a mask.
-
-    Legacy ``choice`` without replacement is ``permutation(n)[:k]``: a Fisher-Yates shuffle of
-    ``arange(n)`` from the top, position ``i`` swapped with ``random_interval(i)`` (a 32-bit
-    draw masked to ``i``'s bit width, rejected while above ``i``). Positions below ``k`` only
-    permute among themselves once ``i < k``, so those steps draw without swapping. All draws
-    come first, then all swaps (the rejection loop's mispredicted branches would otherwise keep
-    the swaps' cache misses from overlapping). Sets ``drop[v]`` for the chosen values; ``key``
-    (uint32[624]) is advanced in place and the new position returned, for
-    ``np.random.set_state``. ``idx``: scratch of n integers; ``a``: ``arange(n)`` (int32 below
-    2**31 events halves their cache footprint); n must be below 2**32."""
-    n = a.shape[0]
-    i = n - 1
-    m = np.uint32(i)
-    m |= m >> np.uint32(1)
-    m |= m >> np.uint32(2)
-    m |= m >> np.uint32(4)
-    m |= m >> np.uint32(8)
-    m |= m >> np.uint32(16)
-    while i > 0:      # one draw per turn; a rejected draw keeps i (no unpredictable branch)
-        if pos == 624:
-            _mt_twist(key)
-            pos = 0
-        y = key[pos]
-        pos += 1
-        y ^= y >> np.uint32(11)
-        y ^= (y << np.uint32(7)) & np.uint32(0x9d2c5680)
-        y ^= (y << np.uint32(15)) & np.uint32(0xefc60000)
-        y ^= y >> np.uint32(18)
-        v = np.int64(y & m)
-        idx[i] = v
-        ok = v <= i
-        i -= ok
-        m >>= np.uint32(ok & (i <= np.int64(m >> np.uint32(1))))
-    for i in range(n - 1, max(k, 1) - 1, -1):
-        v = idx[i]
-        a[i], a[v] = a[v], a[i]
-    for p in range(k):
-        drop[a[p]] = True
-    return pos
