@@ -10,9 +10,10 @@ download ``navgesture-walk.zip`` (md5 ``5d305266f13005401959e819abe206f0``; ``na
 ``userNN/<file>.dat``, one gesture per file, named ``userNN_<gesture code>_...``. evframes reads
 the first of: the folder ``navgesture-walk/`` (subject folders, or subject zips, inside: Tonic's
 ``save_to/NavGesture/navgesture-walk/``), subject folders in the root itself, the download
-``navgesture-walk.zip`` (root or SpikingJelly's ``download/``; subject zips read in place, a
-compressed one inflated into memory, kept per process up to 256 MB), or SpikingJelly's
-``extract/`` (subject folders). Its ``events_np/`` copies are not read.
+``navgesture-walk.zip`` (root or SpikingJelly's ``download/``; subject zips read in place,
+each inflated into memory once per extraction within 256 MB, members inflated on a thread
+pool: :mod:`evframes.raw.zip_members`), or SpikingJelly's ``extract/`` (subject folders).
+Its ``events_np/`` copies are not read.
 
 Each ``.dat`` is an ATIS "td" file: optional ``%`` header lines, then (with a header) the
 event type and size bytes (size 8), then 8-byte little-endian records ``u32 t`` (us),
@@ -51,23 +52,23 @@ stated by either loader (Tonic checks that at least 304 ``.dat`` files exist). M
 """
 from __future__ import annotations
 
-import io
-import os
 import zipfile
-from collections import OrderedDict
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
-from ..errors import DatasetError, FormatError
-from ..events import Events, make_events
+from ..errors import DatasetError
+from ..events import KEYS, Events
+from ..formats.atis_td import decode_td, td_columns
 from . import roots
-from .asl_dvs import Source, open_zip
-from .base import Job, JobResult, drop_off_sensor, ensure_sorted, pack_samples
+from .asl_dvs import Source
+from .base import Job, JobResult
 from .ncaltech101 import ClassFolderRaw, sj_name_key
 from .ncars import where
 from .truncation import other_warnings, truncation
+from .zip_members import ZipMembers, inflate_threads, read_ahead
 
 SENSOR_SIZE = (304, 240)  # (W, H) pixels
 CLASSES = ["do", "ho", "le", "ri", "se", "up"]
@@ -88,41 +89,16 @@ RESOURCES = {v: (f"navgesture-{v}.zip", f"{_BASE}navgesture-{v}.zip", md5) for v
 def td_events(data, at: str, orientation: str, warnings: List[str]) -> Events:
     """Events of one ATIS td ``.dat`` file held in memory (module docstring); a cut last
     record is left out with a TruncatedFileWarning."""
-    from ..formats._common import complete_records
-    data = bytes(data) if not isinstance(data, bytes) else data
     buf = np.frombuffer(data, np.uint8)
-    n, pos = buf.shape[0], 0
-    header = False
-    while pos < n and data[pos] == 0x25:  # '%' header lines
-        nl = data.find(b"\n", pos)
-        pos = n if nl < 0 else nl + 1
-        header = True
-    if header:
-        if n - pos < 2:
-            raise FormatError(at, pos, "file ends inside the event type / size bytes after "
-                                       "the '%' header")
-        if buf[pos + 1] != 8:
-            raise FormatError(at, pos + 1, f"event size {int(buf[pos + 1])}, expected 8 (an "
-                                           f"ATIS td .dat file)")
-        pos += 2
-    k = complete_records(at, pos, n - pos, 8, "warn", "the records")
-    w = np.frombuffer(data, "<u4", count=2 * k, offset=pos).reshape(k, 2)
-    t = w[:, 0].astype(np.int64)
-    a = w[:, 1]
-    x, y, p = a & 0x1FF, (a >> 9) & 0xFF, (a >> 17) & 1
-    if orientation == "spikingjelly":
-        keep = t >= np.maximum.accumulate(t) if k else np.ones(0, bool)
-        if not keep.all():
-            warnings.append(f"{at}: dropped {int((~keep).sum())} event(s) whose timestamp is "
-                            f"below an earlier one (SpikingJelly's rule)")
-            t, x, y, p = t[keep], x[keep], y[keep], p[keep]
-        if t.shape[0]:
-            t = t - t[0]
-        y = (SENSOR_SIZE[1] - 1) - y.astype(np.int64)
-    elif orientation != "raw":
+    out = td_columns(buf.shape[0] // 8)
+    n = decode_td(buf, at, _sj(orientation), SENSOR_SIZE, warnings, out, 0)
+    return Events({k: out[k][:n] for k in KEYS})
+
+
+def _sj(orientation: str) -> bool:
+    if orientation not in ORIENTATIONS:
         raise ValueError(f"orientation must be one of {ORIENTATIONS}, got {orientation!r}")
-    ev = drop_off_sensor(make_events(t, x, y, p), SENSOR_SIZE, at, warnings)
-    return ensure_sorted(ev, at, warnings)
+    return orientation == "spikingjelly"
 
 
 def gesture_of(name: str, at: str) -> str:
@@ -134,63 +110,45 @@ def gesture_of(name: str, at: str) -> str:
     return parts[1]
 
 
-#: subject zips inflated from a compressed download, kept per process (most recently used, up
-#: to :data:`CACHE_BYTES`): jobs run gesture by gesture, so each subject zip is read by six
-_CACHE: "OrderedDict[tuple, bytes]" = OrderedDict()
+#: inflated subject zips an extraction keeps (the first that fit): jobs run gesture by gesture,
+#: so each subject zip is read by six of them; one over the budget is inflated at each use
 CACHE_BYTES = 256 << 20
+READ_AHEAD = 8  # members being inflated ahead of the job handed over
 
 
-def open_subject_zip(src: Source) -> zipfile.ZipFile:
-    """The zip of a subject source; a compressed one inside the download is inflated once per
-    process (while it stays in the cache) instead of once per job."""
-    if src.kind != "nested":
-        return open_zip(src)
-    st = os.stat(src.path)
-    key = (src, st.st_mtime_ns, st.st_size)
-    data = _CACHE.pop(key, None)
-    if data is None:
-        with zipfile.ZipFile(src.path) as outer:
-            if outer.getinfo(src.inner).compress_type == zipfile.ZIP_STORED:
-                return open_zip(src)  # a window of the file: nothing to inflate
-            data = outer.read(src.inner)
-    _CACHE[key] = data
-    while len(_CACHE) > 1 and sum(len(v) for v in _CACHE.values()) > CACHE_BYTES:
-        _CACHE.popitem(last=False)
-    return zipfile.ZipFile(io.BytesIO(data))
-
-
-def decode_td_members(items: List[Tuple[Source, str, str]], label: int, orientation: str,
-                      job_name: str) -> JobResult:
-    """One job: ``items`` of ``(source, member, user)`` (one subject's source), one gesture."""
+def decode_td_files(items: List[Tuple[str, str, str, Optional[bytes]]], label: int,
+                    orientation: str, job_name: str) -> JobResult:
+    """One job, one gesture: ``items`` of ``(at, member, user, data)``: a recording's name in
+    messages, its member or file name, its subject, and its bytes (None: read the file
+    ``at``). The recordings are decoded one after another into the job's columns."""
     import warnings as _w
-    samples, warnings, cut = [], [], []
-    zips: Dict[Source, zipfile.ZipFile] = {}
-    try:
-        with _w.catch_warnings(record=True) as caught:
-            _w.simplefilter("always")
-            for i, (src, name, user) in enumerate(items):
-                at = where(src, name)
-                if src.kind == "dir":
-                    data = Path(at).read_bytes()
-                else:
-                    if src not in zips:
-                        zips[src] = open_subject_zip(src)
-                    data = zips[src].read(name)
-                seen = len(caught)
-                ev = td_events(data, at, orientation, warnings)
-                short = truncation(caught[seen:], name, [i])
-                cut.extend(short)
-                if len(ev) == 0 and not short:
-                    warnings.append(f"{at}: sample holds no events; kept as an empty sample")
-                src_name = f"{user}/{PurePosixPath(name).name}"
-                samples.append((ev, label, {"source": src_name, "user": user}))
-        warnings.extend(other_warnings(caught))
-    except (zipfile.BadZipFile, OSError, EOFError) as e:
-        raise DatasetError(f"{items[0][0].path}: cannot read archive member ({e})") from None
-    finally:
-        for zf in zips.values():
-            zf.close()
-    return pack_samples(job_name, samples, warnings, cut)
+    blobs = []
+    for at, _, _, data in items:
+        try:
+            blobs.append(Path(at).read_bytes() if data is None else data)
+        except OSError as e:
+            raise DatasetError(f"{at}: cannot read the recording ({e.strerror or e})") from None
+    bufs = [np.frombuffer(b, np.uint8) for b in blobs]
+    sj = _sj(orientation)
+    out = td_columns(sum(b.shape[0] // 8 for b in bufs))
+    offsets = np.zeros(len(items) + 1, np.int64)
+    warnings, cut, metas = [], [], []
+    with _w.catch_warnings(record=True) as caught:
+        _w.simplefilter("always")
+        for i, ((at, name, user, _), buf) in enumerate(zip(items, bufs)):
+            seen = len(caught)
+            n = decode_td(buf, at, sj, SENSOR_SIZE, warnings, out, int(offsets[i]))
+            offsets[i + 1] = offsets[i] + n
+            short = truncation(caught[seen:], name, [i])
+            cut.extend(short)
+            if n == 0 and not short:
+                warnings.append(f"{at}: sample holds no events; kept as an empty sample")
+            metas.append({"source": f"{user}/{PurePosixPath(name).name}", "user": user})
+    warnings.extend(other_warnings(caught))
+    m = int(offsets[-1])
+    return JobResult(name=job_name, events=Events({k: c[:m] for k, c in out.items()}),
+                     offsets=offsets, labels=[int(label)] * len(items), metas=metas,
+                     warnings=warnings, truncated=cut)
 
 
 def _has_users(path: Path) -> bool:
@@ -236,6 +194,22 @@ class NAVGestureRaw(ClassFolderRaw):
                                f"folders userNN/ in the root or extract/)", [archive])
         self._found = found
         self._users: Optional[List[Tuple[Source, str, List[str]]]] = None
+        self._zips: Dict[Source, ZipMembers] = {}  # open while jobs() runs
+        self._zip_bytes = 0
+        self._outer: Optional[ZipMembers] = None
+        self._keep = False
+
+    @property
+    def parallel_decode(self) -> bool:
+        """False for zips: inflating them is the work (decoding is about 10x cheaper), done
+        here on a thread pool, the jobs carrying the members' bytes; a process pool would only
+        move those bytes. True for subject folders (each job reads its own files)."""
+        return self._source_kind() == "dir"
+
+    def _source_kind(self) -> str:
+        if self._found.is_archive:
+            return "zip"
+        return "dir" if any(self._found.path.glob("*/*.dat")) else "zip"
 
     @property
     def classes(self) -> List[str]:
@@ -270,21 +244,19 @@ class NAVGestureRaw(ClassFolderRaw):
                          sorted(f"{d.name}/{f.name}" for f in d.glob("*.dat"))) for d in dirs]
             zips = [Source("zip", str(p)) for p in sorted(path.glob("user*.zip"))]
         out = []
-        for src in zips:
-            try:
-                with open_zip(src) as zf:
-                    names = sorted(i.filename for i in zf.infolist()
-                                   if not i.is_dir() and i.filename.lower().endswith(".dat"))
-            except (zipfile.BadZipFile, OSError, KeyError) as e:
-                raise DatasetError(f"{where(src, '')}: not a readable zip archive "
-                                   f"({e})") from None
-            by_user: Dict[str, List[str]] = {}
-            for n in names:
-                parts = n.split("/")
-                user = parts[-2] if len(parts) > 1 else PurePosixPath(src.inner or
-                                                                      src.path).stem
-                by_user.setdefault(user, []).append(n)
-            out.extend((src, u, ns) for u, ns in sorted(by_user.items()))
+        try:
+            for src, zm in self._open_zips(zips):
+                names = sorted(n for n in zm.names() if n.lower().endswith(".dat"))
+                by_user: Dict[str, List[str]] = {}
+                for n in names:
+                    parts = n.split("/")
+                    user = parts[-2] if len(parts) > 1 else PurePosixPath(src.inner or
+                                                                          src.path).stem
+                    by_user.setdefault(user, []).append(n)
+                out.extend((src, u, ns) for u, ns in sorted(by_user.items()))
+        finally:
+            if not self._keep:
+                self._close_zips()
         if not any(ns for _, _, ns in out):
             raise DatasetError(f"{path}: no .dat recordings found (expected "
                                f"userNN/userNN_<code>_....dat)")
@@ -299,22 +271,105 @@ class NAVGestureRaw(ClassFolderRaw):
         return {c: sorted(out[c], key=lambda e: sj_name_key(e[1])) for c in CLASSES
                 if c in out}
 
-    def jobs(self) -> Iterator[Job]:
+    # -- reading the subject zips ------------------------------------------------------------
+    def _open_zips(self, zips: List[Source]) -> Iterator[Tuple[Source, ZipMembers]]:
+        """``(source, members)`` of each zip source, in order; the subject zips of a download
+        inflated on a thread pool, a few ahead (kept for the jobs while the budget allows)."""
+        def read(src):
+            try:
+                return self._outer_zip().read(src.inner) if src.kind == "nested" else None
+            except (zipfile.BadZipFile, OSError, KeyError, EOFError) as e:
+                raise DatasetError(f"{where(src, '')}: not a readable zip archive "
+                                   f"({e})") from None
+
+        for src, (data,) in read_ahead(((s, [partial(read, s)]) for s in zips),
+                                       inflate_threads()):
+            try:
+                zm = self._zip(src, data)
+            except (zipfile.BadZipFile, OSError) as e:
+                raise DatasetError(f"{where(src, '')}: not a readable zip archive "
+                                   f"({e})") from None
+            yield src, zm
+
+    def _outer_zip(self) -> ZipMembers:
+        if self._outer is None:
+            self._outer = ZipMembers(path=self._found.path)
+        return self._outer
+
+    def _zip(self, src: Source, data: Optional[bytes] = None) -> ZipMembers:
+        """The members of a zip source: a subject zip file, or one inside the download
+        (``data``: its bytes, read here when None)."""
+        zm = self._zips.get(src)
+        if zm is not None:
+            return zm
+        if src.kind == "nested":
+            data = self._outer_zip().read(src.inner) if data is None else data
+            zm = ZipMembers(data)
+            if self._zip_bytes + len(data) > CACHE_BYTES:
+                return zm  # over the budget: inflated again at its next use
+            self._zip_bytes += len(data)
+        else:
+            zm = ZipMembers(path=src.path)
+        self._zips[src] = zm
+        return zm
+
+    def _close_zips(self) -> None:
+        for zm in self._zips.values():
+            zm.close()
+        self._zips.clear()
+        self._zip_bytes = 0
+        if self._outer is not None:
+            self._outer.close()
+            self._outer = None
+
+    def _specs(self) -> Iterator[Tuple[str, int, List[Tuple[Source, str, str]]]]:
+        """``(job name, label, [(source, member, user)])`` per job, in the stores' order: one
+        gesture and one subject source per job."""
         users = self.users()
         lists = self.split_lists()
         for split in self.splits:
             k = 0
             for c in CLASSES:
-                for run in _runs(lists[split].get(c, [])):  # one subject's source per job
+                for run in _runs(lists[split].get(c, [])):
                     src = users[run[0][0]][0]
                     size = len(run) if src.kind == "nested" else self.chunk
                     for i in range(0, len(run), size):
                         name = f"{split}:{k}"
                         self._placements[name] = (split, k)
                         k += 1
-                        items = [(users[u][0], n, users[u][1]) for u, n in run[i:i + size]]
-                        yield Job(name, decode_td_members,
-                                  (items, CLASSES.index(c), self.orientation, name))
+                        yield name, CLASSES.index(c), [(users[u][0], n, users[u][1])
+                                                       for u, n in run[i:i + size]]
+
+    def jobs(self) -> Iterator[Job]:
+        """Jobs of :func:`decode_td_files`. From zips, the members are inflated here, on a
+        thread pool (:data:`READ_AHEAD` ahead), and each job carries their bytes."""
+        if self._source_kind() == "dir":
+            for name, label, items in self._specs():
+                yield Job(name, decode_td_files, ([(where(s, n), n, u, None)
+                                                   for s, n, u in items],
+                                                  label, self.orientation, name))
+            return
+
+        def reads(items):
+            return [partial(self._member, self._zip(s), s, n) for s, n, _ in items]
+
+        self._keep = True
+        try:
+            specs = ((spec, reads(spec[2])) for spec in self._specs())
+            for (name, label, items), blobs in read_ahead(specs, READ_AHEAD):
+                files = [(where(s, n), n, u, b) for (s, n, u), b in zip(items, blobs)]
+                yield Job(name, decode_td_files, (files, label, self.orientation, name),
+                          sum(len(b) for b in blobs))
+        finally:
+            self._keep = False
+            self._close_zips()
+
+    @staticmethod
+    def _member(zm: ZipMembers, src: Source, name: str) -> bytes:
+        try:
+            return zm.read(name)
+        except (zipfile.BadZipFile, OSError, KeyError, EOFError) as e:
+            raise DatasetError(f"{where(src, name)}: cannot read archive member ({e})") from None
 
 
 def _runs(entries):
@@ -354,4 +409,4 @@ class NAVGestureSitRaw(NAVGestureRaw):
 
 __all__ = ["NAVGestureRaw", "NAVGestureWalkRaw", "NAVGestureSitRaw", "CLASSES", "TITLES",
            "TONIC_CODES", "TONIC_CLASSES", "TONIC_TARGETS", "SENSOR_SIZE", "ORIENTATIONS",
-           "RESOURCES", "td_events", "gesture_of", "decode_td_members"]
+           "RESOURCES", "td_events", "gesture_of", "decode_td_files"]

@@ -1,0 +1,142 @@
+"""ATIS "td" ``.dat`` files (NAVGesture's recordings): one Numba pass from the file's bytes to
+event columns.
+
+Layout: optional ``%`` header lines, then (with a header) the event type and size bytes (size
+8), then 8-byte little-endian records ``u32 t`` (microseconds), ``u32 w``: ``x = w & 0x1FF``,
+``y = (w >> 9) & 0xFF``, ``p = (w >> 17) & 1`` (pixels; the record layout of Prophesee DAT
+version 1). :func:`td_header_end` finds the records, :func:`decode_td_into` decodes them into
+caller-owned columns (several files one after another into one job's arrays, no copies) and
+applies a dataset's convention in the same pass; the caller words the warnings from the counts
+it returns.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Tuple
+
+import numpy as np
+from numba import njit
+
+from ..errors import FormatError
+from ..events import P_DTYPE, T_DTYPE, XY_DTYPE
+from ._common import complete_records
+
+__all__ = ["td_header_end", "decode_td_into", "decode_td", "td_columns"]
+
+
+def td_columns(n: int) -> Dict[str, np.ndarray]:
+    """Empty event columns ``t, x, y, p`` (int64, int16, int16, int8) for ``n`` events."""
+    return {k: np.empty(n, d) for k, d in (("t", T_DTYPE), ("x", XY_DTYPE), ("y", XY_DTYPE),
+                                           ("p", P_DTYPE))}
+
+
+def decode_td(buf: np.ndarray, at: str, sj: bool, sensor_size: Tuple[int, int],
+              warnings: List[str], out: Dict[str, np.ndarray], o: int) -> int:
+    """Decode the td file ``buf`` (uint8, the whole file) into ``out``'s columns from index
+    ``o`` (room for all its records, :func:`td_columns`); returns the events written.
+
+    ``sj`` and ``sensor_size`` ``(W, H)`` as in :func:`decode_td_into`. What was dropped or
+    sorted is appended to ``warnings`` (naming ``at``), in the words of
+    :func:`~evframes.raw.base.drop_off_sensor` and :func:`~evframes.raw.base.ensure_sorted`;
+    a record cut at the end is left out with a TruncatedFileWarning; a size byte other than 8
+    after a header raises :class:`~evframes.FormatError`.
+    """
+    pos, header = td_header_end(buf)
+    if header:
+        if buf.shape[0] - pos < 2:
+            raise FormatError(at, pos, "file ends inside the event type / size bytes after "
+                                       "the '%' header")
+        if buf[pos + 1] != 8:
+            raise FormatError(at, pos + 1, f"event size {int(buf[pos + 1])}, expected 8 (an "
+                                           f"ATIS td .dat file)")
+        pos += 2
+    k = complete_records(at, pos, buf.shape[0] - pos, 8, "warn", "the records")
+    W, H = sensor_size
+    n, back, off, first, fx, fy, fp, decreasing = decode_td_into(
+        buf, pos, k, sj, W, H, out["t"], out["x"], out["y"], out["p"], o)
+    if back:
+        warnings.append(f"{at}: dropped {back} event(s) whose timestamp is below an earlier "
+                        f"one (SpikingJelly's rule)")
+    if off:
+        warnings.append(f"{at}: dropped {off} event(s) off the {W}x{H} sensor (first at index "
+                        f"{first}: x={fx}, y={fy}, p={fp})")
+    if decreasing:  # only without ``sj``: sorted as ensure_sorted does
+        warnings.append(f"{at}: timestamps not monotonic; events sorted by t (stable)")
+        order = np.argsort(out["t"][o:o + n], kind="stable")
+        for c in out.values():
+            c[o:o + n] = c[o:o + n][order]
+    return n
+
+
+@njit(cache=True, nogil=True)
+def td_header_end(buf):
+    """``(pos, header)``: the byte after the ``%`` header lines of ``buf`` (uint8 [n]) and
+    whether there were any (then the type and size bytes follow at ``pos``)."""
+    n = buf.shape[0]
+    pos = 0
+    header = False
+    while pos < n and buf[pos] == 0x25:  # '%'
+        header = True
+        while pos < n and buf[pos] != 0x0A:  # '\n'
+            pos += 1
+        pos += 1
+    return min(pos, n), header
+
+
+@njit(cache=True, nogil=True)
+def decode_td_into(buf, pos, k, sj, width, height, t, x, y, p, o):
+    """Decode ``k`` records of ``buf`` (uint8) from byte ``pos`` into ``t, x, y, p``
+    (int64, int16, int16, int8 [>= o + k]) from index ``o``.
+
+    ``sj`` (SpikingJelly's convention): records whose time is below an earlier one are
+    skipped, ``t`` is made relative to the first record's time (us), ``y -> height - 1 - y``.
+    Events off the ``width`` x ``height`` sensor (pixels, after that flip) are skipped.
+
+    Returns ``(n, back, off, first, fx, fy, fp, decreasing)``: events written, records skipped
+    for going back in time, events skipped off the sensor, the index of the first of those
+    among the events the time rule kept (-1 if none) with its ``x, y, p``, and whether the
+    written times ever decrease (possible without ``sj`` only).
+    """
+    m = o
+    t0 = np.int64(0)
+    tmax = np.int64(-1)
+    last = np.int64(-1)
+    back = 0
+    off = 0
+    first = -1
+    fx = fy = fp = 0
+    seen = 0  # events the time rule kept
+    decreasing = False
+    for i in range(k):
+        j = pos + 8 * i
+        ti = (np.int64(buf[j]) | (np.int64(buf[j + 1]) << 8) | (np.int64(buf[j + 2]) << 16)
+              | (np.int64(buf[j + 3]) << 24))
+        w = (np.int64(buf[j + 4]) | (np.int64(buf[j + 5]) << 8)
+             | (np.int64(buf[j + 6]) << 16))  # bits 0-17 hold x, y, p; the top byte is unused
+        xi = w & 0x1FF
+        yi = (w >> 9) & 0xFF
+        pi = (w >> 17) & 1
+        if i == 0:
+            t0 = ti
+        if sj:
+            if ti < tmax:
+                back += 1
+                continue
+            tmax = ti
+            yi = height - 1 - yi
+            ti = ti - t0
+        if xi >= width or yi < 0 or yi >= height:
+            if first < 0:
+                first, fx, fy, fp = seen, xi, yi, pi
+            off += 1
+            seen += 1
+            continue
+        seen += 1
+        if ti < last:
+            decreasing = True
+        last = ti
+        t[m] = ti
+        x[m] = xi
+        y[m] = yi
+        p[m] = pi
+        m += 1
+    return m - o, back, off, first, fx, fy, fp, decreasing
