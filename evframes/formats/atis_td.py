@@ -82,6 +82,15 @@ def td_header_end(buf):
     return min(pos, n), header
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _record(buf, j):
+    """``(t, x, y, p)`` of the record at byte ``j``."""
+    t = (np.int64(buf[j]) | (np.int64(buf[j + 1]) << 8) | (np.int64(buf[j + 2]) << 16)
+         | (np.int64(buf[j + 3]) << 24))
+    w = np.int64(buf[j + 4]) | (np.int64(buf[j + 5]) << 8) | (np.int64(buf[j + 6]) << 16)
+    return t, w & 0x1FF, (w >> 9) & 0xFF, (w >> 17) & 1  # the top byte of w is unused
+
+
 @njit(cache=True, nogil=True)
 def decode_td_into(buf, pos, k, sj, width, height, t, x, y, p, o):
     """Decode ``k`` records of ``buf`` (uint8) from byte ``pos`` into ``t, x, y, p``
@@ -96,47 +105,57 @@ def decode_td_into(buf, pos, k, sj, width, height, t, x, y, p, o):
     among the events the time rule kept (-1 if none) with its ``x, y, p``, and whether the
     written times ever decrease (possible without ``sj`` only).
     """
+    if sj:
+        return _decode_sj(buf, pos, k, width, height, t, x, y, p, o)
+    return _decode_raw(buf, pos, k, width, height, t, x, y, p, o)
+
+
+@njit(cache=True, nogil=True)
+def _decode_sj(buf, pos, k, width, height, t, x, y, p, o):
     m = o
-    t0 = np.int64(0)
-    tmax = np.int64(-1)
-    last = np.int64(-1)
-    back = 0
-    off = 0
+    back = off = fx = fy = fp = 0
     first = -1
-    fx = fy = fp = 0
-    seen = 0  # events the time rule kept
-    decreasing = False
+    t0 = _record(buf, pos)[0] if k else np.int64(0)
+    tmax = np.int64(-1)  # the latest time kept
     for i in range(k):
-        j = pos + 8 * i
-        ti = (np.int64(buf[j]) | (np.int64(buf[j + 1]) << 8) | (np.int64(buf[j + 2]) << 16)
-              | (np.int64(buf[j + 3]) << 24))
-        w = (np.int64(buf[j + 4]) | (np.int64(buf[j + 5]) << 8)
-             | (np.int64(buf[j + 6]) << 16))  # bits 0-17 hold x, y, p; the top byte is unused
-        xi = w & 0x1FF
-        yi = (w >> 9) & 0xFF
-        pi = (w >> 17) & 1
-        if i == 0:
-            t0 = ti
-        if sj:
-            if ti < tmax:
-                back += 1
-                continue
-            tmax = ti
-            yi = height - 1 - yi
-            ti = ti - t0
-        if xi >= width or yi < 0 or yi >= height:
-            if first < 0:
-                first, fx, fy, fp = seen, xi, yi, pi
-            off += 1
-            seen += 1
+        ti, xi, yi, pi = _record(buf, pos + 8 * i)
+        if ti < tmax:
+            back += 1
             continue
-        seen += 1
-        if ti < last:
-            decreasing = True
+        tmax = ti
+        yi = height - 1 - yi
+        if xi >= width or yi < 0:
+            if off == 0:  # its index among the events the time rule kept
+                first, fx, fy, fp = i - back, xi, yi, pi
+            off += 1
+            continue
+        t[m] = ti - t0
+        x[m] = xi
+        y[m] = yi
+        p[m] = pi
+        m += 1
+    return m - o, back, off, first, fx, fy, fp, False
+
+
+@njit(cache=True, nogil=True)
+def _decode_raw(buf, pos, k, width, height, t, x, y, p, o):
+    m = o
+    off = fx = fy = fp = 0
+    first = -1
+    decreasing = False
+    last = np.int64(-1)  # the latest time written
+    for i in range(k):
+        ti, xi, yi, pi = _record(buf, pos + 8 * i)
+        if xi >= width or yi >= height:
+            if off == 0:
+                first, fx, fy, fp = i, xi, yi, pi
+            off += 1
+            continue
+        decreasing |= ti < last
         last = ti
         t[m] = ti
         x[m] = xi
         y[m] = yi
         p[m] = pi
         m += 1
-    return m - o, back, off, first, fx, fy, fp, decreasing
+    return m - o, 0, off, first, fx, fy, fp, decreasing
