@@ -132,7 +132,8 @@ def test_wide_counts_get_wider_dtype(tmp_path):
 
 def test_frames_store_smaller_than_float64_npz(tmp_path):
     """At realistic density (a scale-1.0 replica recording) the frames store is well under
-    SpikingJelly's per-sample float64 .npz files (the benchmark reports the full ratio)."""
+    SpikingJelly's per-sample float64 .npz files (the benchmark reports the full ratio): about
+    1.4x smaller with the LZ4 codec chosen for read speed (1.9x with Blosc2 zstd before)."""
     import io
 
     from evframes import synth
@@ -153,4 +154,29 @@ def test_frames_store_smaller_than_float64_npz(tmp_path):
     s = FrameSetting(split_by="number", frames_number=20)
     build_frames(tmp_path, s, splits=["test"], progress=False)
     size = frames_store_path(tmp_path, s, "test").stat().st_size
-    assert size * 1.6 <= npz, (size, npz)
+    assert size * 1.25 <= npz, (size, npz)
+
+
+def test_codec_recorded_and_store_of_another_codec_rebuilt(root):
+    """Frames are written with Blosc LZ4 + bit shuffle (the cheap-to-read codec) and the
+    manifest records it; a store from before (Blosc2 zstd, no ``codec`` entry) is rebuilt."""
+    import json
+
+    from evframes.store.frames import CODEC, frames_codec
+    s = FrameSetting(split_by="number", frames_number=4)
+    build_frames(root, s, splits=["test"], progress=False)
+    path = frames_store_path(root, s, "test")
+    assert frames_codec() == CODEC == read_manifest(path)["codec"]
+    with h5py.File(path, "r") as f:
+        filters = f["frames"]._filters
+    blosc = filters["32001"]  # Blosc: (..., clevel, shuffle, compressor) in cd_values[4:7]
+    assert tuple(blosc[4:7]) == (9, 2, 1)  # level 9, bit shuffle, LZ4
+    with h5py.File(path, "r+") as f:  # as an older evframes wrote it
+        man = json.loads(f.attrs["manifest"])
+        del man["codec"]
+        f.attrs["manifest"] = json.dumps(man, sort_keys=True)
+    again = build_frames(root, s, splits=["test"], progress=False)
+    assert not again.splits["test"]["reused"]
+    assert "codec" in again.splits["test"]["rebuilt_because"]
+    assert read_manifest(path)["codec"] == CODEC
+    assert build_frames(root, s, splits=["test"], progress=False).splits["test"]["reused"]

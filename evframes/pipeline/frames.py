@@ -4,7 +4,7 @@
 The setting name follows SpikingJelly's folder names (``frames_number_20_split_by_number``,
 ``duration_1000000``, the custom function's name), plus ``_downsample_K`` when coordinates are
 pooled by K (``FrameSetting.dir_name``: the setting carries its ``downsample``). The file
-layout (compact integer counts, a custom function's values exactly, Blosc2 chunks,
+layout (compact integer counts, a custom function's values exactly, Blosc chunks,
 ``frame_offsets``, ``labels``, the manifest) is described and written in
 :mod:`evframes.store.frames`; this module decides what goes in.
 
@@ -50,6 +50,7 @@ from ..store.frames import (  # noqa: F401
     FramesStore,
     FramesStoreWriter,
     compression_kwargs,
+    frames_codec,
     frames_layout,
 )
 from ..store.layout import find_extracted_roots, frames_store_path, setting_dir_name  # noqa: F401 (path rules)
@@ -99,7 +100,8 @@ def expected_frames_manifest(root, split, setting: FrameSetting,
     setting = with_downsample(setting, downsample)
     ev_man = manifests_or_new(manifests).read(events_store_path(root, split))
     man = {"kind": "frames", "split": split, "setting": setting.to_dict(),
-           "downsample": setting.downsample, "events_store": events_store_identity(ev_man)}
+           "downsample": setting.downsample, "events_store": events_store_identity(ev_man),
+           "codec": frames_codec()}  # a store written with another codec is rebuilt
     if setting.function is not None:
         man["function_fingerprint"] = fingerprint
     return man
