@@ -100,7 +100,8 @@ def test_killed_worker_is_retried(cluster, roots, tmp_path):
                            store_arrays(events_store_path(ref, split)))
 
 
-def test_unreachable_scheduler_is_a_clear_error(roots, tmp_path):
+def test_unreachable_scheduler_is_a_clear_error(roots, tmp_path, monkeypatch):
+    monkeypatch.setenv("EVFRAMES_DASK_CONNECT_TIMEOUT", "2")
     raw, _ = roots
     root = tmp_path / "r"
     shutil.copytree(raw, root)

@@ -5,6 +5,7 @@ Split from :mod:`evframes.pipeline.extract` (which calls :func:`_run_dask`); nee
 """
 from __future__ import annotations
 
+import os
 import uuid
 from pathlib import Path
 
@@ -29,7 +30,8 @@ def _job_to_shard(job, folder: str) -> str:
 
 def dask_client(scheduler):
     """A ``distributed.Client`` for an address, or the Client itself; returns
-    ``(client, owned)`` (``owned``: made here, so the caller closes it)."""
+    ``(client, owned)`` (``owned``: made here, so the caller closes it). Connecting gives up
+    after ``EVFRAMES_DASK_CONNECT_TIMEOUT`` seconds (default 20)."""
     try:
         from distributed import Client
     except ImportError:
@@ -38,7 +40,8 @@ def dask_client(scheduler):
     if isinstance(scheduler, Client):
         return scheduler, False
     try:
-        return Client(scheduler, timeout="20s"), True
+        timeout = float(os.environ.get("EVFRAMES_DASK_CONNECT_TIMEOUT", "20"))
+        return Client(scheduler, timeout=f"{timeout:g}s"), True
     except (OSError, TimeoutError) as e:
         raise StoreError(f"cannot reach the Dask scheduler {scheduler}: {e}") from None
 
