@@ -193,9 +193,9 @@ def time_surface(t, x, y, p, starts, ends, te, tau, P, H, W, has_y, out):
                 j += 1
             i = s + j
         if dec:
-            for j in range(max(s, 1), i):
-                if t[j] < t[j - 1]:
-                    return BAD_T, j
+            d = _first_decrease(t, s, i)
+            if d >= 0:
+                return BAD_T, d
         for j in range(i, e):
             if j > 0 and t[j] < t[j - 1]:
                 return BAD_T, j
