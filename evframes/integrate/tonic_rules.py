@@ -154,7 +154,9 @@ def searchsorted_left(t, values) -> np.ndarray:
 # int16 count frames
 # ---------------------------------------------------------------------------------------------
 
-_CHUNK = 512  # events per index-buffer chunk
+# Events per index-buffer chunk: short chunks let one chunk's loads run under the previous
+# chunk's scatter (see evframes.integrate._kernels._CHUNK).
+_CHUNK = 64
 
 
 @njit(cache=True, nogil=True)
@@ -204,6 +206,27 @@ def _frames(x, y, p, t, starts, ends, P, H, W, has_y, merge_p, check_t, out):
     Per chunk of events: one loop computes the flat indices into a small buffer and ORs
     their range checks (an index NumPy would wrap counts as outside there), then the counts
     are scattered; a chunk with such an index is redone one event at a time."""
+    # The flags become compile-time constants of _frames_rows (its loops vectorise then).
+    if has_y:
+        if merge_p:
+            if check_t:
+                return _frames_rows(x, y, p, t, starts, ends, P, H, W, True, True, True, out)
+            return _frames_rows(x, y, p, t, starts, ends, P, H, W, True, True, False, out)
+        if check_t:
+            return _frames_rows(x, y, p, t, starts, ends, P, H, W, True, False, True, out)
+        return _frames_rows(x, y, p, t, starts, ends, P, H, W, True, False, False, out)
+    if merge_p:
+        if check_t:
+            return _frames_rows(x, y, p, t, starts, ends, P, H, W, False, True, True, out)
+        return _frames_rows(x, y, p, t, starts, ends, P, H, W, False, True, False, out)
+    if check_t:
+        return _frames_rows(x, y, p, t, starts, ends, P, H, W, False, False, True, out)
+    return _frames_rows(x, y, p, t, starts, ends, P, H, W, False, False, False, out)
+
+
+@njit(cache=True, nogil=True)
+def _frames_rows(x, y, p, t, starts, ends, P, H, W, has_y, merge_p, check_t, out):
+    """:func:`_frames`' pass with the three flags constant."""
     HW = H * W
     Wu = np.uint64(W)
     Hu = np.uint64(H)
