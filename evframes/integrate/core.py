@@ -8,6 +8,7 @@ keep their dtype (a batch of them: one exact dtype, :mod:`evframes.integrate.dty
 from __future__ import annotations
 
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Callable, Mapping, Optional, Tuple
 
 import numba
@@ -41,8 +42,9 @@ from .setting import FrameSetting
 # dtype choice (never wrap silently)
 # ---------------------------------------------------------------------------------------------
 
+@lru_cache(maxsize=None)
 def _exact_limit(dt: np.dtype) -> int:
-    """Largest count the dtype holds exactly."""
+    """Largest count the dtype holds exactly (cached: np.finfo costs ~25 us a call)."""
     if dt.kind in "iu":
         return int(np.iinfo(dt).max)
     if dt.kind == "f":
