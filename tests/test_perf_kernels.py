@@ -16,6 +16,7 @@ import pytest
 from evframes import integrate as I
 from evframes.events import make_events
 from evframes.integrate._inputs import _kernel_arrays
+from evframes.integrate._kernels import _CHUNK
 
 from helpers import real_file
 
@@ -107,7 +108,8 @@ def events(n, dts=(np.int64, np.int64, np.int64), seed=0):
             "y": rng.integers(0, H, n).astype(dts[1]), "p": rng.integers(0, 2, n).astype(dts[2])}
 
 
-@pytest.mark.parametrize("i", [0, 511, 512, 513, 1023, 1024, 4999])
+@pytest.mark.parametrize("i", sorted({0, _CHUNK - 1, _CHUNK, _CHUNK + 1, 2 * _CHUNK - 1,
+                                      2 * _CHUNK, 511, 512, 513, 1023, 1024, 4999}))
 def test_unsorted_t_found_at_chunk_edges(i):
     for tdt in (np.int64, np.float64):
         ev = events(5000, (tdt, np.int64, np.int64))

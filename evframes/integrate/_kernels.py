@@ -96,8 +96,8 @@ def _chunk_index(t, x, y, p, i, m, H, W, check_t, buf):
     vectorised loop that also range-checks x, y, p in their own dtypes (any integer dtype:
     negative values wrap to huge unsigned ones); with ``check_t`` a second vectorised loop
     checks that t does not decrease from event ``i - 1`` on (and is integral, for float t).
-    True if one is bad. (Two loops over a short chunk beat one fused loop: each vectorises
-    on its own element width, and the t loop's loads overlap the previous chunk's scatter.)"""
+    True if one is bad. Two loops over a short chunk beat one fused loop: each vectorises
+    on its own element width, and the t loop's loads overlap the previous chunk's scatter."""
     HW = np.uint32(H * W)
     W32 = np.uint32(W)
     Wu = np.uint64(W)
