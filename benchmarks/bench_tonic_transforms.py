@@ -343,6 +343,8 @@ def main(argv=None):
     ap.add_argument("--repeat", type=int, default=7, help="timed rounds (best kept)")
     ap.add_argument("--markdown", action="store_true", help="print the markdown report")
     ap.add_argument("--only", default="", help="run only rows whose name contains this")
+    ap.add_argument("--group", default="", choices=("", "representations", "event_ops"),
+                    help="run only the rows of this group")
     ap.add_argument("--clock", choices=("thread", "wall"), default="thread",
                     help="thread CPU time (default) or wall time")
     args = ap.parse_args(argv)
@@ -380,7 +382,8 @@ def main(argv=None):
 
     rows, checks, floors = [], [], {}
     for case in CASES:
-        if args.only and args.only not in case.name:
+        if (args.only and args.only not in case.name) or (args.group
+                                                          and case.group != args.group):
             continue
         try:
             ours = case.make(ef_tonic)

@@ -12,10 +12,12 @@ field width.
 """
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
 
+from . import event_ops_fused as F
 from . import event_ops_kernels as K
 
 
@@ -83,24 +85,56 @@ def shrink(out: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+def _exact_int(dt: np.dtype) -> bool:
+    """Integer fields whose values int64 holds exactly (the one-compare kernels' condition)."""
+    return dt.kind == "i" or (dt.kind == "u" and dt.itemsize <= 4)
+
+
+def int_span(dtype: np.dtype, lo, hi, closed: bool = True):
+    """``(lo', w)`` such that, for the integers ``v`` of an integer field, ``lo <= v <= hi``
+    (``< hi`` unless ``closed``) iff ``0 <= v - lo' <= w``: int64 and uint64 for the kernels;
+    ``w`` None when no integer is in the span; None when the field is not an exact-int field or
+    a bound is NaN (callers then use the float kernels)."""
+    if not _exact_int(dtype):
+        return None
+    ends = []
+    for v, up in ((lo, True), (hi, not closed)):
+        if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+            e = int(v)
+        elif v != v:
+            return None
+        elif abs(v) == math.inf:
+            e = int(math.copysign(2**63, v))
+        else:
+            e = math.ceil(v) if up else math.floor(v)
+        ends.append(e)
+    a, b = max(ends[0], -2**63), min(ends[1] - (not closed), 2**63 - 1)
+    return (np.int64(a), None) if a > b else (np.int64(a), np.uint64(b - a))
+
+
 def select(events, a: tuple, b: tuple = None, closed: bool = False,
            invert: bool = False) -> np.ndarray:
     """The events inside the interval check ``a`` (and ``b``), the others with ``invert``; in
     order. ``closed`` includes the upper bounds."""
-    out = np.empty_like(events)
     b = a if b is None else b
-    n = K.select_intervals(events, out, invert, *a, *b, closed)
+    spans = [int_span(c[0].dtype, c[1], c[2], closed) for c in (a, b)]
+    if None not in spans:
+        if spans[0][1] is None or spans[1][1] is None:     # an empty box
+            return copy(events) if invert else events[:0].copy()
+        out = np.empty_like(events)
+        n = F.select_ibox(events, out, a[0], b[0], *spans[0], *spans[1], invert)
+    else:
+        out = np.empty_like(events)
+        n = K.select_intervals(events, out, invert, *a, *b, closed)
     del a, b
     return shrink(out, n)
-
-
-_KINDS = {"affine": 0, "invert": 1, "zero": 2}
 
 
 def mapped(events, ops, reverse: bool = False) -> np.ndarray:
     """A copy of ``events`` (reversed with ``reverse``) with up to three field ops, fused into
     the copy: ``("affine", field, a, b)`` (:func:`affine`), ``("invert", field)`` (nonzero ->
-    0, 0 -> 1), ``("zero", field)``."""
+    0, 0 -> 1), ``("zero", field)``. One pass (:mod:`.event_ops_fused`) for one op, up to
+    three affine ops, and the reversal with an affine op and optionally an inversion."""
     out = np.empty_like(events)
     if not len(events):
         return out
@@ -110,64 +144,68 @@ def mapped(events, ops, reverse: bool = False) -> np.ndarray:
         else:
             out.view(np.uint8)[...] = events.view(np.uint8)
         return out
-    if len(ops) == 1 and not reverse:      # memcpy, then one pass over the field
-        out.view(np.uint8)[...] = events.view(np.uint8)
-        kind, v = ops[0][0], out[ops[0][1]]
-        if kind == "affine":
-            K.affine_field(v, v, *ops[0][2:])
-        elif kind == "invert":
-            K.invert_field(v, v)
-        else:
-            v[...] = 0
-        return out
     if len(ops) > 3:
         raise ValueError("at most three field ops")
-    zero = np.int64(0)
-    tuples = [(events[op[1]], out[op[1]], _KINDS[op[0]], *(op[2:] if op[0] == "affine"
-                                                          else (zero, zero))) for op in ops]
-    tuples += [tuples[0][:2] + (3, zero, zero)] * (3 - len(tuples))
-    K.map_records(events, out, reverse, *tuples)
+    kinds = [op[0] for op in ops]
+    fd = [(events[op[1]], out[op[1]]) for op in ops]
+    if reverse and kinds[0] == "affine" and kinds[1:] in ([], ["invert"]):
+        ps, pd = fd[-1]
+        F.reverse_affine(events, out, *fd[0], *ops[0][2:], len(ops) == 2, ps, pd)
+    elif not reverse and len(ops) == 1 and kinds[0] == "affine":
+        F.map_affine(events, out, *fd[0], *ops[0][2:])
+    elif not reverse and len(ops) == 1 and kinds[0] == "invert":
+        F.map_invert(events, out, *fd[0])
+    elif not reverse and len(ops) == 1 and kinds[0] == "zero":
+        F.map_zero(events, out, fd[0][1])
+    elif not reverse and set(kinds) == {"affine"}:   # 2 or 3: the first repeated to fill 3
+        args = [(*fd[k], *ops[k][2:]) for k in range(len(ops))]
+        args += [args[0]] * (3 - len(args))
+        F.map_affine3(events, out, *args[0], *args[1], *args[2])
+    else:                                 # other combinations: the generic pass
+        zero = np.int64(0)
+        tuples = [(*fd[k], _KINDS[op[0]], *(op[2:] if op[0] == "affine" else (zero, zero)))
+                  for k, op in enumerate(ops)]
+        tuples += [tuples[0][:2] + (3, zero, zero)] * (3 - len(tuples))
+        K.map_records(events, out, reverse, *tuples)
     return out
 
 
-def _slice_copy(events, i0: int, i1: int) -> np.ndarray:
-    out = np.empty(max(i1 - i0, 0), events.dtype)
-    if out.size:
-        out.view(np.uint8)[...] = events[i0:i1].view(np.uint8)
-    return out
+_KINDS = {"affine": 0, "invert": 1, "zero": 2}
 
 
 def select_time(events, lo, hi, invert: bool = False) -> np.ndarray:
-    """The events with ``lo <= t <= hi`` (the others with ``invert``), in order. Integer
-    timestamps in order (Tonic's datasets): two binary searches and memcpy of the kept run(s);
-    otherwise the selection kernel."""
+    """The events with ``lo <= t <= hi`` (the others with ``invert``), in order: one pass,
+    any order of timestamps."""
+    return select_time_max(events, lo, hi, invert)[0]
+
+
+def select_time_max(events, lo, hi, invert: bool = False):
+    """:func:`select_time` and the max of ``t`` (read in the same pass; None: no events)."""
     t = events["t"]
     lo, hi = bound(t.dtype, lo), bound(t.dtype, hi)
-    if t.dtype.kind not in "iu" or not K.is_sorted(t):
-        return select(events, (t, lo, hi), closed=True, invert=invert)
-    i0 = K.first_at_least(t, lo, False)
-    i1 = max(K.first_at_least(t, hi, True), i0)
-    if not invert:
-        return _slice_copy(events, i0, i1)
-    out = np.empty(len(events) - (i1 - i0), events.dtype)
-    if out.size:
-        b, nb = out.view(np.uint8), events.itemsize
-        b[:i0 * nb] = events[:i0].view(np.uint8)
-        b[i0 * nb:] = events[i1:].view(np.uint8)
-    return out
+    if not len(events):
+        return copy(events), None
+    out = np.empty_like(events)
+    n, top = F.select_range(events, out, t, lo, hi, invert)
+    return shrink(out, n), top
 
 
 def delete_mask(events, drop: np.ndarray) -> np.ndarray:
     """``np.delete(events, drop_mask)``: the events where ``drop`` is False, in order."""
     out = np.empty_like(events)
-    return shrink(out, K.select_unmarked(events, out, drop))
+    return shrink(out, F.select_mask(events, out, drop))
 
 
 def drop_table(events, table: np.ndarray, x0=0, y0=0) -> np.ndarray:
     """The events whose pixel ``(x - x0, y - y0)`` is not set in ``table [W, H]``."""
     out = np.empty_like(events)
-    n = K.select_table(events, out, events["x"], events["y"], table, np.int64(x0),
-                       np.int64(y0))
+    x, y = events["x"], events["y"]
+    if _exact_int(x.dtype) and _exact_int(y.dtype):
+        guarded = np.zeros((table.shape[0] + 1, table.shape[1] + 1), np.bool_)
+        guarded[:-1, :-1] = table
+        n = F.select_itable(events, out, x, y, guarded, np.int64(x0), np.int64(y0))
+    else:
+        n = K.select_table(events, out, x, y, table, np.int64(x0), np.int64(y0))
     return shrink(out, n)
 
 

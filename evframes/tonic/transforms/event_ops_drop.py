@@ -19,7 +19,7 @@ from .event_ops_base import (
     interval,
     sample,
     select,
-    select_time,
+    select_time_max,
     structured,
 )
 from .event_ops_draws import global_state, legacy_choice_drop, store_state
@@ -68,13 +68,24 @@ def drop_by_time(ev, ratio):
     ``s ~ U(0, max(t) - d)``; a range ratio is drawn first (``np.random.uniform``)."""
     if not len(ev):
         return copy(ev)
-    t_end = ev["t"].max()
+    t = ev["t"]
+    if t.dtype.kind not in "iu":
+        return _drop_interval(ev, t.max(), ratio)[0]
+    state = np.random.get_state()     # max(t) guessed as t[-1] (sorted input), checked in
+    out, top = _drop_interval(ev, t[-1], ratio)     # the pass; else drawn again from here
+    if top != t[-1]:
+        np.random.set_state(state)
+        out = _drop_interval(ev, t.max(), ratio)[0]
+    return out
+
+
+def _drop_interval(ev, t_end, ratio):
     ratio = as_range(ratio)
     if isinstance(ratio, tuple):
         ratio = np.random.uniform(ratio[0], ratio[1])
     duration = (t_end - 0.0) * ratio
     start = np.random.uniform(0.0, t_end - duration)
-    return select_time(ev, start, start + duration, invert=True)
+    return select_time_max(ev, start, start + duration, invert=True)
 
 
 def drop_by_area(ev, sensor_size, ratio):
@@ -197,7 +208,20 @@ class EventDrop:
 
 
 def _coordinate_table(ev, coordinates):
-    """The listed ``(x, y)`` pixels as a table over the events' coordinate range."""
+    """The listed ``(x, y)`` pixels as a table over their own bounding box (no pass over the
+    events) when that box is small and the coordinate fields are integers, else over the
+    events' coordinate range; pixels off the table are kept."""
+    c = np.asarray(list(coordinates) if not isinstance(coordinates, np.ndarray)
+                   else coordinates, np.float64).reshape(-1, 2)
+    c = c[(c == np.floor(c)).all(axis=1)]                   # integer-valued pixels only
+    if not len(c):
+        return np.zeros((1, 1), np.bool_), 0, 0
+    lo, hi = c.min(axis=0), c.max(axis=0)
+    if (hi - lo + 1).prod() <= 1 << 22 and (np.abs(c) < 2.0**62).all() \
+            and all(ev.dtype[f].kind in "iu" for f in ("x", "y")):
+        table = np.zeros((int(hi[0] - lo[0]) + 1, int(hi[1] - lo[1]) + 1), np.bool_)
+        table[(c[:, 0] - lo[0]).astype(np.int64), (c[:, 1] - lo[1]).astype(np.int64)] = True
+        return table, int(lo[0]), int(lo[1])
     x0, x1, y0, y1 = coord_range(ev["x"], ev["y"])
     table = np.zeros((int(x1 - x0) + 1, int(y1 - y0) + 1), np.bool_)
     c = np.asarray(list(coordinates) if not isinstance(coordinates, np.ndarray)

@@ -12,8 +12,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .event_ops_base import affine, as_range, bound, mapped, sample, shrink, structured
+from .event_ops_base import (
+    affine,
+    as_range,
+    bound,
+    int_span,
+    mapped,
+    sample,
+    shrink,
+    structured,
+)
 from .event_ops_draws import global_state, normal_fill, spatial_jitter_records, store_state
+from .event_ops_fused import crop_ibox
 from .event_ops_kernels import crop_records, jitter2_records
 
 __all__ = ["CenterCrop", "RandomCrop", "RandomFlipLR", "RandomFlipUD", "Downsample",
@@ -82,6 +92,13 @@ def _crop(ev, x0, y0, w, h, dx, dy):
     x, y = ev["x"], ev["y"]
     _, _, ax, bx = affine(ev, "x", 1, -dx)
     _, _, ay, by = affine(ev, "y", 1, -dy)
+    sx = int_span(x.dtype, bound(x.dtype, x0), bound(x.dtype, x0 + w), closed=False)
+    sy = int_span(y.dtype, bound(y.dtype, y0), bound(y.dtype, y0 + h), closed=False)
+    if sx is not None and sy is not None:
+        if sx[1] is None or sy[1] is None:
+            return shrink(out, 0)
+        return shrink(out, crop_ibox(ev, out, x, y, out["x"], out["y"], *sx, *sy,
+                                     ax, bx, ay, by))
     n = crop_records(ev, out, x, y, bound(x.dtype, x0), bound(x.dtype, x0 + w),
                      bound(y.dtype, y0), bound(y.dtype, y0 + h), out["x"], out["y"],
                      ax, bx, ay, by)

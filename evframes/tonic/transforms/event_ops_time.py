@@ -22,6 +22,7 @@ from .event_ops_base import (
     structured,
 )
 from .event_ops_draws import global_state, store_state, time_jitter_records
+from .event_ops_fused import map_affine, reverse_affine
 from .event_ops_kernels import gather_records, jitter1_records
 
 __all__ = ["CropTime", "RandomTimeReversal", "TimeAlignment", "TimeJitter", "TimeSkew"]
@@ -50,6 +51,21 @@ class CropTime:
         ev = structured(events, "CropTime", ("t",))
         hi = np.inf if self.max is None else self.max
         return select_time(ev, self.min, hi)
+
+
+def _reversed(ev, flip: bool):
+    """``t' = max(t) - t``, the order reversed, ``p`` inverted with ``flip``: one pass; for
+    integer ``t`` the max is guessed as ``t[-1]`` (sorted input) and checked in that pass."""
+    t, out = ev["t"], np.empty_like(ev)
+    guess = t.dtype.kind in "iu"
+    top = t[-1] if guess else t.max()
+    p = ev["p"] if flip else t
+    _, _, a, b = affine(ev, "t", -1, top)
+    hi = reverse_affine(ev, out, t, out["t"], a, b, flip, p, out["p"] if flip else out["t"])
+    if guess and hi != top:
+        _, _, a, b = affine(ev, "t", -1, t.max())
+        reverse_affine(ev, out, t, out["t"], a, b, flip, p, out["p"] if flip else out["t"])
+    return out
 
 
 @dataclass(frozen=True)
@@ -84,10 +100,7 @@ class RandomTimeReversal:
         ev = structured(events, "RandomTimeReversal",
                         ("t", "p") if self.flip_polarities else ("t",))
         if np.random.rand() < self.p and len(ev):
-            ops = [affine(ev, "t", -1, ev["t"].max())]
-            if self.flip_polarities:
-                ops.append(("invert", "p"))
-            return mapped(ev, ops, reverse=True)
+            return _reversed(ev, self.flip_polarities)
         return copy(ev)
 
 
@@ -102,8 +115,13 @@ class TimeAlignment:
         ev = structured(events, "TimeAlignment", ("t",))
         if not len(ev):
             return copy(ev)
-        tmin = ev["t"].min()
-        return mapped(ev, [affine(ev, "t", 1, -tmin)])
+        t = ev["t"]
+        if t.dtype.kind in "iu":      # guess min = t[0] (sorted input), checked in the pass
+            out = np.empty_like(ev)
+            _, _, a, b = affine(ev, "t", 1, -t[0])
+            if map_affine(ev, out, t, out["t"], a, b)[0] == t[0]:
+                return out
+        return mapped(ev, [affine(ev, "t", 1, -t.min())])
 
 
 @dataclass(frozen=True)
