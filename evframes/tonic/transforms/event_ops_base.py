@@ -62,6 +62,12 @@ def affine(events, field: str, a, b) -> tuple:
     return ("affine", field, _widen(r1)(a), _widen(r2)(b))
 
 
+def scale(events, field: str, a) -> tuple:
+    """The op ``field = field * a`` for :func:`mapped` (``a`` typed as numpy types that
+    product, then widened: integers compute in int64)."""
+    return ("scale", field, _widen(np.result_type(events.dtype[field], a))(a))
+
+
 def bound(dtype: np.dtype, v):
     """A comparison bound typed as numpy compares a ``dtype`` array with ``v``: the field's
     float type for float fields (a Python float is weak), else float64 (exact for integer
@@ -118,11 +124,11 @@ def select(events, a: tuple, b: tuple = None, closed: bool = False,
     order. ``closed`` includes the upper bounds."""
     b = a if b is None else b
     spans = [int_span(c[0].dtype, c[1], c[2], closed) for c in (a, b)]
-    if None not in spans:
+    if invert and None not in spans:
         if spans[0][1] is None or spans[1][1] is None:     # an empty box
-            return copy(events) if invert else events[:0].copy()
+            return copy(events)
         out = np.empty_like(events)
-        n = F.select_ibox(events, out, a[0], b[0], *spans[0], *spans[1], invert)
+        n = F.drop_ibox(events, out, a[0], b[0], *spans[0], *spans[1])
     else:
         out = np.empty_like(events)
         n = K.select_intervals(events, out, invert, *a, *b, closed)
@@ -132,9 +138,11 @@ def select(events, a: tuple, b: tuple = None, closed: bool = False,
 
 def mapped(events, ops, reverse: bool = False) -> np.ndarray:
     """A copy of ``events`` (reversed with ``reverse``) with up to three field ops, fused into
-    the copy: ``("affine", field, a, b)`` (:func:`affine`), ``("invert", field)`` (nonzero ->
-    0, 0 -> 1), ``("zero", field)``. One pass (:mod:`.event_ops_fused`) for one op, up to
-    three affine ops, and the reversal with an affine op and optionally an inversion."""
+    the copy: ``("affine", field, a, b)`` (:func:`affine`), ``("scale", field, a)``
+    (:func:`scale`), ``("invert", field)`` (nonzero -> 0, 0 -> 1), ``("zero", field)``. One
+    pass (:mod:`.event_ops_fused`) for one op, up to three affine or scale ops, and the
+    reversal with an affine op and optionally an inversion (other combinations: the generic
+    kernel, where a scale becomes an affine op adding 0)."""
     out = np.empty_like(events)
     if not len(events):
         return out
@@ -153,16 +161,21 @@ def mapped(events, ops, reverse: bool = False) -> np.ndarray:
         F.reverse_affine(events, out, *fd[0], *ops[0][2:], len(ops) == 2, ps, pd)
     elif not reverse and len(ops) == 1 and kinds[0] == "affine":
         F.map_affine(events, out, *fd[0], *ops[0][2:])
+    elif not reverse and len(ops) == 1 and kinds[0] == "scale":
+        F.map_scale3(events, out, *fd[0], *ops[0][2:], *fd[0], *ops[0][2:], *fd[0],
+                     *ops[0][2:])
     elif not reverse and len(ops) == 1 and kinds[0] == "invert":
         F.map_invert(events, out, *fd[0])
     elif not reverse and len(ops) == 1 and kinds[0] == "zero":
         F.map_zero(events, out, fd[0][1])
-    elif not reverse and set(kinds) == {"affine"}:   # 2 or 3: the first repeated to fill 3
+    elif not reverse and len(set(kinds)) == 1 and kinds[0] in ("affine", "scale"):
         args = [(*fd[k], *ops[k][2:]) for k in range(len(ops))]
-        args += [args[0]] * (3 - len(args))
-        F.map_affine3(events, out, *args[0], *args[1], *args[2])
+        args += [args[0]] * (3 - len(args))      # 2 or 3: the first repeated to fill 3
+        (F.map_affine3 if kinds[0] == "affine" else F.map_scale3)(events, out, *args[0],
+                                                                  *args[1], *args[2])
     else:                                 # other combinations: the generic pass
         zero = np.int64(0)
+        ops = [("affine", op[1], op[2], zero) if op[0] == "scale" else op for op in ops]
         tuples = [(*fd[k], _KINDS[op[0]], *(op[2:] if op[0] == "affine" else (zero, zero)))
                   for k, op in enumerate(ops)]
         tuples += [tuples[0][:2] + (3, zero, zero)] * (3 - len(tuples))

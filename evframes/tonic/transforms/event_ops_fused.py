@@ -22,8 +22,9 @@ from llvmlite import ir
 from numba import njit, types
 from numba.core.extending import intrinsic
 
-__all__ = ["map_affine", "map_affine3", "map_invert", "map_zero", "reverse_affine",
-           "select_range", "select_ibox", "crop_ibox", "select_itable", "select_mask"]
+__all__ = ["map_affine", "map_affine3", "map_scale3", "map_invert", "map_zero",
+           "reverse_affine", "select_range", "drop_ibox", "crop_ibox", "select_itable",
+           "select_mask"]
 
 
 @intrinsic
@@ -113,6 +114,23 @@ def map_affine3(ev, out, s1, d1, a1, b1, s2, d2, a2, b2, s3, d3, a3, b3):
 
 
 @njit(cache=True, nogil=True)
+def map_scale3(ev, out, s1, d1, a1, s2, d2, a2, s3, d3, a3):
+    """``out = ev`` with three field edits ``d = s * a`` (repeat one to use two)."""
+    n, isz = ev.shape[0], ev.itemsize
+    m = _safe_from(n, isz)
+    for i in range(m):
+        _move(out, i, ev, i, isz)
+        d1[i] = s1[i] * a1
+        d2[i] = s2[i] * a2
+        d3[i] = s3[i] * a3
+    for i in range(m, n):
+        out[i] = ev[i]
+        d1[i] = s1[i] * a1
+        d2[i] = s2[i] * a2
+        d3[i] = s3[i] * a3
+
+
+@njit(cache=True, nogil=True)
 def map_invert(ev, out, src, dst):
     """``out = ev`` with ``dst = (src == 0)`` (Tonic's ``invert(p.astype(bool))``)."""
     n, isz = ev.shape[0], ev.itemsize
@@ -181,9 +199,9 @@ def select_range(ev, out, v, lo, hi, invert):
 
 
 @njit(cache=True, nogil=True)
-def select_ibox(ev, out, x, y, x0, wx, y0, wy, invert):
-    """Keep the events with ``x0 <= x <= x0 + wx`` and ``y0 <= y <= y0 + wy`` (integer fields
-    and bounds, ``wx, wy`` uint64 >= 0; the others with ``invert``); returns the count."""
+def drop_ibox(ev, out, x, y, x0, wx, y0, wy):
+    """Drop the events with ``x0 <= x <= x0 + wx`` and ``y0 <= y <= y0 + wy`` (integer fields
+    and bounds, ``wx, wy`` uint64 >= 0); returns the count kept."""
     n, isz = ev.shape[0], ev.itemsize
     m = _safe_from(n, isz)
     j = 0
@@ -191,19 +209,20 @@ def select_ibox(ev, out, x, y, x0, wx, y0, wy, invert):
         ux = np.uint64(np.int64(x[i]) - x0)
         uy = np.uint64(np.int64(y[i]) - y0)
         _move(out, j, ev, i, isz)
-        j += ((ux <= wx) & (uy <= wy)) != invert
+        j += (ux > wx) | (uy > wy)
     for i in range(m, n):
         ux = np.uint64(np.int64(x[i]) - x0)
         uy = np.uint64(np.int64(y[i]) - y0)
         out[j] = ev[i]
-        j += ((ux <= wx) & (uy <= wy)) != invert
+        j += (ux > wx) | (uy > wy)
     return j
 
 
 @njit(cache=True, nogil=True)
-def crop_ibox(ev, out, x, y, xo, yo, x0, wx, y0, wy, ax, bx, ay, by):
-    """Keep the events in the integer box of :func:`select_ibox`, written with ``xo = x * ax +
-    bx`` and ``yo = y * ay + by`` (``xo``, ``yo``: the output's field views); the count."""
+def crop_ibox(ev, out, x, y, xo, yo, x0, wx, y0, wy, bx, by):
+    """Keep the events in the integer box ``x0 <= x <= x0 + wx``, ``y0 <= y <= y0 + wy``
+    (``wx, wy`` uint64 >= 0), written with ``xo = x + bx`` and ``yo = y + by`` (``xo``, ``yo``:
+    the output's field views); returns the count."""
     n, isz = ev.shape[0], ev.itemsize
     m = _safe_from(n, isz)
     j = 0
@@ -212,16 +231,16 @@ def crop_ibox(ev, out, x, y, xo, yo, x0, wx, y0, wy, ax, bx, ay, by):
         ux = np.uint64(np.int64(xv) - x0)
         uy = np.uint64(np.int64(yv) - y0)
         _move(out, j, ev, i, isz)
-        xo[j] = xv * ax + bx
-        yo[j] = yv * ay + by
+        xo[j] = xv + bx
+        yo[j] = yv + by
         j += (ux <= wx) & (uy <= wy)
     for i in range(m, n):
         xv, yv = x[i], y[i]
         ux = np.uint64(np.int64(xv) - x0)
         uy = np.uint64(np.int64(yv) - y0)
         out[j] = ev[i]
-        xo[j] = xv * ax + bx
-        yo[j] = yv * ay + by
+        xo[j] = xv + bx
+        yo[j] = yv + by
         j += (ux <= wx) & (uy <= wy)
     return j
 

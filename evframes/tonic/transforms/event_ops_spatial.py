@@ -19,6 +19,7 @@ from .event_ops_base import (
     int_span,
     mapped,
     sample,
+    scale,
     shrink,
     structured,
 )
@@ -97,8 +98,7 @@ def _crop(ev, x0, y0, w, h, dx, dy):
     if sx is not None and sy is not None:
         if sx[1] is None or sy[1] is None:
             return shrink(out, 0)
-        return shrink(out, crop_ibox(ev, out, x, y, out["x"], out["y"], *sx, *sy,
-                                     ax, bx, ay, by))
+        return shrink(out, crop_ibox(ev, out, x, y, out["x"], out["y"], *sx, *sy, bx, by))
     n = crop_records(ev, out, x, y, bound(x.dtype, x0), bound(x.dtype, x0 + w),
                      bound(y.dtype, y0), bound(y.dtype, y0 + h), out["x"], out["y"],
                      ax, bx, ay, by)
@@ -209,12 +209,13 @@ class Downsample:
             factor = self.get_params(self.spatial_factor)
         coef = sample(self.time_factor)     # Tonic's time skew draw
         names = ev.dtype.names
-        ops = [affine(ev, "t", coef, 0)] if "t" in names else []
-        if "x" in names:
-            ops.append(affine(ev, "x", factor[0], 0))
-        if "y" in names:
-            ops.append(affine(ev, "y", factor[1], 0))
-        return mapped(ev, ops)
+        xy = [scale(ev, f, factor[k]) for k, f in enumerate("xy") if f in names]
+        if "t" not in names:
+            return mapped(ev, xy)
+        if ev.dtype["t"].kind in "biu":     # t * coef + 0 cast into t is t * coef cast
+            return mapped(ev, [scale(ev, "t", coef)] + xy)
+        out = mapped(ev, [affine(ev, "t", coef, 0)])    # float t: Tonic's + 0 (-0.0 -> 0.0)
+        return mapped(out, xy) if xy else out
 
 
 @dataclass(frozen=True)

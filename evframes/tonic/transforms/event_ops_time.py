@@ -116,12 +116,13 @@ class TimeAlignment:
         if not len(ev):
             return copy(ev)
         t = ev["t"]
-        if t.dtype.kind in "iu":      # guess min = t[0] (sorted input), checked in the pass
-            out = np.empty_like(ev)
-            _, _, a, b = affine(ev, "t", 1, -t[0])
-            if map_affine(ev, out, t, out["t"], a, b)[0] == t[0]:
-                return out
-        return mapped(ev, [affine(ev, "t", 1, -t.min())])
+        with np.errstate(over="ignore"):           # -t0 of unsigned t wraps, as intended
+            if t.dtype.kind in "iu":   # guess min = t[0] (sorted input), checked in the pass
+                out = np.empty_like(ev)
+                _, _, a, b = affine(ev, "t", 1, -t[0])
+                if map_affine(ev, out, t, out["t"], a, b)[0] == t[0]:
+                    return out
+            return mapped(ev, [affine(ev, "t", 1, -t.min())])
 
 
 @dataclass(frozen=True)
