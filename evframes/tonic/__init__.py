@@ -11,19 +11,21 @@ Tonic's names, parameters and values (Tonic 1.7) over evframes' kernels and stor
   the disk cache is one HDF5 store per ``cache_path``, invalidated when the wrapped dataset or
   its transform changes.
 - :mod:`.utils`: ``plot_event_grid``, ``plot_animation``.
+- :mod:`.slicers` (``SliceByTime``, ``SliceByEventCount``, ...) and :class:`SlicedDataset`
+  (:mod:`.sliced`): Tonic's slicing, the metadata file fingerprinted.
 
 Not provided (Tonic's top level has them): ``io`` (its file readers: use
-``evframes.read_events``), ``slicers`` / ``SlicedDataset``, ``Dataset`` (the download base
-class), ``Aug_DiskCachedDataset`` and the deprecated ``CachedDataset``; Tonic's audio
-transforms and its other datasets.
+``evframes.read_events``), ``Dataset`` (the download base class), ``Aug_DiskCachedDataset``
+and the deprecated ``CachedDataset``; Tonic's audio transforms and its other datasets.
 
 Submodules load on first use (``tonic.datasets``, ``tonic.transforms``, ...), so importing the
 package is cheap and torch is imported only by what needs it.
 """
 import importlib
 
-_MODULES = ("collation", "datasets", "functional", "transforms", "utils")
-_NAMES = {"DiskCachedDataset": "cached", "MemoryCachedDataset": "cached"}
+_MODULES = ("collation", "datasets", "functional", "slicers", "transforms", "utils")
+_NAMES = {"DiskCachedDataset": "cached", "MemoryCachedDataset": "cached",
+          "SlicedDataset": "sliced"}
 
 __all__ = [*_MODULES, *_NAMES]
 
