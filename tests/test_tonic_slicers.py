@@ -191,3 +191,9 @@ def test_unfingerprintable_dataset_warns_and_computes(tmp_path):
     with pytest.warns(UserWarning, match="metadata_path .* not used"):
         ds = SlicedDataset(Opaque(), S.SliceByEventCount(1000), metadata_path=str(tmp_path))
     assert len(ds) == 5 and not (tmp_path / METADATA_FILE).exists()
+
+
+def test_repeat_target_transform():
+    rep = tonic.transforms.Repeat(3)
+    assert rep(7).shape == (3, 1) and rep(7).tolist() == [[7], [7], [7]]  # Tonic's quirk
+    assert rep(np.array([1, 2])).tolist() == [[1, 2]] * 3

@@ -64,3 +64,11 @@ def test_sliced_dataset_items_equal_tonic():
         for k in range(len(a)):
             (ea, ya), (eb, yb) = a[k], b[k]
             assert ya == yb and np.array_equal(ea, eb)
+
+
+def test_repeat_equals_tonic():
+    import tonic.transforms as TT
+    for target in (4, np.int64(9), np.array([1, 2, 3]), [5, 6]):
+        a = et.transforms.Repeat(4)(target)
+        b = TT.Repeat(4)(target)
+        assert a.dtype == b.dtype and np.array_equal(a, b)
