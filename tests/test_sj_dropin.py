@@ -10,6 +10,7 @@ The replica builders and digests here are shared with ``test_sj_peer.py``.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import tarfile
 import warnings
@@ -181,7 +182,9 @@ def test_tutorial_dvs128_gesture(sj_roots, ref):
     frame, label = train_set[3]
     assert tuple(frame.shape) == (2, 2, 128, 128)
     assert float(frame.sum()) == len(DVS128Gesture(root_dir, train=True)[3][0]["t"])
-    assert (Path(root_dir) / "integrate_events_to_2_frames_randomly" / "train.h5").is_file()
+    # in a SpikingJelly root our frames folder is <name>.evframes/ (its <name>/ stays free)
+    frames_dir = Path(root_dir) / "integrate_events_to_2_frames_randomly.evframes"
+    assert (frames_dir / "train.h5").is_file()
     # SpikingJelly's download folder is read in place, nothing of it changed
     assert sorted(p.name for p in (Path(root_dir) / "download").iterdir()) == \
         ["DvsGesture.tar.gz"]
@@ -346,15 +349,30 @@ def test_spikingjelly_extract_layout(sj_roots, tmp_path):
     shutil.copytree(root / "extract", both / "extract")
     c = DVS128Gesture(both, train=False, progress=False)
     assert store.stat().st_mtime_ns == before and len(c) == len(b)
-    # a frames folder evframes creates in a SpikingJelly root: SpikingJelly would take it as
-    # built, so creating it warns (once: an existing folder does not)
+    # frames in a SpikingJelly root: never in a folder of SpikingJelly's setting name (it
+    # would take that folder as its own built frames and fail), but in <name>.evframes/
     kw = dict(train=False, data_type="frame", frames_number=2, split_by="number",
               progress=False)
-    with pytest.warns(UserWarning, match="SpikingJelly would take it for its own"):
-        DVS128Gesture(both, **kw)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        DVS128Gesture(both, **kw)
+        f1 = DVS128Gesture(both, **kw)
+    name = "frames_number_2_split_by_number"
+    assert (both / f"{name}.evframes" / "test.h5").is_file()
+    assert not (both / name).exists()
+    # stores an earlier evframes wrote into <name>/ move out of SpikingJelly's way, reused
+    new = both / f"{name}.evframes" / "test.h5"
+    (both / name).mkdir()
+    os.replace(new, both / name / "test.h5")
+    before = (both / name / "test.h5").stat().st_mtime_ns
+    f2 = DVS128Gesture(both, **kw)
+    assert not (both / name).exists() and new.stat().st_mtime_ns == before  # moved, not rebuilt
+    assert all(torch.equal(f1[i][0], f2[i][0]) for i in range(len(f1)))
+    # ... and out of a folder SpikingJelly built too, leaving its files (test/) there
+    (both / name / "test").mkdir(parents=True)
+    os.replace(new, both / name / "test.h5")
+    DVS128Gesture(both, **kw)
+    assert sorted(p.name for p in (both / name).iterdir()) == ["test"]
+    assert new.stat().st_mtime_ns == before
 
 
 def test_missing_files_say_where_to_get_them(tmp_path):

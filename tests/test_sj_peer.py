@@ -144,8 +144,26 @@ def test_spikingjelly_still_reads_its_root(live):
     digests = {f"train/{n}": dropin.frames_digest(ds[i][0]) for n, i in _named(ds).items()}
     ref = dict(zip(values["dvs128_names"], values["dvs128_frames_number"]))
     assert all(ref[n] == d for n, d in digests.items()) and digests
-    assert (roots["dvs128"] / f"frames_number_{dropin.T_NUMBER}_split_by_number"
+    assert (roots["dvs128"] / f"frames_number_{dropin.T_NUMBER}_split_by_number.evframes"
             / "train.h5").is_file()
+
+
+def test_spikingjelly_builds_frames_after_evframes(live):
+    """evframes integrating a setting first in SpikingJelly's root does not stop SpikingJelly
+    from building that setting afterwards (our stores sit in ``<setting>.evframes/``), and
+    both give the same frames."""
+    from spikingjelly.datasets.dvs128_gesture import DVS128Gesture as SJGesture
+
+    from evframes.datasets import DVS128Gesture
+    roots, _ = live
+    ours = DVS128Gesture(roots["dvs128"], train=False, data_type="frame", frames_number=3,
+                         split_by="number", progress=False)
+    theirs = SJGesture(roots["dvs128"], train=False, data_type="frame", frames_number=3,
+                       split_by="number")
+    assert (roots["dvs128"] / "frames_number_3_split_by_number" / "test").is_dir()
+    mine = {dropin.frames_digest(ours[i][0].numpy()) for i in range(len(ours))}
+    sj = {dropin.frames_digest(theirs[i][0]) for i in range(len(theirs))}
+    assert mine == sj and len(sj) == len(ours)
 
 
 def test_sj_functions_equal(live):

@@ -30,18 +30,6 @@ from .frame_dtype import check_exact_conversion
 LABEL_ORDERS = ("evframes", "spikingjelly")
 
 
-def _warn_spikingjelly_folder(root: Path, folder: Path) -> None:
-    """Warn before evframes creates a frames folder in a SpikingJelly root: SpikingJelly takes
-    an existing folder of its setting's name as built, and would then fail on that setting."""
-    if folder.exists() or not any((root / d).is_dir() for d in ("download", "extract",
-                                                                 "events_np")):
-        return
-    import warnings
-    warnings.warn(f"{folder}: evframes creates this frames folder in a SpikingJelly root; "
-                  f"SpikingJelly would take it for its own built frames of this setting and "
-                  f"fail (build SpikingJelly's first, or give it another root)", stacklevel=3)
-
-
 class NeuromorphicDataset(torch.utils.data.Dataset):
     """A dataset split read from evframes' HDF5 stores, built on first use.
 
@@ -182,7 +170,6 @@ class NeuromorphicDataset(torch.utils.data.Dataset):
             from ..store.frames import FramesStore
             from ..store.layout import frames_store_path
             fr_path = frames_store_path(self.root, self.setting, split)
-            _warn_spikingjelly_folder(self.root, fr_path.parent)
             build_frames(self.root, self.setting, splits=[split], progress=progress,
                          force=force, memory_budget=memory_budget, manifests=manifests)
             self._frames = FramesStore(fr_path, manifest=manifests.read(fr_path))

@@ -53,7 +53,12 @@ from ..store.frames import (  # noqa: F401
     frames_codec,
     frames_layout,
 )
-from ..store.layout import find_extracted_roots, frames_store_path, setting_dir_name  # noqa: F401 (path rules)
+from ..store.layout import (  # noqa: F401 (path rules)
+    find_extracted_roots,
+    frames_store_path,
+    migrate_spikingjelly_frames,
+    setting_dir_name,
+)
 from ..store.manifest import Manifests, manifests_or_new
 from .dask import dask_client, dask_window
 from .executor import windowed
@@ -163,6 +168,7 @@ def build_frames(root, setting: FrameSetting, splits: Sequence[str] = ("train", 
     check_events_current(root, splits, manifests)
     digest, no_fp = setting_fingerprint(setting)
     force = force or no_fp is not None
+    migrate_spikingjelly_frames(root, setting, splits)  # out of SpikingJelly's folder name
     plans = {}
     for split in splits:  # plan every split to build first: refusals create nothing
         ev_path = events_store_path(root, split)

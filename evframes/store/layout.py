@@ -108,9 +108,51 @@ def frames_store_path(root, setting, split: str, downsample: Optional[int] = Non
     Returns
     -------
     Path
-        ``<root>/<setting.dir_name>/<split>.h5``.
+        ``<root>/<setting.dir_name>/<split>.h5``; in a SpikingJelly root
+        (:func:`is_spikingjelly_root`) ``<root>/<setting.dir_name>.evframes/<split>.h5``.
     """
-    return Path(root) / setting_dir_name(setting, downsample) / f"{split}{STORE_SUFFIX}"
+    name = setting_dir_name(setting, downsample)
+    if is_spikingjelly_root(root):
+        name += SPIKINGJELLY_ROOT_SUFFIX
+    return Path(root) / name / f"{split}{STORE_SUFFIX}"
+
+
+#: folders SpikingJelly keeps in a dataset root (its downloads, unpacked files, sample files)
+SPIKINGJELLY_FOLDERS = ("download", "extract", "events_np")
+#: suffix of evframes' frames folders in a SpikingJelly root: SpikingJelly takes any existing
+#: folder named after its setting (``frames_number_20_split_by_number``) as its own built
+#: frames, so a folder of that exact name holding evframes' stores would break it
+SPIKINGJELLY_ROOT_SUFFIX = ".evframes"
+
+
+def is_spikingjelly_root(root) -> bool:
+    """True when ``root`` holds one of SpikingJelly's folders (:data:`SPIKINGJELLY_FOLDERS`)."""
+    return any((Path(root) / d).is_dir() for d in SPIKINGJELLY_FOLDERS)
+
+
+def migrate_spikingjelly_frames(root, setting, splits) -> List[Path]:
+    """Move frames stores that earlier evframes versions wrote into ``<root>/<setting>/`` of a
+    SpikingJelly root to :func:`frames_store_path`, and remove that folder when nothing else
+    is left in it, so SpikingJelly can build its own frames there. A folder holding anything
+    else (SpikingJelly's ``train/`` / ``test/``) keeps it. Returns the stores moved."""
+    if not is_spikingjelly_root(root):
+        return []
+    old_dir = Path(root) / setting_dir_name(setting)
+    moved = []
+    for split in splits:
+        old = old_dir / f"{split}{STORE_SUFFIX}"
+        new = frames_store_path(root, setting, split)
+        if old.is_file() and not new.exists():
+            new.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(old, new)
+            moved.append(new)
+    if old_dir.is_dir():
+        rest = [p for p in old_dir.iterdir() if not p.name.endswith(".lock")]
+        if not rest:
+            for p in old_dir.iterdir():
+                p.unlink(missing_ok=True)
+            old_dir.rmdir()
+    return moved
 
 
 def store_paths(root) -> List[Path]:
