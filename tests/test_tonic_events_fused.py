@@ -208,3 +208,43 @@ def test_drop_pixel_coordinate_tables():
 
 def test_fused_kernels_are_exported():
     assert {"map_affine", "drop_ibox", "crop_ibox", "select_itable"} <= set(F.__all__)
+
+
+def ref_integrator(ev, sensor, target, dt_ms, thr):
+    """Tonic 1.7's integrator downsampling written from its definition with numpy (the module
+    docstring of event_ops_downsampling): scaled coordinates, int16 ON/OFF frames of dt
+    windows from the first event, per pixel integrate-and-fire on ON - OFF."""
+    dt = dt_ms * 1000
+    W2, H2 = target
+    x = (ev["x"] * (W2 / sensor[0])).astype(ev["x"].dtype).astype(np.int64)
+    y = (ev["y"] * (H2 / sensor[1])).astype(ev["y"].dtype).astype(np.int64)
+    t, p = ev["t"], ev["p"].astype(np.int64)
+    n = max(int(np.floor((t[-1] - t[0] - dt) / dt) + 1), 1)
+    frames = np.zeros((n, 2, H2, W2), np.int16)
+    for w in range(n):
+        sel = (t >= w * dt + t[0]) & (t < w * dt + t[0] + dt)
+        np.add.at(frames[w], (p[sel], y[sel], x[sel]), np.int16(1))
+    diff = frames[:, 1] - frames[:, 0]
+    state = np.zeros((H2, W2))
+    rows = []
+    for k in range(n):
+        state = state + diff[k]
+        pos, neg = state >= thr, -state >= thr
+        state[pos | neg] = 0
+        for pol, mask in ((1, pos), (0, neg)):
+            rows += [(xx, yy, pol, k * dt) for yy, xx in np.argwhere(mask)]
+    out = np.zeros(len(rows), [("x", "<i4"), ("y", "<i4"), ("p", "<i4"), ("t", "<i4")])
+    if rows:
+        out[:] = rows
+    return out
+
+
+@pytest.mark.parametrize("thr", [0, 1, 2])
+def test_event_downsampling_integrator_equals_reference(thr):
+    """One emitting pass into a buffer of the most events the steps can give (threshold 0:
+    ON and OFF at a quiet pixel), or count and fill when that bound is large (long input)."""
+    for n, span, dt in ((3000, 100_000, 2), (300, 4_000_000, 1)):
+        ev = make("gesture13", n, seed=thr, span=span)
+        ev["p"] = np.random.default_rng(thr).integers(0, 2, n).astype(bool)
+        out = T.EventDownsampling(S, (17, 17), "integrator", dt=dt, noise_threshold=thr)(ev)
+        fields_equal(out, ref_integrator(ev, S, (17, 17), dt, thr))

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from .event_ops_base import structured
+from .event_ops_base import shrink, structured
+from .event_ops_kernels import first_at_least
 
 __all__ = ["EventDownsampling"]
 
@@ -33,47 +34,47 @@ OUT_DTYPE = np.dtype({"names": ["x", "y", "p", "t"], "formats": ["i4"] * 4})
 @njit(cache=True, nogil=True)
 def _integrate(diffs, thr, step_frame, hist, count_only, xs, ys, ps, ts):
     """The integrate-and-fire pass over ``diffs [T, H, W]`` (int16 ON - OFF). Emits into
-    ``xs, ys, ps, ts`` (frame index in ``ts``) unless ``count_only``; with ``hist`` of shape
-    ``[F, H, W, 2]`` adds each frame's ON / OFF maps to ``hist[step_frame[t]]`` (only firing
-    frames add anything). Returns the number of emitted events and the last firing frame (-1:
-    none). A pixel's state resets as soon as its own maps are known (they depend on it only)."""
+    ``xs, ys, ps, ts`` (frame index in ``ts``) unless ``count_only``: per frame the ON events
+    in row-major order, then the OFF events; with ``hist`` of shape ``[F, H, W, 2]`` adds
+    each frame's ON / OFF maps to ``hist[step_frame[t]]`` (only firing pixels add anything).
+    Returns the number of emitted events and the last firing frame (-1: none). A pixel's
+    state resets as soon as its own maps are known (they depend on it only). Branch free per
+    pixel: every pixel is written as the next ON and OFF candidate of the frame (small
+    buffers), the counts advance only where it fires."""
     T, H, W = diffs.shape
     state = np.zeros((H, W))
-    pos = np.zeros((H, W), np.bool_)
-    neg = np.zeros((H, W), np.bool_)
+    cand = np.empty((4, H * W), np.int64)      # ON x, ON y, OFF x, OFF y
     k = 0
     last = -1
     F = hist.shape[0]
     for t in range(T):
         f = step_frame[t]
-        fired = 0
+        n_on = n_off = 0
         for y in range(H):
             for x in range(W):
                 s = state[y, x] + diffs[t, y, x]
                 up = s >= thr
                 down = -s >= thr
-                pos[y, x] = up
-                neg[y, x] = down
-                if up or down:
-                    state[y, x] = 0.0
-                    fired += up + down
-                    if f < F:
-                        hist[f, y, x, 1] += up
-                        hist[f, y, x, 0] += down
-                else:
-                    state[y, x] = s
-        if fired == 0:
+                state[y, x] = 0.0 if up | down else s
+                if f < F:
+                    hist[f, y, x, 1] += up
+                    hist[f, y, x, 0] += down
+                cand[0, n_on] = x
+                cand[1, n_on] = y
+                cand[2, n_off] = x
+                cand[3, n_off] = y
+                n_on += up
+                n_off += down
+        if n_on + n_off == 0:
             continue
         last = t
-        if count_only:
-            k += fired
-            continue
-        for p, mask in ((1, pos), (0, neg)):
-            for y in range(H):
-                for x in range(W):
-                    if mask[y, x]:
-                        xs[k], ys[k], ps[k], ts[k] = x, y, p, t
-                        k += 1
+        if not count_only:
+            for q in range(n_on):
+                xs[k + q], ys[k + q], ps[k + q], ts[k + q] = cand[0, q], cand[1, q], 1, t
+            for q in range(n_off):
+                j = k + n_on + q
+                xs[j], ys[j], ps[j], ts[j] = cand[2, q], cand[3, q], 0, t
+        k += n_on + n_off
     return k, last
 
 
@@ -95,22 +96,26 @@ def _rising(hist, count_only, xs, ys, ps, ts):
 
 
 @njit(cache=True, nogil=True)
-def _bin_diffs(x, y, p, fx, fy, starts, ends, frames):
-    """Tonic's ``to_frame_numpy`` of the scaled events into ``frames [T, 2, H', W']`` int16:
-    window ``w`` counts events ``starts[w] <= i < ends[w]`` at ``(p, trunc(y * fy),
-    trunc(x * fx))`` (Tonic writes the products into the coordinate fields: the same for every
-    coordinate on the target; negative indices count from the end, as numpy's). Returns the
-    first event off the target, or -1."""
-    C, H, W = frames.shape[1], frames.shape[2], frames.shape[3]
-    for w in range(starts.shape[0]):
-        for i in range(starts[w], ends[w]):
+def _bin_diffs(x, y, p, t, fx, fy, starts, dt, n, diffs):
+    """Tonic's ``to_frame_numpy`` of the scaled events, ON - OFF, into ``diffs [T, H', W']``
+    int16 (Tonic subtracts its two int16 frames: the same value modulo 2**16): window ``w``
+    counts the events with ``starts[w] <= t < starts[w] + dt`` (``searchsorted`` bounds in the
+    sorted ``t``) at ``(trunc(y * fy), trunc(x * fx))``, +1 on channel 1, -1 on channel 0 (a
+    channel ``p`` in ``[-2, 2)``, negative from the end; Tonic writes the products into the
+    coordinate fields, the same for every coordinate on the target; negative indices count
+    from the end, as numpy's). Returns the first event off the target, or -1."""
+    H, W = diffs.shape[1], diffs.shape[2]
+    for w in range(diffs.shape[0]):
+        i0 = first_at_least(t, starts[w], False)
+        i1 = first_at_least(t, starts[w] + dt, False)
+        for i in range(i0, min(i1, n)):
             xi = np.int64(x[i] * fx)
             yi = np.int64(y[i] * fy)
             pi = np.int64(p[i])
-            if not (-W <= xi < W and -H <= yi < H and -C <= pi < C):
+            if not (-W <= xi < W and -H <= yi < H and -2 <= pi < 2):
                 return i
-            frames[w, pi + C if pi < 0 else pi, yi + H if yi < 0 else yi,
-                   xi + W if xi < 0 else xi] += 1
+            diffs[w, yi + H if yi < 0 else yi, xi + W if xi < 0 else xi] += \
+                np.int16(2 * (pi & 1) - 1)          # channel pi & 1 (-2 -> 0, -1 -> 1)
     return -1
 
 
@@ -122,14 +127,13 @@ def _frames(ev, sensor_size, target_size, dt):
     duration = t[-1] - t[0]
     n = max(int(np.floor((duration - dt) / dt) + 1), 1)
     starts = np.arange(n) * dt + t[0]
-    i0 = np.searchsorted(t, starts)[:n]
-    i1 = np.searchsorted(t, starts + dt)[:n]
-    frames = np.zeros((n, 2, target_size[1], target_size[0]), np.int16)
-    bad = _bin_diffs(ev["x"], ev["y"], ev["p"], factor[0], factor[1], i0, i1, frames)
+    diffs = np.zeros((n, target_size[1], target_size[0]), np.int16)
+    bad = _bin_diffs(ev["x"], ev["y"], ev["p"], t, factor[0], factor[1], starts, dt, len(t),
+                     diffs)
     if bad >= 0:
         raise ValueError(f"EventDownsampling: event {bad} (x={ev['x'][bad]}, y={ev['y'][bad]}, "
                          f"p={ev['p'][bad]}) falls off the {tuple(target_size)} target")
-    return frames[:, 1] - frames[:, 0]
+    return diffs
 
 
 def _empty():
@@ -143,13 +147,23 @@ def integrator(ev, sensor_size, target_size, dt, noise_threshold):
     diffs = _frames(ev, sensor_size, target_size, dt)
     none = np.zeros((0, 1, 1, 2))
     idx = np.zeros(len(diffs), np.int64)
-    buf = np.zeros(0, np.int64)
-    n, _ = _integrate(diffs, noise_threshold, idx, none, True, buf, buf, buf, buf)
-    xs, ys, ps, ts = (np.empty(n, np.int64) for _ in range(4))
-    _integrate(diffs, noise_threshold, idx, none, False, xs, ys, ps, ts)
-    out = np.empty(n, OUT_DTYPE)
-    out["x"], out["y"], out["p"] = xs, ys, ps
-    out["t"] = ts * dt            # float (or int) products truncated into int32, as Tonic
+    out = _emit(lambda count, o: _integrate(diffs, noise_threshold, idx, none, count,
+                                            o["x"], o["y"], o["p"], o["t"])[0],
+                2 * diffs.size, len(ev))     # per step and pixel: ON, OFF (threshold 0), both
+    out["t"] = out["t"].astype(np.int64) * dt   # float or int products truncated, as Tonic
+    return out
+
+
+def _emit(run, bound: int, n_events: int):
+    """The events a kernel ``run(count_only, out) -> n`` emits, as an ``OUT_DTYPE`` array:
+    one emitting pass into a buffer of ``bound`` records (the most the kernel can emit; it
+    writes unchecked) shrunk in place when the bound is small (a few times the input), else a
+    counting pass and an emitting pass."""
+    if bound <= max(4 * n_events, 1 << 20):
+        out = np.empty(bound, OUT_DTYPE)
+        return shrink(out, run(False, out))
+    out = np.empty(run(True, np.empty(0, OUT_DTYPE)), OUT_DTYPE)
+    run(False, out)
     return out
 
 
@@ -165,20 +179,17 @@ def differentiator(ev, sensor_size, target_size, dt, bins, noise_threshold):
                          f"shorter than the last timestamp ({ev['t'][-1]})")
     diffs = _frames(ev, sensor_size, target_size, step)
     frame_of = (np.arange(len(diffs)) * step // dt).astype(np.int64)
-    none = np.zeros((0, 1, 1, 2))
-    buf = np.zeros(0, np.int64)
-    _, last = _integrate(diffs, noise_threshold, frame_of, none, True, buf, buf, buf, buf)
+    buf = np.zeros(0, np.int32)
+    # one pass filling the frames of every step; Tonic's histogram stops at the frame of the
+    # last firing step (events_integrated[-1]), and the frames after it stay zero: cut there
+    hist = np.zeros((int(frame_of[-1]) + 1 if len(frame_of) else 0, *diffs.shape[1:], 2))
+    _, last = _integrate(diffs, noise_threshold, frame_of, hist, True, buf, buf, buf, buf)
     if last < 0:
         return _empty()
-    # frames up to the one of the last firing step (Tonic: events_integrated[-1])
-    hist = np.zeros((int(frame_of[last]) + 1, *diffs.shape[1:], 2))
-    _integrate(diffs, noise_threshold, frame_of, hist, True, buf, buf, buf, buf)
-    n = _rising(hist, True, buf, buf, buf, buf)
-    xs, ys, ps, ts = (np.empty(n, np.int64) for _ in range(4))
-    _rising(hist, False, xs, ys, ps, ts)
-    out = np.empty(n, OUT_DTYPE)
-    out["x"], out["y"], out["p"] = xs, ys, ps
-    out["t"] = ts * dt
+    hist = hist[:int(frame_of[last]) + 1]
+    out = _emit(lambda count, o: _rising(hist, count, o["x"], o["y"], o["p"], o["t"]),
+                hist.size, len(ev))
+    out["t"] = out["t"].astype(np.int64) * dt
     return out
 
 
