@@ -36,7 +36,7 @@ def _integrate(diffs, thr, step_frame, hist, count_only, xs, ys, ps, ts):
     """The integrate-and-fire pass over ``diffs [T, H, W]`` (int16 ON - OFF). Emits into
     ``xs, ys, ps, ts`` (frame index in ``ts``) unless ``count_only``: per frame the ON events
     in row-major order, then the OFF events; with ``hist`` of shape ``[F, H, W, 2]`` adds
-    each frame's ON / OFF maps to ``hist[step_frame[t]]`` (only firing pixels add anything).
+    each frame's ON / OFF maps to ``hist[step_frame[t]]`` (from the frame's fired pixels).
     Returns the number of emitted events and the last firing frame (-1: none). A pixel's
     state resets as soon as its own maps are known (they depend on it only). Branch free per
     pixel: every pixel is written as the next ON and OFF candidate of the frame (small
@@ -56,9 +56,6 @@ def _integrate(diffs, thr, step_frame, hist, count_only, xs, ys, ps, ts):
                 up = s >= thr
                 down = -s >= thr
                 state[y, x] = 0.0 if up | down else s
-                if f < F:
-                    hist[f, y, x, 1] += up
-                    hist[f, y, x, 0] += down
                 cand[0, n_on] = x
                 cand[1, n_on] = y
                 cand[2, n_off] = x
@@ -68,6 +65,11 @@ def _integrate(diffs, thr, step_frame, hist, count_only, xs, ys, ps, ts):
         if n_on + n_off == 0:
             continue
         last = t
+        if f < F:
+            for q in range(n_on):
+                hist[f, cand[1, q], cand[0, q], 1] += 1
+            for q in range(n_off):
+                hist[f, cand[3, q], cand[2, q], 0] += 1
         if not count_only:
             for q in range(n_on):
                 xs[k + q], ys[k + q], ps[k + q], ts[k + q] = cand[0, q], cand[1, q], 1, t
@@ -182,7 +184,9 @@ def differentiator(ev, sensor_size, target_size, dt, bins, noise_threshold):
     buf = np.zeros(0, np.int32)
     # one pass filling the frames of every step; Tonic's histogram stops at the frame of the
     # last firing step (events_integrated[-1]), and the frames after it stay zero: cut there
-    hist = np.zeros((int(frame_of[-1]) + 1 if len(frame_of) else 0, *diffs.shape[1:], 2))
+    per_frame = int(np.bincount(frame_of).max()) if len(frame_of) else 0
+    hist = np.zeros((int(frame_of[-1]) + 1 if len(frame_of) else 0, *diffs.shape[1:], 2),
+                    np.int16 if per_frame < 2**15 else np.int64)   # counts <= steps per frame
     _, last = _integrate(diffs, noise_threshold, frame_of, hist, True, buf, buf, buf, buf)
     if last < 0:
         return _empty()
