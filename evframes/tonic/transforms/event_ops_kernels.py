@@ -1,14 +1,14 @@
-"""Numba kernels of the Tonic event transforms, on numpy structured arrays of any field layout.
+"""Generic Numba kernels of the Tonic event transforms, on numpy structured arrays of any field
+layout: the fallbacks of the one-pass kernels of :mod:`.event_ops_fused` (float or 64-bit
+unsigned fields, field-op combinations those do not cover) and the per-pixel filters.
 
 Record kernels take the record arrays (``ev`` in, ``out`` preallocated, same dtype; specialised
 on the record type) plus strided views of the fields they read or write, and write whole records
-(``out[j] = ev[i]``) with the field edits fused into the same pass; field kernels edit one field
-of an output first copied whole by one memcpy (faster for a single edit of narrow records). No
-kernel names a field; none uses ``literal_unroll`` or tuple iteration (slow to compile, and a
-tuple of arrays indexed in a loop costs a reference count per access). Numba's element
-assignment casts as numpy's does (integers wrap into narrower fields, floats are truncated
-toward zero into integer fields, nonzero -> True into bool fields), which is the cast Tonic's
-field assignments make.
+(``out[j] = ev[i]``) with the field edits fused into the same pass. No kernel names a field;
+none uses ``literal_unroll`` or tuple iteration (slow to compile, and a tuple of arrays indexed
+in a loop costs a reference count per access). Numba's element assignment casts as numpy's
+does (integers wrap into narrower fields, floats are truncated toward zero into integer fields,
+nonzero -> True into bool fields), which is the cast Tonic's field assignments make.
 
 The selections write every record and advance the output index only for kept ones (branch
 free: a random keep pattern would otherwise mispredict on every other event).
@@ -17,20 +17,6 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
-
-
-@njit(cache=True, nogil=True)
-def affine_field(src, dst, a, b):
-    """``dst[i] = src[i] * a + b`` (one field, in place when ``dst`` is ``src``)."""
-    for i in range(src.shape[0]):
-        dst[i] = src[i] * a + b
-
-
-@njit(cache=True, nogil=True)
-def invert_field(src, dst):
-    """``dst[i] = (src[i] == 0)``: Tonic's polarity inversion ``invert(p.astype(bool))``."""
-    for i in range(src.shape[0]):
-        dst[i] = src[i] == 0
 
 
 @njit(cache=True, nogil=True)
@@ -85,16 +71,6 @@ def select_intervals(ev, out, invert, a, alo, ahi, b, blo, bhi, closed):
         inb = (blo <= bv) & ((bv < bhi) | (closed & (bv == bhi)))
         out[j] = ev[i]
         j += (ina & inb) != invert
-    return j
-
-
-@njit(cache=True, nogil=True)
-def select_unmarked(ev, out, drop):
-    """Keep the events where ``drop`` is False; returns their count."""
-    j = 0
-    for i in range(ev.shape[0]):
-        out[j] = ev[i]
-        j += not drop[i]
     return j
 
 
@@ -236,15 +212,6 @@ def coord_range(x, y):
         y0 = min(y0, yi)
         y1 = max(y1, yi)
     return x0, x1, y0, y1
-
-
-@njit(cache=True, nogil=True)
-def is_sorted(t):
-    """True when ``t`` never decreases."""
-    for i in range(1, t.shape[0]):
-        if t[i] < t[i - 1]:
-            return False
-    return True
 
 
 @njit(cache=True, nogil=True)
