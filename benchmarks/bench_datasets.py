@@ -43,16 +43,22 @@ In a venv without the peers only the evframes column is measured.
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import platform
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import zipfile
+import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Optional, Tuple
 
 os.environ.setdefault("SJ_MAX_THREADS_NUMBER_FOR_DATASETS_PREPROCESS", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -71,6 +77,19 @@ datasets it ran. Times in seconds, best of the runs; ratio = peer / evframes.
 | dataset | replica | evframes s | SpikingJelly s (unzip + decode) | Tonic s | SJ / evframes \
 | Tonic / evframes | target | machine |
 |---|---|---|---|---|---|---|---|---|
+"""
+FLOOR_HEADER = """
+Inflate floor (same run, same files): every compressed byte of the archives inflated with zlib
+and discarded (zip members, zips inside zips, ASL-DVS's compressed `.mat` variables; no CRC
+check, no parsing, no store), best of the runs, with one thread and with two (members handed
+to a pool as their container is inflated). SJ / the better floor is the ceiling: the largest
+speed-up over SpikingJelly that any reader that inflates these bytes could reach on this
+machine.
+
+| dataset | inflated MB (in -> out) | floor s (1 thread) | floor s (2 threads) | SpikingJelly s \
+| evframes s | ceiling: SJ / best floor | evframes / best floor | target \
+| machine |
+|---|---|---|---|---|---|---|---|---|---|
 """
 
 
@@ -303,6 +322,92 @@ CASES.update({
 TITLES.update({"shd": "SHD (events)", "shd-frames": f"SHD (frames T={SHD_T}, number)"})
 
 
+# -- the inflate floor: every compressed byte of the same archives inflated, nothing else ------
+# The least time any reader of these files must spend: each zip member inflated with zlib (a zip
+# inside a zip: its members too; an ASL-DVS ``.mat``: its miCOMPRESSED variables too), the
+# output discarded: no CRC check, no parsing, no store. Measured with one thread and with two
+# (the leaves handed to a pool as soon as their container is inflated: zlib releases the GIL).
+# SpikingJelly's time / floor is the ceiling of the speed-up: no reader that inflates these
+# bytes can beat SpikingJelly by more on this machine.
+class _Inflater:
+    def __init__(self, threads: int):
+        self.pool = ThreadPoolExecutor(threads) if threads > 1 else None
+        self.cv = threading.Condition()
+        self.todo = 0
+        self.error: Optional[BaseException] = None
+        self.out_bytes = 0
+
+    def submit(self, fn, *args):
+        if self.pool is None:
+            fn(*args)
+            return
+        with self.cv:
+            self.todo += 1
+        self.pool.submit(self._run, fn, *args)
+
+    def _run(self, fn, *args):
+        try:
+            fn(*args)
+        except BaseException as e:  # noqa: BLE001 -- reported by wait()
+            self.error = e
+        with self.cv:
+            self.todo -= 1
+            self.cv.notify_all()
+
+    def _count(self, n: int) -> None:
+        with self.cv:
+            self.out_bytes += n
+
+    def wait(self):
+        if self.pool is not None:
+            with self.cv:
+                self.cv.wait_for(lambda: self.todo == 0)
+            self.pool.shutdown()
+        if self.error is not None:
+            raise self.error
+
+    def zip(self, data) -> None:
+        """Every member of the zip ``data`` (bytes or a path), inflated (nested ones too)."""
+        if isinstance(data, Path):
+            with open(data, "rb") as fh:
+                data = fh.read()
+        view = memoryview(data)
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = [i for i in zf.infolist() if not i.is_dir()]
+        for i in infos:
+            n, e = struct.unpack_from("<HH", view, i.header_offset + 26)
+            a = i.header_offset + 30 + n + e
+            self.submit(self._member, i.filename, i.compress_type, view[a:a + i.compress_size],
+                        i.file_size)
+
+    def _member(self, name, kind, raw, size):
+        out = zlib.decompress(raw, -15, max(size, 1)) if kind == 8 else raw
+        self._count(len(out))
+        if name.endswith(".zip"):
+            self.zip(bytes(out))
+        elif name.endswith(".mat"):
+            self._mat(memoryview(out))
+
+    def _mat(self, buf):
+        pos = 128
+        while pos + 8 <= len(buf):
+            kind, n = struct.unpack_from("<II", buf, pos)
+            if kind == 15:
+                self._count(len(zlib.decompress(buf[pos + 8:pos + 8 + n])))
+            pos += 8 + n
+
+
+def inflate_floor(files, threads: int) -> Tuple[float, int]:
+    """Seconds to inflate every compressed byte of the zips ``files`` (see above) with
+    ``threads`` threads, and the bytes that came out."""
+    t0 = time.perf_counter()
+    inf = _Inflater(threads)
+    for f in files:
+        inf.zip(Path(f))
+    inf.wait()
+    return time.perf_counter() - t0, inf.out_bytes
+
+
 # -- the runs ----------------------------------------------------------------------------------
 def run_evframes(name: str, root: Path, workers: Optional[int]):
     from evframes.pipeline.extract import extract
@@ -369,6 +474,14 @@ def bench(name: str, repeat: int) -> dict:
         raw_bytes = sum(p.stat().st_size for p in src.iterdir() if p.is_file())
         log(f"{name}: replica {info} ({raw_bytes / 1e6:.1f} MB); load {_load()}")
         out = {"name": name, "info": info, "raw_bytes": raw_bytes, "load0": _load()}
+        zips = sorted(p for p in src.iterdir() if p.suffix == ".zip")
+        if zips:
+            for threads in (1, 2):
+                runs = [inflate_floor(zips, threads) for _ in range(max(repeat, 3))]
+                out[f"floor{threads}"] = min(t for t, _ in runs)
+                out["inflated"] = runs[0][1]
+            log(f"  inflate floor {out['floor1']:.3f} s (1 thread), {out['floor2']:.3f} s "
+                f"(2 threads), {out['inflated'] / 1e6:.1f} MB out")
         ev = [(case.ev or run_evframes)(name, root, case.workers) for _ in range(repeat)]
         out["ev"] = min(t for t, _ in ev)
         out["ev_counts"] = ev[0][1]
@@ -432,6 +545,29 @@ def row(r: dict) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+def floor_row(r: dict) -> Optional[str]:
+    if "floor1" not in r:
+        return None
+    ev, f1, f2 = r["ev"], r["floor1"], r["floor2"]
+    best = min(f1, f2)  # many small members: the pool's hand-offs can cost more than it saves
+    cells = [TITLES[r["name"]], f"{r['raw_bytes'] / 1e6:.1f} -> {r['inflated'] / 1e6:.1f}",
+             f"{f1:.3f}", f"{f2:.3f}"]
+    target = CASES[r["name"]].target
+    if "sj" in r:
+        sj = sum(r["sj"])
+        cells += [f"{sj:.2f}", f"{ev:.2f}", f"{sj / best:.1f}x"]
+    else:
+        cells += ["-", f"{ev:.2f}", "-"]
+    cells.append(f"{ev / best:.1f}x")
+    if target is None or "sj" not in r:
+        cells.append("-")
+    else:
+        ok = sum(r["sj"]) / best >= target
+        cells.append(f">= {target:g}x: {'reachable' if ok else 'out of reach'}")
+    cells.append(f"load {r['load0']} -> {r['load1']}")
+    return "| " + " | ".join(cells) + " |"
+
+
 def machine_line() -> str:
     try:
         git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -451,25 +587,37 @@ def machine_line() -> str:
             f"before -> after.")
 
 
-def update(path: Path, rows: Dict[str, str]) -> str:
-    """The results file with the rows of ``rows`` replaced (or appended); other datasets' rows
-    and any notes below the table are kept."""
-    header = HEADER.splitlines()
+def update(path: Path, rows: Dict[str, str], floors: Dict[str, str]) -> str:
+    """The results file with the rows of ``rows`` (main table) and ``floors`` (inflate-floor
+    table) replaced (or appended); other datasets' rows and any notes below are kept."""
+    header, fheader = HEADER.splitlines(), FLOOR_HEADER.splitlines()
     table: Dict[str, str] = {}
+    ftable: Dict[str, str] = {}
     notes = []
+    current = table
     if path.is_file():
         for line in path.read_text().splitlines():
-            if line in header:
+            if line.startswith("| dataset | inflated MB"):
+                current = ftable
+            if line in header or line in fheader:
                 continue
             if line.startswith("| "):
-                table[line.split("|")[1].strip()] = line
+                current[line.split("|")[1].strip()] = line
             elif not line.startswith("Last run:"):
                 notes.append(line)
     for k, v in rows.items():
         table[TITLES[k]] = v
+    for k, v in floors.items():
+        ftable[TITLES[k]] = v
     tail = "\n".join(notes).strip("\n")
-    return (HEADER + "\n".join(table.values()) + "\n\n" + machine_line() + "\n"
-            + (f"\n{tail}\n" if tail else ""))
+    order = list(TITLES.values())
+    floor_part = ""
+    if ftable:
+        floor_part = FLOOR_HEADER + "\n".join(
+            ftable[t] for t in sorted(ftable, key=lambda t: order.index(t)
+                                      if t in order else len(order))) + "\n"
+    return (HEADER + "\n".join(table.values()) + "\n" + floor_part + "\n" + machine_line()
+            + "\n" + (f"\n{tail}\n" if tail else ""))
 
 
 def main():
@@ -479,13 +627,16 @@ def main():
     ap.add_argument("--update", type=Path, default=None,
                     help="results markdown file to update (rows of these datasets)")
     a = ap.parse_args()
-    rows = {n: row(bench(n, a.repeat)) for n in a.datasets}
+    results = [bench(n, a.repeat) for n in a.datasets]
+    rows = {r["name"]: row(r) for r in results}
+    floors = {r["name"]: f for r in results if (f := floor_row(r)) is not None}
     if a.update:
-        a.update.write_text(update(a.update, rows))
+        a.update.write_text(update(a.update, rows, floors))
         log(f"updated {a.update}")
     else:
         print(HEADER + "\n".join(rows.values()))
-
+        if floors:
+            print(FLOOR_HEADER + "\n".join(floors.values()))
 
 if __name__ == "__main__":
     main()
