@@ -44,13 +44,15 @@ from pathlib import Path
 from typing import Dict, List, NamedTuple, Optional
 
 import numpy as np
+from numba import njit
 
 from ..errors import DatasetError, FormatError
-from ..events import Events, make_events
+from ..events import P_DTYPE, T_DTYPE, XY_DTYPE, Events, make_events
 from ..formats import mat5
 from . import roots
 from .base import Job, JobResult, drop_off_sensor, ensure_sorted, pack_samples
 from .ncaltech101 import ClassFolderRaw, sj_name_key
+from .zip_members import FileWindow, ZipMembers
 
 SENSOR_SIZE = (240, 180)  # (W, H) pixels
 CLASSES = [c for c in "abcdefghiklmnopqrstuvwxy"]
@@ -87,41 +89,6 @@ class Source(NamedTuple):
 
 
 # -- reading a zip inside a zip --------------------------------------------------------------
-
-class FileWindow(io.RawIOBase):
-    """Bytes ``[offset, offset + size)`` of a file as a seekable read-only stream."""
-
-    def __init__(self, path, offset: int, size: int):
-        self._fh = open(path, "rb")
-        self._off, self._size, self._pos = int(offset), int(size), 0
-
-    def readable(self):
-        return True
-
-    def seekable(self):
-        return True
-
-    def tell(self):
-        return self._pos
-
-    def seek(self, pos, whence=0):
-        base = {0: 0, 1: self._pos, 2: self._size}[whence]
-        self._pos = max(0, base + int(pos))
-        return self._pos
-
-    def readinto(self, b):
-        n = max(0, min(len(b), self._size - self._pos))
-        if n == 0:
-            return 0
-        self._fh.seek(self._off + self._pos)
-        got = self._fh.readinto(memoryview(b)[:n]) or 0
-        self._pos += got
-        return got
-
-    def close(self):
-        self._fh.close()
-        super().close()
-
 
 def stored_offset(fh, info: zipfile.ZipInfo) -> int:
     """Byte offset of the data of member ``info`` in the open zip file ``fh``."""
@@ -184,10 +151,8 @@ def read_mat(data, where: str) -> dict:
         raise _bad(where, f"not a readable MATLAB .mat file ({why})") from None
 
 
-def mat_events(data, where: str, orientation: str = "spikingjelly") -> Events:
-    """Events of one ASL-DVS ``.mat`` file held in memory (bytes), oriented (module
-    docstring); int64 arithmetic, off-sensor values kept for :func:`drop_off_sensor`."""
-    m = read_mat(data, where)
+def _fields(m, where: str):
+    """``x, y, ts, pol`` of a file's variables as 1-D numeric arrays of one length."""
     missing = [k for k in FIELDS if k not in m]
     if missing:
         raise _bad(where, f"no field(s) {', '.join(missing)} (an ASL-DVS .mat holds x, y, ts, "
@@ -196,6 +161,11 @@ def mat_events(data, where: str, orientation: str = "spikingjelly") -> Events:
     if not len(x) == len(y) == len(ts) == len(pol):
         raise _bad(where, f"fields of unequal length (x {len(x)}, y {len(y)}, ts {len(ts)}, "
                           f"pol {len(pol)})")
+    return x, y, ts, pol
+
+
+def _oriented(fields, where: str, orientation: str) -> Events:
+    x, y, ts, pol = fields
     cols = []
     for key, a in zip(FIELDS, (x, y, ts, pol)):
         if a.dtype.kind == "f" and (not np.all(np.isfinite(a))
@@ -213,30 +183,109 @@ def mat_events(data, where: str, orientation: str = "spikingjelly") -> Events:
     return Events(t=t, x=x, y=y, p=p)
 
 
+def mat_events(data, where: str, orientation: str = "spikingjelly") -> Events:
+    """Events of one ASL-DVS ``.mat`` file held in memory (bytes), oriented (module
+    docstring); int64 arithmetic, off-sensor values kept for :func:`drop_off_sensor`."""
+    return _oriented(_fields(read_mat(data, where), where), where, orientation)
+
+
+@njit(cache=True, nogil=True)
+def _whole(v) -> bool:
+    f = np.float64(v)  # NaN and infinities fail f - f == 0; beyond 2**53 not surely whole
+    return f - f == 0.0 and f == np.floor(f) and abs(f) <= 9007199254740992.0
+
+
+@njit(cache=True, nogil=True)
+def _clean_events(x, y, ts, pol, flip_x, flip_y, t_o, x_o, y_o, p_o):
+    """One pass of :func:`sample_events`' common case: writes the oriented events of one file
+    (any numeric input dtypes) into ``t_o, x_o, y_o, p_o`` (int64, int16, int16, int8) and
+    returns True if every value is whole, every event on the sensor with polarity 0 / 1 and
+    ``ts`` never decreases; False as soon as one is not (the caller then takes the general
+    path, which words the error or warning)."""
+    W, H = 240, 180
+    last = np.int64(0)
+    for i in range(x.shape[0]):
+        if not (_whole(x[i]) and _whole(y[i]) and _whole(ts[i]) and _whole(pol[i])):
+            return False
+        xi, yi, ti, pi = np.int64(x[i]), np.int64(y[i]), np.int64(ts[i]), np.int64(pol[i])
+        if flip_x:
+            xi = W - 1 - xi
+        if flip_y:
+            yi = H - 1 - yi
+        if xi < 0 or xi >= W or yi < 0 or yi >= H or pi < 0 or pi > 1 or (i and ti < last):
+            return False
+        last = ti
+        t_o[i], x_o[i], y_o[i], p_o[i] = ti, xi, yi, pi
+    return True
+
+
+def sample_events(data, where: str, orientation: str, warnings: List[str]) -> Events:
+    """The stored events of one ``.mat`` file held in memory: :func:`mat_events`, off-sensor
+    events dropped and time sorted, each with a warning in ``warnings``. A file without any of
+    that (the common case) takes one Numba pass; the result is the same either way."""
+    if orientation not in ORIENTATIONS:
+        raise ValueError(f"orientation must be one of {ORIENTATIONS}, got {orientation!r}")
+    fields = _fields(read_mat(data, where), where)
+    n = fields[0].shape[0]
+    if all(a.dtype.isnative for a in fields):
+        out = Events(t=np.empty(n, T_DTYPE), x=np.empty(n, XY_DTYPE), y=np.empty(n, XY_DTYPE),
+                     p=np.empty(n, P_DTYPE))
+        if _clean_events(*fields, orientation == "spikingjelly", orientation != "raw",
+                         out["t"], out["x"], out["y"], out["p"]):
+            return out
+    ev = drop_off_sensor(_oriented(fields, where, orientation), SENSOR_SIZE, where, warnings)
+    return ensure_sorted(make_events(ev["t"], ev["x"], ev["y"], ev["p"]), where, warnings)
+
+
+def open_members(src: Source) -> ZipMembers:
+    """The members of a ``"zip"`` or ``"nested"`` source for :class:`~evframes.raw.zip_members.
+    ZipMembers` reads (thread-safe, one ``pread`` + one inflate each): a stored inner zip as a
+    window of the outer file, a compressed one inflated into memory."""
+    if src.kind == "zip":
+        return ZipMembers(path=src.path)
+    if src.offset >= 0:
+        return ZipMembers(path=src.path, offset=src.offset, size=src.size)
+    with ZipMembers(path=src.path) as outer:
+        return ZipMembers(outer.read(src.inner))
+
+
+def _member(zm, src: Source, name: str, orientation: str):
+    """``(events, warnings)`` of one member (a file of a ``"dir"`` source when ``zm`` is
+    None)."""
+    where = _where(src, name)
+    warnings: List[str] = []
+    try:
+        data = Path(where).read_bytes() if zm is None else zm.read(name)
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError) as e:
+        raise DatasetError(f"{src.path}: cannot read archive member ({e})") from None
+    ev = sample_events(data, where, orientation, warnings)
+    if len(ev) == 0:
+        warnings.append(f"{where}: sample holds no events; kept as an empty sample")
+    return ev, warnings
+
+
 def decode_mat_members(src: Source, names: List[str], label: int, orientation: str,
                        job_name: str) -> JobResult:
-    """One job: the ``.mat`` members ``names`` of one letter's source, as samples."""
-    samples, warnings = [], []
-    zf = None
+    """One job: the ``.mat`` members ``names`` of one letter's source, as samples (read with
+    :class:`~evframes.raw.zip_members.ZipMembers`: one ``pread`` and one inflate each, no
+    ``zipfile`` stream). One thread: the members are small, so threads inflating them would
+    mostly wait for the GIL between their inflates (slower here than one thread)."""
+    zm = None
     try:
         if src.kind != "dir":
-            zf = open_zip(src)
+            zm = open_members(src)
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError) as e:
+        raise DatasetError(f"{src.path}: cannot read archive member ({e})") from None
+    samples, warnings = [], []
+    try:
         for name in names:
-            where = _where(src, name)
-            data = Path(where).read_bytes() if zf is None else zf.read(name)
-            ev = drop_off_sensor(mat_events(data, where, orientation), SENSOR_SIZE, where,
-                                 warnings)
-            ev = ensure_sorted(make_events(ev["t"], ev["x"], ev["y"], ev["p"]), where,
-                               warnings)
-            if len(ev) == 0:
-                warnings.append(f"{where}: sample holds no events; kept as an empty sample")
+            ev, w = _member(zm, src, name, orientation)
+            warnings.extend(w)
             source = name if src.kind != "dir" else f"{Path(src.path).name}/{name}"
             samples.append((ev, label, {"source": source}))
-    except (zipfile.BadZipFile, OSError, EOFError) as e:
-        raise DatasetError(f"{src.path}: cannot read archive member ({e})") from None
     finally:
-        if zf is not None:
-            zf.close()
+        if zm is not None:
+            zm.close()
     return pack_samples(job_name, samples, warnings)
 
 
@@ -371,5 +420,5 @@ class ASLDVSRaw(ClassFolderRaw):
 
 
 __all__ = ["ASLDVSRaw", "CLASSES", "TONIC_TARGETS", "SENSOR_SIZE", "ORIENTATIONS", "RESOURCES",
-           "TONIC_RESOURCE", "mat_events", "read_mat", "decode_mat_members", "open_zip",
-           "stored_offset", "Source", "inner_zip_name"]
+           "TONIC_RESOURCE", "mat_events", "sample_events", "read_mat", "decode_mat_members",
+           "open_zip", "open_members", "stored_offset", "Source", "inner_zip_name", "FileWindow"]

@@ -22,12 +22,47 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
-__all__ = ["ZipMembers", "read_ahead", "inflate_threads"]
+__all__ = ["ZipMembers", "FileWindow", "read_ahead", "inflate_threads"]
 
 
 def inflate_threads() -> int:
     """Threads that inflate members at once: the cores, at most 4."""
     return max(1, min(4, os.cpu_count() or 1))
+
+
+class FileWindow(io.RawIOBase):
+    """Bytes ``[offset, offset + size)`` of a file as a seekable read-only stream."""
+
+    def __init__(self, path, offset: int, size: int):
+        self._fh = open(path, "rb")
+        self._off, self._size, self._pos = int(offset), int(size), 0
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def tell(self):
+        return self._pos
+
+    def seek(self, pos, whence=0):
+        base = {0: 0, 1: self._pos, 2: self._size}[whence]
+        self._pos = max(0, base + int(pos))
+        return self._pos
+
+    def readinto(self, b):
+        n = max(0, min(len(b), self._size - self._pos))
+        if n == 0:
+            return 0
+        self._fh.seek(self._off + self._pos)
+        got = self._fh.readinto(memoryview(b)[:n]) or 0
+        self._pos += got
+        return got
+
+    def close(self):
+        self._fh.close()
+        super().close()
 
 
 class ZipMembers:
@@ -58,7 +93,6 @@ class ZipMembers:
                 if size < 0:
                     self._zf = zipfile.ZipFile(path)
                 else:
-                    from .asl_dvs import FileWindow
                     self._zf = zipfile.ZipFile(io.BufferedReader(
                         FileWindow(path, offset, size), 1 << 16))
             except BaseException:
