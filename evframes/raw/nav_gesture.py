@@ -110,8 +110,9 @@ def gesture_of(name: str, at: str) -> str:
     return parts[1]
 
 
-#: inflated subject zips an extraction keeps (the first that fit): jobs run gesture by gesture,
-#: so each subject zip is read by six of them; one over the budget is inflated at each use
+#: inflated subject zips an extraction keeps (the first that fit), from the listing of the
+#: recordings (which inflates them all) to the end of jobs(): jobs run gesture by gesture, so
+#: each subject zip is read by six of them; one over the budget is inflated at each use
 CACHE_BYTES = 256 << 20
 READ_AHEAD = 8  # members being inflated ahead of the job handed over
 
@@ -197,7 +198,6 @@ class NAVGestureRaw(ClassFolderRaw):
         self._zips: Dict[Source, ZipMembers] = {}  # open while jobs() runs
         self._zip_bytes = 0
         self._outer: Optional[ZipMembers] = None
-        self._keep = False
 
     @property
     def parallel_decode(self) -> bool:
@@ -244,7 +244,7 @@ class NAVGestureRaw(ClassFolderRaw):
                          sorted(f"{d.name}/{f.name}" for f in d.glob("*.dat"))) for d in dirs]
             zips = [Source("zip", str(p)) for p in sorted(path.glob("user*.zip"))]
         out = []
-        try:
+        try:  # the subject zips inflated here stay (within CACHE_BYTES) for jobs()
             for src, zm in self._open_zips(zips):
                 names = sorted(n for n in zm.names() if n.lower().endswith(".dat"))
                 by_user: Dict[str, List[str]] = {}
@@ -254,9 +254,9 @@ class NAVGestureRaw(ClassFolderRaw):
                                                                           src.path).stem
                     by_user.setdefault(user, []).append(n)
                 out.extend((src, u, ns) for u, ns in sorted(by_user.items()))
-        finally:
-            if not self._keep:
-                self._close_zips()
+        except BaseException:
+            self._close_zips()
+            raise
         if not any(ns for _, _, ns in out):
             raise DatasetError(f"{path}: no .dat recordings found (expected "
                                f"userNN/userNN_<code>_....dat)")
@@ -353,7 +353,6 @@ class NAVGestureRaw(ClassFolderRaw):
         def reads(items):
             return [partial(self._member, self._zip(s), s, n) for s, n, _ in items]
 
-        self._keep = True
         try:
             specs = ((spec, reads(spec[2])) for spec in self._specs())
             for (name, label, items), blobs in read_ahead(specs, READ_AHEAD):
@@ -361,7 +360,6 @@ class NAVGestureRaw(ClassFolderRaw):
                 yield Job(name, decode_td_files, (files, label, self.orientation, name),
                           sum(len(b) for b in blobs))
         finally:
-            self._keep = False
             self._close_zips()
 
     @staticmethod
