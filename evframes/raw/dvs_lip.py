@@ -33,6 +33,7 @@ import functools
 import io
 import re
 import zipfile
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Dict, Iterator, List, Optional, Tuple
 
@@ -42,6 +43,7 @@ from ..errors import DatasetError, FormatError
 from ..events import make_events
 from . import roots
 from .base import Job, JobResult, RawDataset, chunked, drop_off_sensor, ensure_sorted, pack_samples
+from .zip_members import ZipMembers, read_ahead
 
 SENSOR_SIZE = (128, 128)  # (W, H) pixels
 CLASSES = sorted((
@@ -119,24 +121,37 @@ def npy_events(data, at: str, warnings: List[str]):
     return ensure_sorted(ev, at, warnings)
 
 
+READ_AHEAD = 16  # members being inflated ahead of the one decoded
+
+
 def decode_npy_members(source: str, is_zip: bool, names: List[str], labels: List[int],
                        job_name: str) -> JobResult:
-    """One job: the ``.npy`` members ``names`` of the zip or folder ``source``."""
+    """One job: the ``.npy`` members ``names`` of the zip or folder ``source``. Zip members
+    are read with :class:`~evframes.raw.zip_members.ZipMembers` (one ``pread`` and one
+    inflate each) on a thread pool, :data:`READ_AHEAD` ahead of the one being decoded (zlib
+    releases the GIL: inflating is most of the work); each is decoded in its turn."""
     samples, warnings = [], []
-    zf = None
+    zm = ahead = None
     try:
-        zf = zipfile.ZipFile(source) if is_zip else None
-        for name, label in zip(names, labels):
+        if is_zip:
+            zm = ZipMembers(path=source)
+            ahead = read_ahead(((n, [partial(zm.read, n)]) for n in names), READ_AHEAD)
+            blobs = (b[0] for _, b in ahead)
+        else:
+            blobs = (None for _ in names)
+        for name, label, data in zip(names, labels, blobs):
             at = f"{source}:{name}" if is_zip else str(Path(source) / name)
-            ev = npy_events(zf.read(name) if zf is not None else at, at, warnings)
+            ev = npy_events(data if data is not None else at, at, warnings)
             if len(ev) == 0:
                 warnings.append(f"{at}: sample holds no events; kept as an empty sample")
             samples.append((ev, label, {"source": "/".join(PurePosixPath(name).parts[-3:])}))
-    except (zipfile.BadZipFile, OSError, EOFError) as e:
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError) as e:
         raise DatasetError(f"{source}: cannot read archive member ({e})") from None
     finally:
-        if zf is not None:
-            zf.close()
+        if ahead is not None:
+            ahead.close()  # the pool's reads end before the archive closes
+        if zm is not None:
+            zm.close()
     return pack_samples(job_name, samples, warnings)
 
 
