@@ -8,9 +8,9 @@ a) evframes: ``extract(open_raw('dvs128', root))`` (tar.gz streamed, decoded, sp
    labels CSVs into one events store per split, pipelined in one process; stores deleted first,
    Numba caches warmed on a tiny 2-recording replica), in ``--rounds`` interleaved rounds with
    the inflate-only floors (the archive inflated and discarded: by the reader extraction uses,
-   by rapidgzip on one thread, by zlib), ``extract(..., workers=2)`` (a process pool) and a
-   reference write of the same events from memory into a store (compression, checksums and
-   HDF5 alone); best and median reported. Then ``build_frames(root,
+   by rapidgzip over all cores and on one thread, by zlib), ``extract(..., workers=2)`` (a
+   process pool) and a reference write of the same events from memory into a store
+   (compression, checksums and HDF5 alone); best and median reported. Then ``build_frames(root,
    setting_from_options('number', 20))``, and the CLI (``evframes extract``, ``evframes
    integrate``) in fresh processes, which includes imports and Numba cache loading
    (``--skip-cli`` leaves that out).
@@ -292,9 +292,10 @@ def warm_up_extract(workdir: Path) -> Path:
 
 def inflate_only(archive: Path, how: str) -> int:
     """Read the whole decompressed stream of ``archive`` and discard it (the floor of any
-    extraction from it): ``how`` = 'open_gzip' (the reader extraction uses: rapidgzip over
-    all cores when installed), 'rapidgzip-1' (rapidgzip, one thread) or 'zlib' (the standard
-    library, one thread). Returns the decompressed bytes."""
+    extraction from it): ``how`` = 'open_gzip' (the reader extraction uses: ISA-L on one
+    thread below 6 cores, see ``evframes.raw.tarstream``), 'rapidgzip-all' (rapidgzip over all
+    cores), 'rapidgzip-1' (rapidgzip, one thread) or 'zlib' (the standard library, one
+    thread). Returns the decompressed bytes."""
     n = 0
     if how == "zlib":
         import zlib
@@ -306,9 +307,10 @@ def inflate_only(archive: Path, how: str) -> int:
                     break
                 n += len(d.decompress(b))
         return n
-    if how == "rapidgzip-1":
+    if how.startswith("rapidgzip-"):
         import rapidgzip
-        f = rapidgzip.open(str(archive), parallelization=1)
+        f = rapidgzip.open(str(archive), parallelization=1 if how == "rapidgzip-1"
+                           else os.cpu_count() or 1)
     else:
         from evframes.raw.tarstream import open_gzip
         f = open_gzip(archive)
@@ -321,7 +323,7 @@ def inflate_only(archive: Path, how: str) -> int:
     return n
 
 
-FLOORS = ("open_gzip", "rapidgzip-1", "zlib")
+FLOORS = ("open_gzip", "rapidgzip-all", "rapidgzip-1", "zlib")
 
 
 def extraction_rounds(args, evroot: Path, archive: Path) -> dict:
@@ -331,7 +333,7 @@ def extraction_rounds(args, evroot: Path, archive: Path) -> dict:
     from evframes.datasets import open_raw
     from evframes.extract import extract
     out = {}
-    floors = [h for h in FLOORS if h != "rapidgzip-1" or _has("rapidgzip")]
+    floors = [h for h in FLOORS if not h.startswith("rapidgzip") or _has("rapidgzip")]
     for r in range(args.rounds):
         for how in floors:
             with Stage(f"inflate only ({how})") as st:
@@ -757,7 +759,7 @@ def floor_table(rounds: dict, sj_untar, sj_raw, n_events):
              f"CPU s, so with every stage overlapped perfectly it needs at least "
              f"{best_st.own * best / cores:.2f} s = {floor / (best_st.own * best / cores):.0%} "
              f"of the floor"
-             + (f"; writing the events store alone (Blosc2 LZ4 compression, crc32 checksums, "
+             + (f"; writing the events store alone (Blosc LZ4 compression, xxh3 checksums, "
                 f"HDF5) takes {wr.own * wr.seconds:.2f} CPU s" if wr is not None else "")
              + ". 80% of the floor would leave "
              f"{max(0.0, floor / 0.8 * cores - fl_st.own * fl_st.seconds):.2f} CPU s for "

@@ -292,7 +292,7 @@ def _run(ds: RawDataset, writers, workers: int, progress: bool, summary: Extract
     held: Dict[str, Dict[int, JobResult]] = {s: {} for s in ds.splits}
     unplaced: List[JobResult] = []
     written = {s: [0, 0] for s in ds.splits}  # samples, events handed to the writer
-    # the stores are written behind, in order, on one thread (h5py and the Blosc2 filter
+    # the stores are written behind, in order, on one thread (h5py and the Blosc filter
     # release the GIL while compressing and writing)
     writes = OrderedWorker(WRITE_BEHIND_BYTES, name="evframes-extract-write")
 

@@ -2,7 +2,8 @@
 is current with respect to them.
 
 ``source_fingerprint`` (compared by every reuse check) is a sha256 over each raw file's relative
-name, size and *content* hash; modification times never decide on their own:
+name, size and *content* digest (xxh3_128: :func:`~evframes.store.checksum.file_digest`);
+modification times never decide on their own:
 
 - metadata files (labels CSVs, trials lists, ``gesture_mapping.csv``, READMEs: see
   :meth:`RawDataset.is_metadata_file`) are read and hashed at every check, so an edit is seen
@@ -33,23 +34,10 @@ from typing import Dict, Iterable, Optional, Sequence, Tuple
 
 from ..errors import StoreError
 from ..store import events_store_path, layout, store_status
+from ..store.checksum import file_digest
 from ..store.manifest import Manifests, manifests_or_new
 
 HINTS_FILE = layout.HINTS_FILE
-
-
-def file_sha256(path) -> str:
-    """sha256 of a file's bytes (hex)."""
-    h = hashlib.sha256()
-    buf = bytearray(1 << 22)
-    view = memoryview(buf)
-    with open(path, "rb", buffering=0) as f:
-        while True:
-            n = f.readinto(buf)
-            if not n:
-                break
-            h.update(view[:n])  # releases the GIL: several files hash in parallel
-    return h.hexdigest()
 
 
 def _digest(lines: Iterable[str]) -> str:
@@ -69,7 +57,7 @@ class SourceState:
     hash_sources: bool
     n_files: int
     n_bytes: int
-    #: rel -> (size, mtime_ns, sha256) of recordings hashed or looked up in this check
+    #: rel -> (size, mtime_ns, content digest) of recordings hashed or looked up in this check
     hashes: Dict[str, Tuple[int, int, str]] = field(default_factory=dict)
     #: recordings were hashed although a manifest recorded them (copied or touched)
     rehashed: bool = False
@@ -167,14 +155,14 @@ def source_state(ds, hash_sources: Optional[bool] = None,
                 todo.append((rel, p, size, mtime))
         if todo:
             n = min(len(todo), 4, os.cpu_count() or 1)
-            with ThreadPoolExecutor(n, thread_name_prefix="evframes-sha") as ex:
-                for (rel, _p, size, mtime), sha in zip(todo, ex.map(file_sha256,
+            with ThreadPoolExecutor(n, thread_name_prefix="evframes-digest") as ex:
+                for (rel, _p, size, mtime), dg in zip(todo, ex.map(file_digest,
                                                                  [t[1] for t in todo])):
-                    hashes[rel] = memo[rel] = (size, mtime, sha)
+                    hashes[rel] = memo[rel] = (size, mtime, dg)
         rehashed = bool(known) and bool(fresh or todo)  # worth remembering in the hints
         recordings = _digest(f"{r}\0{s}\0{hashes[r][2]}" for r, _, s, _ in recs)
     lines = [f"recordings\0{recordings}"]
-    lines += [f"{r}\0{s}\0{file_sha256(p)}" for r, p, s, _ in meta]
+    lines += [f"{r}\0{s}\0{file_digest(p)}" for r, p, s, _ in meta]
     state = SourceState(fingerprint=_digest(lines), stat=stat, recordings=recordings,
                         hash_sources=hash_all, n_files=len(meta) + len(recs),
                         n_bytes=sum(e[2] for e in meta + recs), hashes=hashes,

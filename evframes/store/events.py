@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import time
 import uuid
-import zlib
 from functools import cached_property
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence
@@ -30,7 +29,7 @@ from typing import Dict, List, Mapping, Optional, Sequence
 import h5py
 import numpy as np
 
-try:  # registers the Blosc2 filters used by the stores
+try:  # registers the Blosc filters used by the stores
     import hdf5plugin
 except ImportError:  # pragma: no cover
     hdf5plugin = None
@@ -39,6 +38,7 @@ from .. import __version__
 from ..errors import StoreError
 from ..events import KEYS, P_DTYPE, T_DTYPE, XY_DTYPE, Events
 from .atomic import AtomicH5, ensure_free_space
+from .checksum import CHECKSUM_ALGORITHM, Checksum, array_checksum
 from .layout import resolve_store
 from .manifest import FORMAT_VERSION
 from .reader import StoreReader, _decode
@@ -49,10 +49,15 @@ _STR = h5py.string_dtype("utf-8")
 
 
 def events_compression() -> dict:
-    """HDF5 filter for event arrays: Blosc2 LZ4 with byte shuffle (about 4 bytes per event,
-    5x faster than LZF both ways); LZF + shuffle without hdf5plugin."""
+    """HDF5 filter for event arrays: Blosc LZ4 with byte shuffle (about 4 bytes per event,
+    5x faster than LZF both ways); LZF + shuffle without hdf5plugin.
+
+    Blosc, not Blosc2: through hdf5plugin 7's filters the same LZ4 + shuffle costs 0.40 CPU s
+    per 50 M DVS128 Gesture events with Blosc and 0.67 with Blosc2, reads in 0.29 s against
+    0.33, and is 2% smaller (190 MB against 195). Stores written with Blosc2 stay readable:
+    HDF5 reads each dataset with the filter it was written with."""
     if hdf5plugin is not None:
-        return dict(hdf5plugin.Blosc2(cname="lz4", clevel=5, filters=hdf5plugin.Blosc2.SHUFFLE))
+        return dict(hdf5plugin.Blosc(cname="lz4", clevel=5, shuffle=hdf5plugin.Blosc.SHUFFLE))
     return {"compression": "lzf", "shuffle": True}  # pragma: no cover
 
 
@@ -71,10 +76,8 @@ class EventsStoreWriter(AtomicH5):
         self._labels: List[int] = []
         self._meta_columns = dict(meta_columns)
         self._meta: Dict[str, list] = {k: [] for k in self._meta_columns}
-        self._crc = {k: 0 for k in KEYS}
-        from concurrent.futures import ThreadPoolExecutor
-        # zlib.crc32 releases the GIL: checksums run beside decoding and writing, in order
-        self._crc_pool = ThreadPoolExecutor(1, thread_name_prefix="evframes-crc")
+        # running xxh3 of each column's stored bytes (about 0.05 s per 800 MB: no thread)
+        self._sums = {k: Checksum() for k in KEYS}
         self._buf: Dict[str, list] = {k: [] for k in KEYS}
         self._buf_n = 0
         self._n_written = 0
@@ -104,7 +107,7 @@ class EventsStoreWriter(AtomicH5):
             for k in KEYS:
                 a = np.ascontiguousarray(events[k][lo:lo + n_new], dtype=_EVENT_DTYPES[k])
                 self._buf[k].append(a)
-                self._crc_pool.submit(self._crc_update, k, a)  # in order, off this thread
+                self._sums[k].update(a)
             self._buf_n += n_new
             if self._buf_n >= _EVENT_CHUNK:
                 self._write_buffer(final=False)
@@ -115,13 +118,6 @@ class EventsStoreWriter(AtomicH5):
         for m in metas:
             for k in self._meta_columns:
                 self._meta[k].append(m.get(k))
-
-    def _crc_update(self, k: str, a: np.ndarray) -> None:
-        self._crc[k] = zlib.crc32(a, self._crc[k])
-
-    def abort(self):
-        self._crc_pool.shutdown(wait=True, cancel_futures=True)
-        super().abort()
 
     def _write_buffer(self, final: bool) -> None:
         """Write buffered events in whole chunks (a partial chunk would be decompressed and
@@ -164,12 +160,12 @@ class EventsStoreWriter(AtomicH5):
             else:
                 g.create_dataset(k, data=np.asarray([-1 if v is None else v for v in vals],
                                                     dtype=np.int64))
-        self._crc_pool.shutdown(wait=True)
         man = dict(manifest)
-        crc = dict(self._crc)
-        crc["offsets"] = zlib.crc32(f["offsets"][...])
-        crc["labels"] = zlib.crc32(f["labels"][...])
-        man["checksums"] = {k: f"{v:08x}" for k, v in crc.items()}
+        sums = {k: h.hexdigest() for k, h in self._sums.items()}
+        sums["offsets"] = array_checksum(f["offsets"])
+        sums["labels"] = array_checksum(f["labels"])
+        man["checksums"] = sums
+        man["checksum_algorithm"] = CHECKSUM_ALGORITHM
         man.setdefault("kind", "events")
         man["format_version"] = FORMAT_VERSION
         man["evframes_version"] = __version__

@@ -20,7 +20,7 @@ Layout::
                      events_store (identity of the events store it was built from), classes,
                      n_samples, n_frames, fixed_T; function_fingerprint for a custom function;
                      codec (:func:`frames_codec`: a store written with another codec is
-                     rebuilt, not reused); checksums (crc32 of frames, frame_offsets, labels)
+                     rebuilt, not reused); checksums (xxh3_64 of frames, frame_offsets, labels)
 
 What goes into a store (which setting, when it is current) is decided by
 :mod:`evframes.pipeline.frames`; this module only writes and reads the file. The events store
@@ -29,7 +29,6 @@ events store and stays importable from here.
 """
 from __future__ import annotations
 
-import zlib
 from pathlib import Path
 from typing import Mapping, Optional, Tuple
 
@@ -38,9 +37,9 @@ import numpy as np
 
 from ..errors import StoreError
 from .atomic import AtomicH5, ensure_free_space
+from .checksum import CHECKSUM_ALGORITHM, Checksum, array_checksum
 from .events import EventsColumns  # noqa: F401  (it lived here before)
 from .reader import StoreReader
-from .verify import dataset_crc
 
 CHUNK_BYTES = 4 << 20  # at most this many uncompressed bytes per HDF5 chunk
 
@@ -84,10 +83,11 @@ def chunk_frames(fixed_T: Optional[int], H: int, W: int, itemsize: int, C: int =
 
 
 def write_blocks(d, frames: np.ndarray, start: int, dtype: np.dtype, chunk_T: int,
-                 reserve: int, crc: int, path) -> int:
+                 reserve: int, crc: Checksum, path) -> Checksum:
     """Append ``frames`` to the HDF5 dataset ``d`` at ``start`` in ``dtype``, converting at
-    most ``reserve`` bytes (or one chunk) at a time, in chunk-aligned blocks; returns the
-    running crc32 of the stored bytes. Free space is checked before every block."""
+    most ``reserve`` bytes (or one chunk) at a time, in chunk-aligned blocks; adds the
+    stored bytes to the running :class:`~evframes.store.checksum.Checksum` ``crc`` and returns
+    it. Free space is checked before every block."""
     k = frames.shape[0]
     d.resize((start + k,) + tuple(d.shape[1:]))
     if k == 0:
@@ -100,7 +100,7 @@ def write_blocks(d, frames: np.ndarray, start: int, dtype: np.dtype, chunk_T: in
         block = np.ascontiguousarray(frames[a:b], dtype=dtype)
         ensure_free_space(Path(path).parent, block.nbytes, path)
         d[start + a:start + b] = block
-        crc = zlib.crc32(block, crc)
+        crc.update(block)
         del block  # before the next one is allocated
         a = b
     return crc
@@ -150,7 +150,7 @@ class FramesStoreWriter(AtomicH5):
         self.frame_offsets = np.zeros(int(n_samples) + 1, np.int64)
         self.n_samples = int(n_samples)
         self.n_frames = 0
-        self.crc = 0
+        self.crc = Checksum()
 
     def append(self, i: int, j: int, frames: np.ndarray, frame_offsets: np.ndarray) -> None:
         """Append the frames of samples ``i..j-1`` (``frame_offsets``: ``[j - i + 1]``, from 0)."""
@@ -173,9 +173,10 @@ class FramesStoreWriter(AtomicH5):
         f.create_dataset("labels", data=labels)
         f.flush()
         man = dict(manifest)
-        man["checksums"] = {"frames": f"{self.crc:08x}",
-                            "frame_offsets": dataset_crc(f["frame_offsets"]),
-                            "labels": dataset_crc(f["labels"])}
+        man["checksums"] = {"frames": self.crc.hexdigest(),
+                            "frame_offsets": array_checksum(f["frame_offsets"]),
+                            "labels": array_checksum(f["labels"])}
+        man["checksum_algorithm"] = CHECKSUM_ALGORITHM
         man.update(n_samples=self.n_samples, n_frames=int(self.n_frames))
         man.update(fields)
         man["codec"] = self.codec  # what was written, whatever the caller expected

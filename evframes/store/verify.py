@@ -1,7 +1,6 @@
 """Checking a store against its manifest: structure, index consistency and checksums."""
 from __future__ import annotations
 
-import zlib
 from pathlib import Path
 from typing import List, Optional
 
@@ -10,17 +9,13 @@ import numpy as np
 
 from ..errors import StoreError
 from ..events import KEYS
+from .checksum import LEGACY_ALGORITHM, array_checksum
 from .manifest import FORMAT_VERSION, Manifests, read_manifest
 
 
 def dataset_crc(dset, chunk: int = 1 << 24) -> str:
-    """crc32 of an HDF5 dataset's raw values, read in chunks along axis 0."""
-    crc = 0
-    n = dset.shape[0] if dset.shape else 0
-    per = max(1, chunk // max(1, dset.dtype.itemsize * int(np.prod(dset.shape[1:] or (1,)))))
-    for i in range(0, n, per):
-        crc = zlib.crc32(np.ascontiguousarray(dset[i:i + per]), crc)
-    return f"{crc:08x}"
+    """crc32 of an HDF5 dataset's values (the checksum of stores written before xxh3)."""
+    return array_checksum(dset, "crc32", chunk)
 
 
 def verify_store(path, manifests: Optional[Manifests] = None) -> List[str]:
@@ -60,11 +55,16 @@ def verify_store(path, manifests: Optional[Manifests] = None) -> List[str]:
                 lens = {k: f[k].shape[0] for k in KEYS}
                 if len(set(lens.values())) != 1:
                     problems.append(f"event arrays differ in length: {lens}")
+            algorithm = man.get("checksum_algorithm", LEGACY_ALGORITHM)
             for k, want in (man.get("checksums") or {}).items():
                 if k not in f:
                     problems.append(f"checksummed dataset {k} missing")
                     continue
-                got = dataset_crc(f[k])
+                try:
+                    got = array_checksum(f[k], algorithm)
+                except ValueError as e:
+                    problems.append(str(e))
+                    break
                 if got != want:
                     problems.append(f"checksum mismatch in /{k}: {got} != {want} (manifest)")
             if not man.get("checksums"):
