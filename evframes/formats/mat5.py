@@ -37,6 +37,7 @@ from typing import Dict, Optional
 import numpy as np
 
 from ..errors import FormatError
+from .inflate import inflate_partial
 
 __all__ = ["read_vectors", "Unsupported", "HEADER_BYTES", "MI_DTYPES", "NUMERIC_CLASSES"]
 
@@ -202,7 +203,7 @@ def read_vectors(data, path=None) -> Dict[str, np.ndarray]:
                                  f"{size - pos - 8} left in the file")
         if mtype == MI_COMPRESSED:
             try:
-                inner = zlib.decompressobj().decompress(memoryview(buf)[pos + 8:pos + 8 + n])
+                inner = inflate_partial(memoryview(buf)[pos + 8:pos + 8 + n])
             except zlib.error as e:
                 raise top.error(pos, f"corrupt compressed variable ({e})") from None
             where = _Where(path, pos)

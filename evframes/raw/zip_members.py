@@ -4,10 +4,11 @@
 compressed bytes copied in pieces, the output grown as it inflates). :class:`ZipMembers` lists a
 zip once (``zipfile``'s central directory) and then reads each member by itself: the compressed
 bytes are one ``os.pread`` (a zip file) or a view (a zip held in memory, such as a subject zip
-inflated out of a download), inflated by one ``zlib.decompress`` into a buffer of the member's
-size, and checked against the size and CRC-32 in the directory. Nothing is shared between reads
-but the read-only source, and zlib releases the GIL, so a thread pool inflates members in
-parallel (:func:`read_ahead`). Members compressed otherwise (bzip2, lzma) are read through
+inflated out of a download), inflated in one call (ISA-L, 2x zlib:
+:func:`evframes.formats.inflate.inflate`) into a buffer of the member's size, and checked
+against the size and CRC-32 in the directory. Nothing is shared between reads but the read-only
+source, and the inflate releases the GIL, so a thread pool inflates members in parallel
+(:func:`read_ahead`). Members compressed otherwise (bzip2, lzma) are read through
 ``zipfile`` under a lock.
 """
 from __future__ import annotations
@@ -21,6 +22,8 @@ import zlib
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
+
+from ..formats.inflate import inflate
 
 __all__ = ["ZipMembers", "FileWindow", "read_ahead", "inflate_threads"]
 
@@ -130,7 +133,7 @@ class ZipMembers:
             data = bytes(raw)
         else:
             try:
-                data = zlib.decompress(raw, -15, max(info.file_size, 1))
+                data = inflate(raw, -15, info.file_size)
             except zlib.error as err:
                 raise zipfile.BadZipFile(f"member {name!r}: {err}") from None
         if len(data) != info.file_size or zlib.crc32(data) != info.CRC:

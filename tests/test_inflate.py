@@ -1,0 +1,46 @@
+"""evframes.formats.inflate: ISA-L inflation gives zlib's bytes and raises zlib's errors."""
+import gzip
+import os
+import zlib
+
+import pytest
+
+from evframes.formats import inflate as inf
+
+DATA = os.urandom(5000) + bytes(range(256)) * 2000
+
+
+def test_isal_is_the_inflater():
+    pytest.importorskip("isal")
+    assert inf._z.__name__.startswith("isal")
+
+
+@pytest.mark.parametrize("wbits", [-15, 15, 31])
+def test_inflate_equals_zlib(wbits):
+    if wbits == 31:
+        packed = gzip.compress(DATA)
+    else:
+        c = zlib.compressobj(6, zlib.DEFLATED, wbits)
+        packed = c.compress(DATA) + c.flush()
+    assert inf.inflate(packed, wbits, len(DATA)) == zlib.decompress(packed, wbits) == DATA
+    assert inf.inflate(memoryview(packed), wbits, 1) == DATA  # a small hint only costs growth
+
+
+def test_corrupt_and_truncated_streams_raise_zlib_error():
+    packed = zlib.compress(DATA)
+    bad = bytearray(packed)
+    bad[2:40] = b"\xff" * 38
+    with pytest.raises(zlib.error):
+        inf.inflate(bytes(bad), 15)
+    with pytest.raises(zlib.error):
+        inf.inflate(packed[:len(packed) // 2], 15)
+    with pytest.raises(zlib.error):
+        inf.inflate_partial(bytes(bad))
+
+
+def test_inflate_partial_keeps_the_intact_part_as_zlib_does():
+    packed = zlib.compress(DATA)
+    cut = packed[:len(packed) // 3]
+    got = inf.inflate_partial(cut)
+    assert got == zlib.decompressobj().decompress(cut) and 0 < len(got) < len(DATA)
+    assert inf.inflate_partial(memoryview(packed)) == DATA
