@@ -441,3 +441,19 @@ def test_tonic_facade(tmp_path):
     assert frames.shape == (4, 1, 700)  # Tonic 1.7's shape for events without y, too
     with pytest.raises(DatasetError, match="ssc_valid.h5"):
         tonic.datasets.SSC(str(save_to), split="valid")
+
+
+def test_samples_unsorted_counts_only_drops_inside_a_sample():
+    """SHD's samples each restart at 0: the drop at a sample's start is not a disorder; a drop
+    inside one is (that sample alone is sorted)."""
+    from evframes.raw.base import samples_unsorted
+    t = np.array([0, 1, 2, 0, 5, 3, 0, 1, 1, 9, 8], np.int64)
+    assert samples_unsorted(t, np.array([0, 3, 6, 7, 9, 11])).tolist() == [1, 4]
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        n = int(rng.integers(0, 60))
+        t = rng.integers(0, 5, n).astype(np.int64)
+        cuts = np.sort(rng.integers(0, n + 1, int(rng.integers(0, 6))))
+        off = np.concatenate([[0], cuts, [n]])
+        want = [s for s in range(len(off) - 1) if np.any(np.diff(t[off[s]:off[s + 1]]) < 0)]
+        assert samples_unsorted(t, off).tolist() == want

@@ -43,7 +43,7 @@ import numpy as np
 from ..errors import DatasetError
 from ..events import Events
 from ..integrate.one_axis import seconds_to_us
-from .base import Job, JobResult, RawDataset, _first_decrease
+from .base import Job, JobResult, RawDataset, samples_unsorted
 
 SENSOR_SIZE = (700, 1)  # (W, H): 700 channels, one row
 SHD_CLASSES = [str(i) for i in range(20)]
@@ -109,11 +109,8 @@ def spike_events(times: np.ndarray, units: np.ndarray, offsets: np.ndarray, wher
         off = csum[offsets]
         t, x = t[ok], x[ok]
     n = t.shape[0]
-    if n > 1 and _first_decrease(t) >= 0:  # sort the samples whose times decrease
-        starts = off[:-1]
-        dec = np.flatnonzero(np.diff(t) < 0) + 1
-        dec = dec[~np.isin(dec, starts)]
-        for s in np.unique(np.searchsorted(off, dec, side="right") - 1):
+    if n > 1:  # sort the samples whose times decrease inside (each sample restarts at 0)
+        for s in samples_unsorted(t, off):
             a, b = int(off[s]), int(off[s + 1])
             order = np.argsort(t[a:b], kind="stable")
             t[a:b], x[a:b] = t[a:b][order], x[a:b][order]
