@@ -123,3 +123,30 @@ def test_open_gzip_picks_isal_below_six_cores(tmp_path, monkeypatch, cores, want
     with tarstream.open_gzip(p) as f:
         assert want in type(f).__module__.lower()
         assert f.read() == payload
+
+
+def test_missing_stores_are_decided_without_hashing_the_raw_files(tmp_path, monkeypatch):
+    """With no store yet, the reuse check answers 'missing' without reading the archive: the
+    extraction hashes it beside the run (the fingerprint is needed at commit only)."""
+    from evframes import synth
+    from evframes.datasets import open_raw
+    from evframes.extract import extract
+    from evframes.pipeline import sources
+    synth.fake_dvs128(tmp_path, recordings=2, scale=0.02, seed=1, workers=1)
+    ds = open_raw("dvs128", tmp_path)
+    hashed = []
+    real = sources.file_digest
+    monkeypatch.setattr(sources, "file_digest", lambda p: hashed.append(p) or real(p))
+    assert sources.stores_status(ds) == "train: missing" and hashed == []
+    s = extract(ds, workers=1, progress=False)
+    assert not s.reused and any(str(p).endswith(".tar.gz") for p in hashed)
+    assert extract(open_raw("dvs128", tmp_path), workers=1, progress=False).reused
+
+
+def test_start_writeback_is_harmless(tmp_path):
+    from evframes.store.atomic import start_writeback
+    f = tmp_path / "a.bin"
+    f.write_bytes(b"x" * 100_000)
+    start_writeback(f)  # Linux: writeback started; elsewhere nothing
+    start_writeback(tmp_path / "absent")  # a vanished file is not an error
+    assert f.read_bytes() == b"x" * 100_000

@@ -185,8 +185,10 @@ def stores_status(ds, manifests: Optional[Manifests] = None) -> Optional[str]:
     reason (``"<split>: <reason>"``). Each store's manifest is read once (``manifests``)."""
     manifests = manifests_or_new(manifests)
     for split in ds.splits:
-        reason = manifests.status(events_store_path(ds.root, split),
-                                  expected_manifest(ds, split, manifests))
+        path = events_store_path(ds.root, split)
+        if not path.exists():  # decided without hashing the raw files (extraction then
+            return f"{split}: missing"  # hashes them beside the run)
+        reason = manifests.status(path, expected_manifest(ds, split, manifests))
         if reason is not None:
             return f"{split}: {reason}"
     return None

@@ -37,7 +37,7 @@ except ImportError:  # pragma: no cover
 from .. import __version__
 from ..errors import StoreError
 from ..events import KEYS, P_DTYPE, T_DTYPE, XY_DTYPE, Events
-from .atomic import AtomicH5, ensure_free_space
+from .atomic import AtomicH5, ensure_free_space, start_writeback
 from .checksum import CHECKSUM_ALGORITHM, Checksum, array_checksum
 from .layout import resolve_store
 from .manifest import FORMAT_VERSION
@@ -133,6 +133,7 @@ class EventsStoreWriter(AtomicH5):
             self._buf[k] = _write_chunks(d, self._buf[k], start, n)
         self._buf_n -= n
         self._n_written += n
+        start_writeback(self.tmp)  # so the commit's fsync has little left to wait for
 
     def append(self, events: Mapping, label: int, meta: Mapping = None) -> None:
         n = len(events["t"])
