@@ -102,3 +102,35 @@ def test_open_gzip_reads_tar_gz(tmp_path):
     (tmp_path / "plain.tar").write_bytes(data)
     with pytest.raises(tarfile.ReadError, match="not a gzip file"):
         open_gzip(tmp_path / "plain.tar")
+
+
+def test_corrupt_deflate_stream_raises_zlib_error_whichever_inflater(tmp_path):
+    """A .tar.gz whose deflate stream is damaged raises ``zlib.error`` (which the dataset
+    readers turn into one error line), also when ISA-L inflates it: its own IsalError was
+    a traceback from ``evframes extract``."""
+    import zlib
+    data = bytearray(gzip.compress(_archive(tarfile.PAX_FORMAT, SHORT + [LONG]) * 3))
+    for i in range(100, 164):
+        data[i] ^= 0xFF
+    p = tmp_path / "bad.tar.gz"
+    p.write_bytes(bytes(data))
+    with open_gzip(p) as f, pytest.raises(zlib.error):
+        list(iter_tar(f))
+
+
+def test_corrupt_dvs128_archive_is_one_error_line(tmp_path):
+    from click.testing import CliRunner
+
+    from evframes import synth
+    from evframes.cli import main
+    synth.fake_dvs128(tmp_path, recordings=2, scale=0.02, seed=1, workers=1)
+    p = tmp_path / "DvsGesture.tar.gz"
+    data = bytearray(p.read_bytes())
+    for i in range(100, 164):
+        data[i] ^= 0xFF
+    p.write_bytes(bytes(data))
+    r = CliRunner().invoke(main, ["extract", "--dataset", "dvs128", "--root", str(tmp_path)])
+    assert r.exit_code == 1 and "Traceback" not in r.output, r.output
+    err = [ln for ln in r.output.splitlines() if ln.startswith("Error:")]
+    assert len(err) == 1 and "DvsGesture.tar.gz: archive is truncated or corrupt" in err[0]
+    assert not list((tmp_path / "events").glob("*.h5"))

@@ -13,7 +13,11 @@ try:
 except ImportError:  # pragma: no cover - isal is a dependency; zlib is the fallback
     _z = zlib
 
-__all__ = ["inflate", "inflate_partial"]
+__all__ = ["inflate", "inflate_partial", "ERRORS"]
+
+#: what a corrupt deflate stream raises here: ``zlib.error``, and ISA-L's own error from
+#: readers that use ISA-L directly (``isal.igzip``, :func:`evframes.raw.tarstream.open_gzip`)
+ERRORS = (zlib.error,) if _z is zlib else (zlib.error, _z.error)
 
 
 def inflate(data, wbits: int = -15, size_hint: int = 16384) -> bytes:

@@ -17,7 +17,10 @@ from __future__ import annotations
 import gzip
 import os
 import tarfile
+import zlib
 from typing import BinaryIO, Iterator, Optional, Tuple
+
+from ..formats.inflate import ERRORS as INFLATE_ERRORS
 
 BLOCK = tarfile.BLOCKSIZE
 #: from this many cores on, :func:`open_gzip` inflates in parallel with rapidgzip
@@ -53,6 +56,9 @@ def open_gzip(path) -> BinaryIO:
 def iter_tar(f: BinaryIO, want=lambda name: True) -> Iterator[Tuple[str, Optional[bytes]]]:
     """Yield ``(name, data)`` for every regular file of the tar archive in seekable ``f``.
 
+    A corrupt deflate stream under ``f`` raises ``zlib.error`` whichever inflater
+    :func:`open_gzip` chose (ISA-L's own error is translated), so callers catch one type.
+
     Parameters
     ----------
     f : binary file object
@@ -70,6 +76,15 @@ def iter_tar(f: BinaryIO, want=lambda name: True) -> Iterator[Tuple[str, Optiona
 
     Archives without the two closing zero blocks are accepted, as GNU tar does.
     """
+    try:
+        yield from _iter_tar(f, want)
+    except INFLATE_ERRORS as e:
+        if isinstance(e, zlib.error):
+            raise
+        raise zlib.error(str(e)) from None
+
+
+def _iter_tar(f: BinaryIO, want) -> Iterator[Tuple[str, Optional[bytes]]]:
     start = f.tell()
     if not f.read(1):
         return  # no data at all: no members (tarfile would call it an empty file)
