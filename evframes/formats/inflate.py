@@ -13,11 +13,12 @@ try:
 except ImportError:  # pragma: no cover - isal is a dependency; zlib is the fallback
     _z = zlib
 
-__all__ = ["inflate", "inflate_partial", "ERRORS"]
+__all__ = ["inflate", "inflate_partial", "ISAL_ERRORS"]
 
-#: what a corrupt deflate stream raises here: ``zlib.error``, and ISA-L's own error from
-#: readers that use ISA-L directly (``isal.igzip``, :func:`evframes.raw.tarstream.open_gzip`)
-ERRORS = (zlib.error,) if _z is zlib else (zlib.error, _z.error)
+#: ISA-L's own error for a corrupt or truncated stream (none without ISA-L), raised by
+#: :func:`inflate` here and by readers that use ISA-L directly (``isal.igzip``,
+#: :func:`evframes.raw.tarstream.open_gzip`); callers turn it into ``zlib.error``
+ISAL_ERRORS = () if _z is zlib else (_z.error,)
 
 
 def inflate(data, wbits: int = -15, size_hint: int = 16384) -> bytes:
@@ -29,9 +30,7 @@ def inflate(data, wbits: int = -15, size_hint: int = 16384) -> bytes:
     """
     try:
         return _z.decompress(data, wbits, max(1, int(size_hint)))
-    except zlib.error:
-        raise
-    except Exception as e:  # isal's IsalError
+    except ISAL_ERRORS as e:
         raise zlib.error(str(e)) from None
 
 
@@ -40,7 +39,5 @@ def inflate_partial(data, wbits: int = 15) -> bytes:
     part, as ``zlib.decompressobj().decompress`` does); ``zlib.error`` for corrupt data."""
     try:
         return _z.decompressobj(wbits).decompress(data)
-    except zlib.error:
-        raise
-    except Exception as e:
+    except ISAL_ERRORS as e:
         raise zlib.error(str(e)) from None

@@ -20,7 +20,7 @@ import tarfile
 import zlib
 from typing import BinaryIO, Iterator, Optional, Tuple
 
-from ..formats.inflate import ERRORS as INFLATE_ERRORS
+from ..formats.inflate import ISAL_ERRORS
 
 BLOCK = tarfile.BLOCKSIZE
 #: from this many cores on, :func:`open_gzip` inflates in parallel with rapidgzip
@@ -78,9 +78,7 @@ def iter_tar(f: BinaryIO, want=lambda name: True) -> Iterator[Tuple[str, Optiona
     """
     try:
         yield from _iter_tar(f, want)
-    except INFLATE_ERRORS as e:
-        if isinstance(e, zlib.error):
-            raise
+    except ISAL_ERRORS as e:
         raise zlib.error(str(e)) from None
 
 
