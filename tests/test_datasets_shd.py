@@ -255,6 +255,7 @@ def test_seekable_deflate_random_reads(tmp_path, monkeypatch):
     monkeypatch.setattr(sd, "BLOCK", 1 << 12)
     monkeypatch.setattr(sd, "SPACING", 1 << 14)
     monkeypatch.setattr(sd, "CACHE_BLOCKS", 3)
+    monkeypatch.setattr(sd, "WHOLE_MAX", 0)  # the block path (the whole path: next test)
     data = np.random.default_rng(0).integers(0, 9, 300_000).astype(np.uint8).tobytes()
     (tmp_path / "a.gz").write_bytes(gzip.compress(data))
     with zipfile.ZipFile(tmp_path / "a.zip", "w", zipfile.ZIP_DEFLATED) as z:
@@ -270,6 +271,38 @@ def test_seekable_deflate_random_reads(tmp_path, monkeypatch):
         assert len(f.index.points) > 5  # checkpoints found on the way
         full = sd.deflate_index(path, member, full=True)
         assert full.checked and full.size == len(data)
+
+
+def test_seekable_deflate_whole_stream(tmp_path, monkeypatch):
+    """A small stream is inflated whole once and checked; a damaged one falls back to the
+    block path, which names the file and the problem."""
+    data = np.random.default_rng(0).integers(0, 9, 300_000).astype(np.uint8).tobytes()
+    (tmp_path / "a.gz").write_bytes(gzip.compress(data))
+    with zipfile.ZipFile(tmp_path / "a.zip", "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("a.h5", data)
+    for path, member in ((tmp_path / "a.gz", None), (tmp_path / "a.zip", "a.h5")):
+        f = sd.SeekableDeflate(sd.deflate_index(path, member))
+        f.seek(123_457)
+        assert f.read(1000) == data[123_457:124_457]
+        assert f._inf.whole and f.index.checked  # served from the one whole inflate
+        f.seek(0)
+        assert f.read() == data
+    # a damaged CRC in the zip directory: no whole stream, the block path reports it
+    raw = bytearray((tmp_path / "a.zip").read_bytes())
+    i = raw.rindex(b"PK\x01\x02") + 16  # the central directory's CRC-32
+    raw[i] ^= 0xFF
+    (tmp_path / "b.zip").write_bytes(bytes(raw))
+    f = sd.SeekableDeflate(sd.deflate_index(tmp_path / "b.zip", "a.h5"))
+    f.seek(1000)
+    assert f.read(10) == data[1000:1010] and f._inf.whole is False
+    with pytest.raises(DatasetError, match="b.zip.*CRC"):
+        sd.deflate_index(tmp_path / "b.zip", "a.h5", full=True)
+    # a truncated gzip: the whole path declines, the block path says where the data ended
+    (tmp_path / "c.gz").write_bytes(gzip.compress(data)[:-5000])
+    f = sd.SeekableDeflate(sd.deflate_index(tmp_path / "c.gz", None))
+    with pytest.raises(DatasetError, match="c.gz"):
+        f.seek(0)
+        f.read()
 
 
 # -- replicas through the CLI and the Datasets ----------------------------------------------

@@ -13,6 +13,11 @@ them, least recently used out); a missing block is decompressed from the decoder
 position when that is at most one spacing behind, else from the last checkpoint at or before
 it (at most 16 MiB of decoding).
 
+A deflated stream of at most :data:`WHOLE_MAX` bytes (32 MiB, the block cache's size) is
+instead inflated whole at its first read, in one ISA-L call (2x zlib's speed; no block-wise
+second decode), checked like the index pass, and served from memory; one that does not check
+out goes the block path, which names its damage.
+
 Memory, whatever the archive's size: the block cache (32 MiB) plus one checkpoint per 16 MiB
 of uncompressed data (about 100 KB each: 0.6 % of the uncompressed size, e.g. 15 MB for a
 2.5 GB file) plus one 256 KiB input chunk. Time: the index pass decodes the stream once and
@@ -38,12 +43,16 @@ from pathlib import Path
 from typing import List, Optional, Tuple
 
 from ..errors import DatasetError
+from ..formats.inflate import crc32, inflate_at_most
 
 BLOCK = 1 << 20          # bytes of output per cached block
 SPACING = 16 * BLOCK     # bytes of output between checkpoints (a multiple of BLOCK)
 CACHE_BLOCKS = 32        # decompressed blocks kept (32 MiB)
 INPUT_CHUNK = 1 << 18    # compressed bytes read at a time
 INDEX_CACHE = 4          # archives whose index this process keeps
+#: a deflated stream of at most this many uncompressed bytes (the block cache's memory) is
+#: inflated whole, once, by ISA-L, instead of block by block by zlib
+WHOLE_MAX = CACHE_BLOCKS * BLOCK
 
 
 @dataclass
@@ -67,6 +76,7 @@ class DeflateIndex:
     method: int          # 0 stored, 8 deflate
     points: List[_Checkpoint] = field(default_factory=list)
     checked: bool = False  # the whole stream was decoded and its CRC-32 and size checked
+    crc: Optional[int] = None  # a zip member's CRC-32 (from the directory)
     inflater: Optional["_Inflater"] = field(default=None, repr=False)
 
 
@@ -145,7 +155,7 @@ def deflate_index(path, member: Optional[str] = None, full: bool = False) -> Def
         else:
             start, csize, size, method, crc = _zip_member(path, member)
             end = start + csize
-        idx = DeflateIndex(path, where, start, end, size, method)
+        idx = DeflateIndex(path, where, start, end, size, method, crc=crc)
         if method == 0:
             if os.path.getsize(path) < end:
                 raise DatasetError(f"{where}: zip member is truncated")
@@ -176,7 +186,7 @@ def _index_pass(f, idx: DeflateIndex, zip_crc: Optional[int]) -> None:
                                        f"{out} bytes of output (a cut download?)")
             chunk = d.decompress(tail, next_point - out)
             tail = d.unconsumed_tail
-            crc = zlib.crc32(chunk, crc)
+            crc = crc32(chunk, crc)
             out += len(chunk)
             if out == next_point and not d.eof:
                 idx.points.append(_Checkpoint(out, cpos, bytes(tail), d.copy()))
@@ -247,6 +257,7 @@ class _Inflater:
         self.out = 0
         self.cpos = 0
         self.tail = b""
+        self.whole = None  # the whole stream (memoryview) when small; False: block by block
 
     def __del__(self):
         try:
@@ -263,6 +274,10 @@ class _Inflater:
             idx = self.index
             start = k * BLOCK
             need = min(BLOCK, idx.size - start)
+            if self.whole is None:
+                self.whole = self._whole_stream() or False
+            if self.whole:
+                return self.whole[start:start + need]
             if idx.method == 0:
                 blk = os.pread(self.fd, need, idx.start + start)
             else:
@@ -283,6 +298,30 @@ class _Inflater:
                                    f"damaged archive)")
             self._keep(k, blk)
             return blk
+
+    def _whole_stream(self) -> Optional[memoryview]:
+        """The whole uncompressed stream, inflated in one ISA-L call (2x zlib's speed, no
+        second decode of what the index pass decoded) and checked (CRC-32 and size), when
+        it is deflated and at most :data:`WHOLE_MAX` bytes; None otherwise, and when anything
+        does not check out (the block path then reports it in its words)."""
+        idx = self.index
+        if idx.method != 8 or idx.size > WHOLE_MAX:
+            return None
+        gz = idx.crc is None  # a gzip file: the trailer follows the stream
+        n = idx.end - idx.start + (8 if gz else 0)
+        if n > WHOLE_MAX + (WHOLE_MAX >> 3) + 1024:  # more input than such a stream needs
+            return None
+        raw = os.pread(self.fd, n, idx.start)
+        try:
+            out, rest, ended = inflate_at_most(raw, WHOLE_MAX + 1)
+        except zlib.error:
+            return None
+        crc = crc32(out)
+        if not ended or (gz and rest != struct.pack("<II", crc, len(out) & 0xFFFFFFFF)) \
+                or (not gz and (len(out) != idx.size or crc != idx.crc)):
+            return None
+        idx.size, idx.checked = len(out), True
+        return memoryview(out)
 
     def _keep(self, k: int, blk: bytes) -> None:
         self.blocks[k] = blk
