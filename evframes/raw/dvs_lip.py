@@ -40,9 +40,8 @@ from typing import Dict, Iterator, List, Optional, Tuple
 import numpy as np
 
 from ..errors import DatasetError, FormatError
-from ..events import make_events
 from . import roots
-from .base import Job, JobResult, RawDataset, chunked, drop_off_sensor, ensure_sorted, pack_samples
+from .base import Job, JobResult, RawDataset, chunked, fields_to_events, pack_samples
 from .zip_members import ZipMembers, read_ahead
 
 SENSOR_SIZE = (128, 128)  # (W, H) pixels
@@ -115,10 +114,7 @@ def npy_events(data, at: str, warnings: List[str]):
         raise FormatError(at, None, f"field(s) {', '.join(bad)} not integer "
                                     f"({', '.join(str(a.dtype[k]) for k in bad)})")
     a = a.reshape(-1)
-    t, x, y, p = (a[k].astype(np.int64) for k in FIELDS)
-    ev = make_events(t, x, y, p)
-    ev = drop_off_sensor(ev, SENSOR_SIZE, at, warnings)
-    return ensure_sorted(ev, at, warnings)
+    return fields_to_events(a["t"], a["x"], a["y"], a["p"], SENSOR_SIZE, at, warnings)
 
 
 READ_AHEAD = 16  # members being inflated ahead of the one decoded
