@@ -29,7 +29,10 @@ MANIFEST = json.loads(str(REF["manifest"]))
 CASES = C.cases()
 
 
-def _same(ours, stored):
+def _same(ours, stored, ulp=0):
+    """``ours`` equal to Tonic's ``stored`` values; ``ulp``: float values may differ by that
+    many units in the last place (numpy's ``exp`` loop depends on the CPU: see
+    ``tonic_repr_cases.EXP_OUTPUTS``), zeros and the rest exactly equal."""
     if isinstance(stored, dict):
         assert ours.is_sparse and ours.is_coalesced()
         got = C.as_stored(ours)
@@ -39,6 +42,10 @@ def _same(ours, stored):
     ours = np.asarray(ours)
     assert ours.dtype == stored.dtype, (ours.dtype, stored.dtype)
     assert ours.shape == stored.shape, (ours.shape, stored.shape)
+    if ulp and not np.array_equal(ours, stored, equal_nan=True):
+        assert np.array_equal(ours == 0, stored == 0)
+        np.testing.assert_array_max_ulp(ours, stored, maxulp=ulp)
+        return
     assert np.array_equal(ours, stored, equal_nan=True), float(np.abs(
         ours.astype(np.float64) - stored.astype(np.float64)).max())
 
@@ -60,7 +67,8 @@ def test_reference_file_matches_the_cases():
 @pytest.mark.parametrize("i", range(len(CASES)), ids=[c["name"] for c in CASES])
 def test_equals_tonic_stored(i):
     case = dict(CASES[i], events=REF[MANIFEST["cases"][i]["events"]])
-    _same(C.apply(tonic, case), _stored(i))
+    exp = any(cls in C.EXP_OUTPUTS for cls, _ in case["chain"])
+    _same(C.apply(tonic, case), _stored(i), ulp=1 if exp else 0)
 
 
 @pytest.mark.parametrize("r", range(len(MANIFEST["real"])),
@@ -73,7 +81,9 @@ def test_real_recordings_equal_tonic(r):
     v = ev
     for cls, kw in m["chain"]:
         v = getattr(transforms, cls)(**kw)(v)
-    assert C.digest(v) == m["sha256"]
+    if C.digest(v) != m["sha256"]:  # bit for bit, or (exp outputs) equal in float32
+        assert any(cls in C.EXP_OUTPUTS for cls, _ in m["chain"]), "differs from Tonic's"
+        assert C.digest_f32(v) == m["sha256_f32"], "differs from Tonic's beyond 1 ULP"
 
 
 @pytest.mark.parametrize("cls", sorted(MANIFEST["fields"]))
@@ -411,3 +421,29 @@ def test_other_refusals():
 def test_one_hot_encoding():
     assert np.array_equal(transforms.ToOneHotEncoding(4)(2), [0.0, 0.0, 1.0, 0.0])
     assert transforms.ToOneHotEncoding(3)(np.array([0, 2])).shape == (2, 3)
+
+
+def test_exp_outputs_tolerate_one_ulp_and_nothing_more():
+    """The 1-ULP allowance for numpy's CPU-dependent ``exp`` (see ``_same``): a value moved by
+    one ULP passes, by two or a zero turned nonzero fails, and so does a float32 digest of a
+    value moved far."""
+    i = next(k for k, c in enumerate(CASES) if c["chain"][0][0] == "ToTimesurface"
+             and np.count_nonzero(_stored(k)) > 4)
+    stored = _stored(i)
+    nz = np.flatnonzero(stored)
+    one = stored.copy()
+    one.flat[nz[:3]] = np.nextafter(one.flat[nz[:3]], 2.0)
+    _same(one, stored, ulp=1)
+    with pytest.raises(AssertionError):
+        _same(one, stored)
+    two = one.copy()
+    two.flat[nz[0]] = np.nextafter(two.flat[nz[0]], 2.0)
+    with pytest.raises(AssertionError):
+        _same(two, stored, ulp=1)
+    zero = stored.copy()
+    zero.flat[np.flatnonzero(stored == 0)[0]] = 5e-324
+    with pytest.raises(AssertionError):
+        _same(zero, stored, ulp=1)
+    far = stored.copy()
+    far.flat[nz[0]] *= 1.001
+    assert C.digest_f32(far) != C.digest_f32(stored) == C.digest_f32(one)

@@ -8,7 +8,8 @@ Stored: ``e{k}``, the distinct inputs; per case ``i``, ``c{i}_out`` (dense outpu
 ``c{i}_indices`` / ``c{i}_values`` / ``c{i}_shape`` (sparse tensors); ``manifest`` (JSON):
 per case its name, chain and input ``e{k}``, Tonic's version, the dataclass fields and
 defaults of Tonic's To* classes, and for the real recordings the sha256 of their events and
-of Tonic's output (``digest``).
+of Tonic's output (``digest``, and ``digest_f32``: rounded to float32, for outputs whose
+float64 values depend on the CPU's ``exp`` loop).
 """
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from tonic_repr_cases import apply, as_stored, cases, digest, real_cases, real_events  # noqa: E402
+from tonic_repr_cases import (  # noqa: E402
+    apply, as_stored, cases, digest, digest_f32, real_cases, real_events)
 
 CLASSES = ("ToFrame", "ToImage", "ToSparseTensor", "ToVoxelGrid", "ToTimesurface",
            "ToAveragedTimesurface", "ToBinaRep", "ToOneHotEncoding")
@@ -57,7 +59,8 @@ def main():
             for cls, kw in chain:
                 v = getattr(tonic.transforms, cls)(**kw)(v)
             real.append({"kind": kind, "name": name, "chain": chain_json(chain),
-                         "events_sha256": digest(ev), "sha256": digest(v)})
+                         "events_sha256": digest(ev), "sha256": digest(v),
+                         "sha256_f32": digest_f32(v) if isinstance(v, np.ndarray) else None})
     fields = {}
     for cls in CLASSES:
         c = getattr(tonic.transforms, cls)
