@@ -24,8 +24,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from tonic_repr_cases import (  # noqa: E402
-    apply, as_stored, cases, digest, digest_f32, real_cases, real_events)
+from tonic_repr_cases import apply, as_stored, cases, digest, digest_f32, real_cases, real_events  # noqa: E402
 
 CLASSES = ("ToFrame", "ToImage", "ToSparseTensor", "ToVoxelGrid", "ToTimesurface",
            "ToAveragedTimesurface", "ToBinaRep", "ToOneHotEncoding")
