@@ -13,7 +13,7 @@ if ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
   echo "installing torch==2.13.0 (CPU)"
   .venv/bin/pip install -q torch==2.13.0
 fi
-if ! .venv/bin/python -c "import evframes, numba, h5py, hdf5plugin, click, tqdm, matplotlib, lz4.frame, zstandard, scipy.io, isal, xxhash, pytest, hypothesis, distributed, importlinter" >/dev/null 2>&1 \
+if ! .venv/bin/python -c "import evframes, numba, h5py, hdf5plugin, click, tqdm, matplotlib, lz4.frame, zstandard, scipy.io, isal, xxhash, pytest, xdist, hypothesis, distributed, importlinter" >/dev/null 2>&1 \
    || [ ! -x .venv/bin/ruff ] \
    || [ setup.cfg -nt .venv/.evframes-installed ]; then
   echo "installing evframes (editable) with its dependencies and test extras"

@@ -1,23 +1,12 @@
 """Fixtures shared by the test modules (plain helper functions live in ``helpers.py``)."""
-import os
-from pathlib import Path
 
 import pytest
 
 from helpers import REAL_DIR
 
-#: compiled Numba kernels are cached beside the repository; set before any test imports numba
-_NUMBA_CACHE = str(Path(__file__).resolve().parents[1] / ".numba_cache")
-_session_env = pytest.MonkeyPatch()
-
-
-def pytest_configure(config):
-    if "NUMBA_CACHE_DIR" not in os.environ:
-        _session_env.setenv("NUMBA_CACHE_DIR", _NUMBA_CACHE)
-
-
-def pytest_unconfigure(config):
-    _session_env.undo()
+# Numba's cache: the one set-up filled (``python -m evframes.warmup`` in scripts/setup_env.sh:
+# beside the modules, or NUMBA_CACHE_DIR where set), so the suite loads those kernels instead of
+# compiling them again; tests that need a fresh cache make their own.
 
 
 @pytest.fixture(scope="session")
