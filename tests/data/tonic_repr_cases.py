@@ -244,6 +244,11 @@ def digest(v) -> str:
 EXP_OUTPUTS = ("ToTimesurface",)
 
 
+def through_exp(chain) -> bool:
+    """Whether a chain of ``(class name, kwargs)`` has a transform of :data:`EXP_OUTPUTS`."""
+    return any(cls in EXP_OUTPUTS for cls, _ in chain)
+
+
 def digest_f32(v) -> str:
     """:func:`digest` of a float output rounded to float32: the same on machines whose float64
     values differ by 1 ULP (a 1-ULP change flips a float32 rounding only for a value within
