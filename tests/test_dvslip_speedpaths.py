@@ -87,3 +87,79 @@ def _npy_bytes(a):
     b = io.BytesIO()
     np.save(b, a)
     return b.getvalue()
+
+
+def test_many_samples_in_one_pass_equal_one_pass_per_sample():
+    """fields_to_events_many (one Numba call for a batch of members) gives each sample the
+    events and warnings fields_to_events gives it alone: a sample off the sensor, one whose
+    time decreases, an empty one, and a time that drops between two samples (no fault)."""
+    from evframes.raw.base import fields_to_events_many
+    rng = np.random.default_rng(5)
+    dt = np.dtype([("t", "<i4"), ("x", "i1"), ("y", "i1"), ("p", "i1")])
+    samples = [_structured(n, dt, rng) for n in (300, 0, 257, 1, 4000, 64)]
+    samples[2]["x"][[4, 200]] = -1  # off the sensor
+    samples[4]["t"][[10, 11]] = samples[4]["t"][[11, 10]] + np.array([0, 5], "<i4")
+    samples[5]["t"][:] = 3  # starts below the sample before it: fine
+    flat = np.concatenate(samples)
+    off = np.cumsum([0] + [len(s) for s in samples])
+    wheres = [f"m{i}.npy" for i in range(len(samples))]
+    ev, new_off, notes = fields_to_events_many(flat["t"], flat["x"], flat["y"], flat["p"],
+                                               off, (128, 128), wheres)
+    assert sorted(notes) == [2, 4]
+    for i, s in enumerate(samples):
+        w = []
+        want = fields_to_events(s["t"], s["x"], s["y"], s["p"], (128, 128), wheres[i], w)
+        assert notes.get(i, []) == w
+        for k in "txyp":
+            got = ev[k][new_off[i]:new_off[i + 1]]
+            assert got.dtype == want[k].dtype
+            np.testing.assert_array_equal(got, want[k])
+    assert new_off[-1] == len(ev) == flat.shape[0] - 2
+
+
+def test_job_of_mixed_member_dtypes_equals_member_by_member(tmp_path):
+    """A job's members decoded in batches (runs of one dtype converted together) give the
+    samples, labels, sources and warnings in the members' order, as decoding each alone."""
+    from evframes.raw.dvs_lip import decode_npy_members
+    rng = np.random.default_rng(9)
+    dts = [[("t", "<i4"), ("x", "i1"), ("y", "i1"), ("p", "i1")],
+           [("t", "<i8"), ("x", "<i2"), ("y", "<i2"), ("p", "?")]]
+    z = tmp_path / "DVS-Lip.zip"
+    names, arrays = [], []
+    with zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED) as zf:
+        for i in range(40):
+            a = _structured(int(rng.integers(0, 500)), np.dtype(dts[(i // 7) % 2]), rng)
+            if i in (3, 30) and len(a):
+                a["y"][0] = 200 if a["y"].dtype.itemsize > 1 else -2
+            if i == 17 and len(a) > 2:
+                a["t"][[0, 1]] = a["t"][[1, 0]] + np.array([1, 0], a["t"].dtype)
+            names.append(f"DVS-Lip/train/{i % 3}/{i}.npy")
+            arrays.append(a)
+            zf.writestr(names[-1], _npy_bytes(a))
+    res = decode_npy_members(str(z), True, names, list(range(40)), "train:0")
+    want_w, lens = [], []
+    for name, a in zip(names, arrays):
+        at = f"{z}:{name}"
+        ev = npy_events(_npy_bytes(a), at, want_w)
+        if len(ev) == 0:
+            want_w.append(f"{at}: sample holds no events; kept as an empty sample")
+        lo = res.offsets[len(lens)]
+        for k in "txyp":
+            np.testing.assert_array_equal(res.events[k][lo:lo + len(ev)], ev[k])
+        lens.append(len(ev))
+    assert np.diff(res.offsets).tolist() == lens
+    assert res.warnings == want_w and len(want_w) >= 3
+    assert res.labels == list(range(40))
+    assert [m["source"] for m in res.metas] == [n.split("/", 1)[1] for n in names]
+
+
+def test_zip_directory_is_read_again_when_the_archive_changes(tmp_path):
+    from evframes.raw.zip_members import zip_directory
+    z = tmp_path / "a.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("one.npy", b"1")
+    assert list(zip_directory(z)) == ["one.npy"]
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("two.npy", b"22")
+        zf.writestr("three.npy", b"333")
+    assert list(zip_directory(z)) == ["two.npy", "three.npy"]

@@ -273,6 +273,57 @@ def fields_to_events(t, x, y, p, sensor_size, where: str, warnings: List[str]) -
     return ensure_sorted(out, where, warnings) if down or off else out
 
 
+def _fields_into_many_py(t, x, y, p, offsets, W, H, ot, ox, oy, op, flagged):
+    """:func:`_fields_into` over each sample ``[offsets[s], offsets[s + 1])`` of the columns
+    (one call for many samples); ``flagged[s]`` = 1 where sample ``s`` has events off the
+    sensor or times that decrease inside it."""
+    for s in range(offsets.shape[0] - 1):
+        a, b = offsets[s], offsets[s + 1]
+        off, down = _fields_into(t[a:b], x[a:b], y[a:b], p[a:b], W, H, ot[a:b], ox[a:b],
+                                 oy[a:b], op[a:b])
+        flagged[s] = (off > 0) | down
+
+
+try:
+    _fields_into_many = njit(cache=True, nogil=True)(_fields_into_many_py)
+except NameError:  # pragma: no cover - without Numba
+    _fields_into_many = _fields_into_many_py
+
+
+def fields_to_events_many(t, x, y, p, offsets, sensor_size, wheres: Sequence[str]
+                          ) -> Tuple[Events, np.ndarray, Dict[int, List[str]]]:
+    """:func:`fields_to_events` of many samples in one pass: the columns hold the samples
+    ``[offsets[s], offsets[s + 1])`` back to back (``wheres[s]`` names sample ``s``). Returns
+    the events, their offsets (changed where events were dropped) and the warnings of each
+    sample that had any (``{s: [...]}``); each sample is converted and checked by itself, as
+    :func:`fields_to_events` would (a time that drops between two samples is no fault). One
+    Numba call instead of one per sample, whose dispatch cost more than a small sample's
+    conversion."""
+    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+    n = len(t)
+    out = Events(t=np.empty(n, T_DTYPE), x=np.empty(n, XY_DTYPE), y=np.empty(n, XY_DTYPE),
+                 p=np.empty(n, P_DTYPE))
+    flagged = np.zeros(offsets.shape[0] - 1, np.uint8)
+    W, H = sensor_size
+    _fields_into_many(t, x, y, p.view(np.uint8) if p.dtype == np.bool_ else p, offsets, W, H,
+                      out["t"], out["x"], out["y"], out["p"], flagged)
+    notes: Dict[int, List[str]] = {}
+    if not flagged.any():
+        return out, offsets, notes
+    parts = []
+    for s in range(flagged.shape[0]):
+        a, b = int(offsets[s]), int(offsets[s + 1])
+        if flagged[s]:
+            notes[s] = []
+            parts.append(fields_to_events(t[a:b], x[a:b], y[a:b], p[a:b], sensor_size,
+                                          wheres[s], notes[s]))
+        else:
+            parts.append(Events({k: out[k][a:b] for k in KEYS}))
+    new = np.zeros_like(offsets)
+    np.cumsum([len(e["t"]) for e in parts], out=new[1:])
+    return concat_events(parts), new, notes
+
+
 def ensure_sorted(ev: Events, where: str, warnings: List[str]) -> Events:
     t = ev["t"]
     if len(t) > 1 and _first_decrease(t) >= 0:
