@@ -202,3 +202,39 @@ def test_t_checked_in_gaps_between_segments():
     ev["t"][500] = 10 ** 7  # unsorted t: the time rule's windows misplace, t is still checked
     with pytest.raises(ValueError, match="decreases at index 501 "):
         I.integrate_events_by_fixed_frames_number(ev, "time", 4, H, W)
+
+
+@pytest.mark.parametrize("v", [2 ** 32 + 5, -(2 ** 32) + 5, 2 ** 40 + 2 ** 32 + 1])
+@pytest.mark.parametrize("field", ["x", "y", "p"])
+def test_64_bit_values_are_never_narrowed_onto_the_sensor(v, field):
+    """The range checks run on 32-bit lanes; a 64-bit value whose low 32 bits are on the
+    sensor (2**32 + 5 -> 5) is still refused, by its high bits, in every rule."""
+    for dts in ((np.int64, np.int64, np.int64), (np.float64, np.int64, np.int64)):
+        ev = events(3000, dts)
+        ev[field][1234] = v
+        with pytest.raises(ValueError, match=f"{field}={v} at index 1234"):
+            I.to_frames(ev, H, W, split_by="number", frames_number=20)
+        with pytest.raises(ValueError, match=f"{field}={v} at index 1234"):
+            I.integrate_events_by_fixed_frames_number(ev, "time", 5, H, W)
+    if v > 0:
+        ev = events(3000, (np.int64, np.uint64, np.uint64))
+        ev[field][1234] = v
+        with pytest.raises(ValueError, match=f"{field}={v} at index 1234"):
+            I.integrate_events_by_fixed_duration(ev, 10_000, H, W)
+
+
+@pytest.mark.parametrize("dt", [np.int8, np.int16, np.int32, np.uint8, np.uint16, np.uint32])
+def test_narrow_dtypes_checked_in_their_own_width(dt):
+    """Every value a narrow dtype can hold outside 0..W-1 is refused (negatives included),
+    and values on the sensor count as the int64 reference does."""
+    info = np.iinfo(dt)
+    ev = events(3000, (np.int64, dt, np.int8))
+    ref = I.to_frames(events(3000), H, W, split_by="number", frames_number=20)
+    assert np.array_equal(I.to_frames(ev, H, W, split_by="number", frames_number=20), ref)
+    for v in sorted({int(info.min), -1, W, int(info.max)}):
+        if not info.min <= v <= info.max or 0 <= v < W:
+            continue
+        bad = events(3000, (np.int64, dt, np.int8))
+        bad["x"][700] = v
+        with pytest.raises(ValueError, match=f"x={v} at index 700 is outside"):
+            I.to_frames(bad, H, W, split_by="number", frames_number=20)

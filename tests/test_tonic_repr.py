@@ -446,3 +446,21 @@ def test_exp_outputs_tolerate_one_ulp_and_nothing_more():
     far = stored.copy()
     far.flat[nz[0]] *= 1.001
     assert C.digest_f32(far) != C.digest_f32(stored) == C.digest_f32(one)
+
+
+@pytest.mark.parametrize("v", [2 ** 32 + 1, -(2 ** 32) + 1])
+def test_tonic_frames_refuse_64_bit_values_whose_low_bits_fit(v):
+    """N-MNIST-dtype (int64) events: x = 2**32 + 1 is outside the frame (np.add.at raises);
+    the kernel's 32-bit lanes must not see it as x = 1. A narrow negative x wraps from the
+    end, as NumPy's indexing (and Tonic) does."""
+    ev = _ev()
+    ev["x"][5] = v
+    for f in (transforms.ToFrame((4, 4, 2), n_time_bins=2), transforms.ToImage((4, 4, 2)),
+              transforms.ToFrame((4, 4, 2), event_count=7)):
+        with pytest.raises(IndexError, match="event 5"):
+            f(ev)
+    ev["x"][5] = -1
+    got = transforms.ToImage((4, 4, 2))(ev)
+    want = transforms.ToImage((4, 4, 2))(np.concatenate([ev[:5], ev[6:]]))
+    want[int(ev["p"][5]), int(ev["y"][5]), 3] += 1
+    assert np.array_equal(got, want)

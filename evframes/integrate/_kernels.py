@@ -90,6 +90,36 @@ def _not_integral_nb(ts):
     return impl
 
 
+def _low32(v, arr):  # pragma: no cover - replaced by the overload in compiled code
+    """The low 32 bits of integer ``v`` (of ``arr``'s dtype; negatives wrap), as uint32."""
+    return np.uint32(int(v) & 0xFFFFFFFF)
+
+
+def _high32(v, arr):  # pragma: no cover - replaced by the overload in compiled code
+    """The bits of integer ``v`` above the low 32 (two's complement), as uint64."""
+    return np.uint64((int(v) >> 32) & 0xFFFFFFFF)
+
+
+@overload(_low32)
+def _low32_nb(v, arr):
+    dt = arr.dtype
+    if isinstance(dt, types.Float):  # truncated toward zero first, as np.int64(v)
+        return lambda v, arr: np.uint32(np.int64(v))
+    if isinstance(dt, types.Integer) and dt.bitwidth <= 32 and dt.signed:
+        return lambda v, arr: np.uint32(np.int32(v))
+    return lambda v, arr: np.uint32(v)
+
+
+@overload(_high32)
+def _high32_nb(v, arr):
+    dt = arr.dtype
+    if isinstance(dt, types.Float):
+        return lambda v, arr: np.uint64(np.int64(v)) >> np.uint64(32)
+    if isinstance(dt, types.Integer) and dt.bitwidth <= 32:
+        return lambda v, arr: np.uint64(0)  # nothing above: the test compiles away
+    return lambda v, arr: np.uint64(v) >> np.uint64(32)
+
+
 @njit(cache=True, nogil=True, inline="always")
 def _chunk_index(t, x, y, p, i, m, H, W, check_t, buf):
     """Flat indices ``p*H*W + y*W + x`` of events ``[i, i+m)`` into ``buf`` (uint32), in one
@@ -100,19 +130,21 @@ def _chunk_index(t, x, y, p, i, m, H, W, check_t, buf):
     on its own element width, and the t loop's loads overlap the previous chunk's scatter."""
     HW = np.uint32(H * W)
     W32 = np.uint32(W)
-    Wu = np.uint64(W)
-    Hu = np.uint64(H)
-    one = np.uint64(1)
     xs = x[i:i + m]
     ys = y[i:i + m]
     ps = p[i:i + m]
+    H32 = np.uint32(H)
+    one = np.uint32(1)
     bad = False
-    for j in range(m):
-        a = np.uint64(xs[j])
-        b = np.uint64(ys[j])
-        c = np.uint64(ps[j])
-        bad |= (a >= Wu) | (b >= Hu) | (c > one)
-        buf[j] = np.uint32(c) * HW + np.uint32(b) * W32 + np.uint32(a)
+    high = np.uint64(0)
+    for j in range(m):  # range checks on 32-bit lanes (twice as many per vector as 64-bit)
+        a = _low32(xs[j], x)
+        b = _low32(ys[j], y)
+        c = _low32(ps[j], p)
+        high |= _high32(xs[j], x) | _high32(ys[j], y) | _high32(ps[j], p)
+        bad |= (a >= W32) | (b >= H32) | (c > one)
+        buf[j] = c * HW + b * W32 + a
+    bad |= high != 0  # a 64-bit value outside 0 .. 2**32 - 1 (never narrowed onto the sensor)
     if check_t:
         ts = t[max(i - 1, 0):i + m]
         for j in range(1, ts.shape[0]):

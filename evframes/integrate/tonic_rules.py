@@ -34,6 +34,8 @@ from typing import Optional, Tuple
 import numpy as np
 from numba import njit
 
+from ._kernels import _high32, _low32
+
 __all__ = ["TonicIndexError", "time_window_bounds", "event_count_bounds", "time_bins_bounds",
            "event_bins_bounds", "python_slices", "searchsorted_left", "count_frames",
            "check_sorted_outside"]
@@ -227,13 +229,14 @@ def _frames(x, y, p, t, starts, ends, P, H, W, has_y, merge_p, check_t, out):
 @njit(cache=True, nogil=True)
 def _frames_rows(x, y, p, t, starts, ends, P, H, W, has_y, merge_p, check_t, out):
     """:func:`_frames`' pass with the three flags constant."""
-    HW = H * W
-    Wu = np.uint64(W)
-    Hu = np.uint64(H)
-    Pu = np.uint64(P)
+    HW = np.uint32(H * W)
+    W32 = np.uint32(W)
+    H32 = np.uint32(H)
+    P32 = np.uint32(P)
+    zero = np.uint32(0)
     pmn = p[0]
     pmx = p[0]
-    buf = np.empty(_CHUNK, np.int64)
+    buf = np.empty(_CHUNK, np.uint32)
     for k in range(starts.shape[0]):
         row = out[k]
         i = starts[k]
@@ -244,13 +247,19 @@ def _frames_rows(x, y, p, t, starts, ends, P, H, W, has_y, merge_p, check_t, out
             ys = y[i:i + m]
             ps = p[i:i + m]
             bad = False
-            for j in range(m):
-                xi = np.int64(xs[j])
-                yi = np.int64(ys[j]) if has_y else 0
-                pi = 0 if merge_p else np.int64(ps[j])
-                bad |= ((np.uint64(xi) >= Wu) | (np.uint64(yi) >= Hu)
-                        | (np.uint64(pi) >= Pu))
-                buf[j] = pi * HW + yi * W + xi
+            high = np.uint64(0)
+            for j in range(m):  # 32-bit lanes for inputs of <= 32 bits (see _low32)
+                a = _low32(xs[j], x)
+                b = _low32(ys[j], y) if has_y else zero
+                c = zero if merge_p else _low32(ps[j], p)
+                high |= _high32(xs[j], x)
+                if has_y:
+                    high |= _high32(ys[j], y)
+                if not merge_p:
+                    high |= _high32(ps[j], p)
+                bad |= (a >= W32) | (b >= H32) | (c >= P32)
+                buf[j] = c * HW + b * W32 + a
+            bad |= high != 0
             if merge_p:
                 for j in range(m):
                     pmn = min(pmn, ps[j])
@@ -268,7 +277,7 @@ def _frames_rows(x, y, p, t, starts, ends, P, H, W, has_y, merge_p, check_t, out
                     return code, at, pmn, pmx
             else:
                 for j in range(m):
-                    q = np.uint64(buf[j])  # unsigned: no negative-index wraparound code
+                    q = buf[j]  # unsigned: no negative-index wraparound code
                     row[q] = row[q] + np.int16(1)
             i += m
     return _OK, -1, pmn, pmx
