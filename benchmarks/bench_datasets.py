@@ -78,6 +78,17 @@ datasets it ran. Times in seconds, best of the runs; ratio = peer / evframes.
 | Tonic / evframes | target | machine |
 |---|---|---|---|---|---|---|---|---|
 """
+STORE_HEADER = """
+Store-write floor (same run): the events stores evframes extracted, read back into memory and
+written again into fresh stores by the extraction's own writer (Blosc-LZ4 columns, running
+checksums, manifest, fsync at commit), best of the runs. Inflate floor (1 thread) + store
+floor is the least one thread spends extracting into these stores; SJ / that sum is the
+ceiling of the speed-up on one thread (two threads can overlap the two, at most 2x more).
+
+| dataset | M events | store floor s | inflate floor s (1 thread) | sum s | SpikingJelly s \
+| evframes s | ceiling: SJ / sum | evframes / sum | target | machine |
+|---|---|---|---|---|---|---|---|---|---|---|
+"""
 FLOOR_HEADER = """
 Inflate floor (same run, same files): every compressed byte of the archives inflated with
 ISA-L (python-isal, 2x zlib; the inflater evframes uses) and discarded (zip members, zips
@@ -409,6 +420,41 @@ def inflate_floor(files, threads: int) -> Tuple[float, int]:
     return time.perf_counter() - t0, inf.out_bytes
 
 
+# -- the store-write floor: the events evframes extracted, written again, nothing decoded -----
+# Every reader that keeps evframes' events stores (Blosc-LZ4 columns, running checksums, a
+# manifest, fsync at commit) must also pay this: the stores are read back into memory, then
+# written into fresh stores through EventsStoreWriter (the extraction's own writer), one
+# append per split. With the inflate floor it bounds what extraction into these stores can
+# reach on one thread.
+def store_floor(root: Path, repeat: int) -> Tuple[float, int]:
+    """Best seconds (of ``repeat``, at least 3) to write the events stores under
+    ``root/events`` again, and their events."""
+    import h5py
+
+    from evframes.store import EventsStoreWriter
+    splits = []
+    for path in sorted((root / "events").glob("*.h5")):
+        with h5py.File(path, "r") as f:
+            ev = {k: f[k][:] for k in "txyp"}
+            meta = {k: [v.decode() if isinstance(v, bytes) else v for v in f["meta"][k][:]]
+                    for k in f["meta"]} if "meta" in f else {}
+            n = f["labels"].shape[0]
+            metas = [{k: v[i] for k, v in meta.items()} for i in range(n)]
+            cols = {k: (str if isinstance(v[0] if v else "", str) else int)
+                    for k, v in meta.items()}
+            splits.append((path.stem, ev, f["offsets"][:], f["labels"][:].tolist(), metas, cols))
+    best = float("inf")
+    with tempfile.TemporaryDirectory(prefix="bench-store-") as d:
+        for _ in range(max(repeat, 3)):
+            t0 = time.perf_counter()
+            for name, ev, off, labels, metas, cols in splits:
+                w = EventsStoreWriter(Path(d) / f"{name}.h5", cols)
+                w.append_many(ev, off, labels, metas)
+                w.commit({"kind": "events"})
+            best = min(best, time.perf_counter() - t0)
+    return best, sum(len(sp[1]["t"]) for sp in splits)
+
+
 # -- the runs ----------------------------------------------------------------------------------
 def run_evframes(name: str, root: Path, workers: Optional[int]):
     from evframes.pipeline.extract import extract
@@ -487,6 +533,9 @@ def bench(name: str, repeat: int) -> dict:
         out["ev"] = min(t for t, _ in ev)
         out["ev_counts"] = ev[0][1]
         log(f"  evframes {out['ev']:.2f} s {out['ev_counts']}")
+        if zips and case.ev is None and (root / "events").is_dir():
+            out["store"], _ = store_floor(root, repeat)
+            log(f"  store-write floor {out['store']:.3f} s")
         if case.sj:
             try:
                 sj = [case.sj(root) if callable(case.sj) else run_sj(case.sj, root)
@@ -569,6 +618,29 @@ def floor_row(r: dict) -> Optional[str]:
     return "| " + " | ".join(cells) + " |"
 
 
+def store_row(r: dict) -> Optional[str]:
+    if "store" not in r or "floor1" not in r:
+        return None
+    ev, f1, st = r["ev"], r["floor1"], r["store"]
+    both = f1 + st
+    cells = [TITLES[r["name"]], f"{r['ev_counts'][1] / 1e6:.2f}", f"{st:.3f}", f"{f1:.3f}",
+             f"{both:.3f}"]
+    target = CASES[r["name"]].target
+    if "sj" in r:
+        sj = sum(r["sj"])
+        cells += [f"{sj:.2f}", f"{ev:.2f}", f"{sj / both:.1f}x"]
+    else:
+        cells += ["-", f"{ev:.2f}", "-"]
+    cells.append(f"{ev / both:.2f}x")
+    if target is None or "sj" not in r:
+        cells.append("-")
+    else:
+        ok = sum(r["sj"]) / both >= target
+        cells.append(f">= {target:g}x: {'within' if ok else 'beyond'} one thread's ceiling")
+    cells.append(f"load {r['load0']} -> {r['load1']}")
+    return "| " + " | ".join(cells) + " |"
+
+
 def machine_line() -> str:
     try:
         git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -588,37 +660,44 @@ def machine_line() -> str:
             f"before -> after.")
 
 
-def update(path: Path, rows: Dict[str, str], floors: Dict[str, str]) -> str:
-    """The results file with the rows of ``rows`` (main table) and ``floors`` (inflate-floor
-    table) replaced (or appended); other datasets' rows and any notes below are kept."""
-    header, fheader = HEADER.splitlines(), FLOOR_HEADER.splitlines()
+def update(path: Path, rows: Dict[str, str], floors: Dict[str, str],
+           stores: Optional[Dict[str, str]] = None) -> str:
+    """The results file with the rows of ``rows`` (main table), ``floors`` (inflate-floor
+    table) and ``stores`` (store-floor table) replaced (or appended); other datasets' rows
+    and any notes below are kept."""
+    headers = set(HEADER.splitlines()) | set(FLOOR_HEADER.splitlines()) \
+        | set(STORE_HEADER.splitlines())
     table: Dict[str, str] = {}
     ftable: Dict[str, str] = {}
+    stable: Dict[str, str] = {}
     notes = []
     current = table
     if path.is_file():
         for line in path.read_text().splitlines():
             if line.startswith("| dataset | inflated MB"):
                 current = ftable
-            if line in header or line in fheader:
+            elif line.startswith("| dataset | M events"):
+                current = stable
+            if line in headers:
                 continue
             if line.startswith("| "):
                 current[line.split("|")[1].strip()] = line
             elif not line.startswith("Last run:"):
                 notes.append(line)
-    for k, v in rows.items():
-        table[TITLES[k]] = v
-    for k, v in floors.items():
-        ftable[TITLES[k]] = v
+    for src, dst in ((rows, table), (floors, ftable), (stores or {}, stable)):
+        for k, v in src.items():
+            dst[TITLES[k]] = v
     tail = "\n".join(notes).strip("\n")
     order = list(TITLES.values())
-    floor_part = ""
-    if ftable:
-        floor_part = FLOOR_HEADER + "\n".join(
-            ftable[t] for t in sorted(ftable, key=lambda t: order.index(t)
-                                      if t in order else len(order))) + "\n"
-    return (HEADER + "\n".join(table.values()) + "\n" + floor_part + "\n" + machine_line()
-            + "\n" + (f"\n{tail}\n" if tail else ""))
+
+    def part(head, t):
+        if not t:
+            return ""
+        return head + "\n".join(t[k] for k in sorted(t, key=lambda k: order.index(k)
+                                                       if k in order else len(order))) + "\n"
+    return (HEADER + "\n".join(table.values()) + "\n" + part(FLOOR_HEADER, ftable)
+            + part(STORE_HEADER, stable) + "\n" + machine_line() + "\n"
+            + (f"\n{tail}\n" if tail else ""))
 
 
 def main():
@@ -631,13 +710,16 @@ def main():
     results = [bench(n, a.repeat) for n in a.datasets]
     rows = {r["name"]: row(r) for r in results}
     floors = {r["name"]: f for r in results if (f := floor_row(r)) is not None}
+    stores = {r["name"]: f for r in results if (f := store_row(r)) is not None}
     if a.update:
-        a.update.write_text(update(a.update, rows, floors))
+        a.update.write_text(update(a.update, rows, floors, stores))
         log(f"updated {a.update}")
     else:
         print(HEADER + "\n".join(rows.values()))
         if floors:
             print(FLOOR_HEADER + "\n".join(floors.values()))
+        if stores:
+            print(STORE_HEADER + "\n".join(stores.values()))
 
 if __name__ == "__main__":
     main()
