@@ -163,3 +163,25 @@ def test_zip_directory_is_read_again_when_the_archive_changes(tmp_path):
         zf.writestr("two.npy", b"22")
         zf.writestr("three.npy", b"333")
     assert list(zip_directory(z)) == ["two.npy", "three.npy"]
+
+
+def test_clearing_the_archive_caches_makes_the_next_open_read_again(tmp_path):
+    """Benchmarks time a first open: after clear_index_cache / clear_directory_cache the
+    archive's index and directory are read from the file again, not served from memory."""
+    import gzip
+
+    from evframes.raw.zip_members import clear_directory_cache, zip_directory
+    from evframes.store.seekable_deflate import cached_index, clear_index_cache
+    g = tmp_path / "a.gz"
+    g.write_bytes(gzip.compress(b"x" * 5000))
+    first = cached_index(g)
+    assert cached_index(g) is first
+    clear_index_cache()
+    assert cached_index(g) is not first
+    z = tmp_path / "a.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("one.npy", b"1")
+    d = zip_directory(z)
+    assert zip_directory(z) is d
+    clear_directory_cache()
+    assert zip_directory(z) is not d and list(zip_directory(z)) == ["one.npy"]

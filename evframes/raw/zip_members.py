@@ -25,7 +25,8 @@ from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from ..formats.inflate import crc32, inflate
 
-__all__ = ["ZipMembers", "FileWindow", "read_ahead", "inflate_threads", "zip_directory"]
+__all__ = ["ZipMembers", "FileWindow", "read_ahead", "inflate_threads", "zip_directory",
+           "clear_directory_cache"]
 
 _DIRECTORIES: "OrderedDict[tuple, Dict[str, zipfile.ZipInfo]]" = OrderedDict()
 _DIRECTORIES_LOCK = threading.Lock()
@@ -51,6 +52,12 @@ def zip_directory(path) -> Dict[str, zipfile.ZipInfo]:
         while len(_DIRECTORIES) > _DIRECTORIES_KEPT:
             _DIRECTORIES.popitem(last=False)
     return infos
+
+
+def clear_directory_cache() -> None:
+    """Forget the zip directories :func:`zip_directory` keeps (benchmarks time a first open)."""
+    with _DIRECTORIES_LOCK:
+        _DIRECTORIES.clear()
 
 
 def inflate_threads() -> int:

@@ -244,6 +244,13 @@ def cached_index(path, member: Optional[str] = None, full: bool = False) -> Defl
     return idx
 
 
+def clear_index_cache() -> None:
+    """Forget the indexes (and the streams inflated whole) this process keeps: the next open
+    of an archive reads it again (benchmarks time a first open this way)."""
+    with _LOCK:
+        _INDEXES.clear()
+
+
 class _Inflater:
     """The decoder, block cache and lazily found checkpoints of one index, shared by the
     :class:`SeekableDeflate` files opened on it (reads by ``os.pread``: no shared offset)."""
@@ -410,4 +417,5 @@ def open_seekable(path, member: Optional[str] = None, full: bool = False) -> See
 
 
 __all__ = ["DeflateIndex", "SeekableDeflate", "deflate_index", "cached_index", "open_seekable",
+           "clear_index_cache",
            "BLOCK", "SPACING", "CACHE_BLOCKS"]
