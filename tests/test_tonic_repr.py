@@ -464,3 +464,15 @@ def test_tonic_frames_refuse_64_bit_values_whose_low_bits_fit(v):
     want = transforms.ToImage((4, 4, 2))(np.concatenate([ev[:5], ev[6:]]))
     want[int(ev["p"][5]), int(ev["y"][5]), 3] += 1
     assert np.array_equal(got, want)
+
+
+def test_sparse_tensor_indices_are_one_contiguous_block():
+    """ToSparseTensor hands torch a contiguous [ndim, nnz] index block (a strided one makes
+    torch copy every index), with torch's own values and order."""
+    import torch
+    ev = _ev(200)
+    sp = transforms.ToSparseTensor((4, 4, 2), n_time_bins=3)(ev)
+    dense = transforms.ToFrame((4, 4, 2), n_time_bins=3)(ev)
+    want = torch.from_numpy(dense).to_sparse()
+    assert sp.indices().is_contiguous() and sp.is_coalesced()
+    assert torch.equal(sp.indices(), want.indices()) and torch.equal(sp.values(), want.values())

@@ -16,10 +16,11 @@ def _count_nonzero(flat):
 
 
 @njit(cache=True, nogil=True)
-def _coo(flat, shape, idx, vals):
-    """Row-major nonzero cells of ``flat`` (C order of ``shape``) into ``idx [ndim, nnz+1]``
-    and ``vals [nnz+1]`` (the last column is scratch). Branch-free: every cell is written
-    at the next free position, which advances only past a nonzero one."""
+def _coo(flat, shape, idx, last, vals):
+    """Row-major nonzero cells of ``flat`` (C order of ``shape``) into ``idx [ndim, nnz]``
+    and ``vals [nnz + 1]``; ``last`` is ``idx``'s last row plus one scratch element after it
+    (the same memory). Branch-free: every cell's inner coordinate and value are written at
+    the next free position, which advances only past a nonzero one."""
     nd = shape.shape[0]
     inner = shape[nd - 1]
     coord = np.zeros(nd, np.int64)
@@ -30,7 +31,6 @@ def _coo(flat, shape, idx, vals):
             coord[a] = r % shape[a]
             r //= shape[a]
         k0 = k
-        last = idx[nd - 1]
         for j in range(inner):
             v = flat[start + j]
             vals[k] = v
@@ -44,7 +44,9 @@ def _coo(flat, shape, idx, vals):
 
 
 def dense_to_sparse(dense: np.ndarray):
-    """``torch.from_numpy(dense).to_sparse()``, the same tensor (torch imported here)."""
+    """``torch.from_numpy(dense).to_sparse()``, the same tensor (torch imported here). The
+    indices are one contiguous ``[ndim, nnz]`` block (torch would copy a strided one: 16 MB
+    for 1 M events in 20 frames)."""
     import torch
 
     d = np.ascontiguousarray(dense)
@@ -52,8 +54,10 @@ def dense_to_sparse(dense: np.ndarray):
         return torch.from_numpy(d).to_sparse()
     flat = d.reshape(-1)
     nnz = int(_count_nonzero(flat))
-    idx = np.empty((d.ndim, nnz + 1), np.int64)
+    nd = d.ndim
+    block = np.empty(nd * nnz + 1, np.int64)  # + the last row's scratch element
+    idx = block[:nd * nnz].reshape(nd, nnz)
     vals = np.empty(nnz + 1, d.dtype)
-    _coo(flat, np.asarray(d.shape, np.int64), idx, vals)
-    return torch.sparse_coo_tensor(torch.from_numpy(idx[:, :nnz]), torch.from_numpy(vals[:nnz]),
+    _coo(flat, np.asarray(d.shape, np.int64), idx, block[(nd - 1) * nnz:], vals)
+    return torch.sparse_coo_tensor(torch.from_numpy(idx), torch.from_numpy(vals[:nnz]),
                                    d.shape, is_coalesced=True, check_invariants=False)
