@@ -476,3 +476,38 @@ def test_sparse_tensor_indices_are_one_contiguous_block():
     want = torch.from_numpy(dense).to_sparse()
     assert sp.indices().is_contiguous() and sp.is_coalesced()
     assert torch.equal(sp.indices(), want.indices()) and torch.equal(sp.values(), want.values())
+
+
+def test_packed_xy_records_count_as_separate_fields():
+    """Tonic's DVSGesture records (x, y adjacent int16) take the one-load path; the same
+    events with the fields apart take the other: equal frames, equal errors, including a
+    negative x that wraps, a y off the frame and a time that decreases."""
+    from evframes.integrate._tonic_kernels import packed_xy
+    rng = np.random.default_rng(4)
+    n = 5000
+    packed = np.zeros(n, np.dtype([("x", "<i2"), ("y", "<i2"), ("p", "?"), ("t", "<i8")]))
+    apart = np.zeros(n, np.dtype([("t", "<i8"), ("x", "<i2"), ("p", "?"), ("y", "<i2")]))
+    cols = {"x": rng.integers(-2, 34, n), "y": rng.integers(0, 34, n),
+            "p": rng.integers(0, 2, n).astype(bool), "t": np.sort(rng.integers(0, 10 ** 6, n))}
+    for e in (packed, apart):
+        for k, v in cols.items():
+            e[k] = v
+    assert packed_xy(packed["x"], packed["y"]) is not None
+    assert packed_xy(apart["x"], apart["y"]) is None
+    assert packed_xy(packed["x"][::2], packed["y"][::2]) is not None  # any stride
+    ss = (34, 34, 2)
+    makers = [lambda: transforms.ToFrame(ss, n_time_bins=7),
+              lambda: transforms.ToFrame(ss, event_count=333, overlap=33),
+              lambda: transforms.ToImage(ss)]
+    for make in makers:
+        assert np.array_equal(make()(packed), make()(apart))
+        assert np.array_equal(make()(packed[1::3]), make()(apart[1::3]))
+    for field, v, err in (("y", 34, IndexError), ("x", -35, IndexError), ("t", 0, ValueError)):
+        a, b = packed.copy(), apart.copy()
+        a[field][2100] = b[field][2100] = v
+        for make in makers[:1]:
+            with pytest.raises(err) as ea:
+                make()(a)
+            with pytest.raises(err) as eb:
+                make()(b)
+            assert str(ea.value) == str(eb.value)

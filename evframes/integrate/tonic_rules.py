@@ -35,13 +35,23 @@ import numpy as np
 from numba import njit
 
 from ._kernels import _high32, _low32
+from ._tonic_kernels import (
+    _BAD_P,
+    _BAD_T,
+    _BAD_X,
+    _BAD_Y,
+    _CHUNK,
+    _OK,
+    _one_by_one,
+    frames_xy,
+    packed_xy,
+)
 
 __all__ = ["TonicIndexError", "time_window_bounds", "event_count_bounds", "time_bins_bounds",
            "event_bins_bounds", "python_slices", "searchsorted_left", "count_frames",
            "check_sorted_outside"]
 
 _I64 = np.int64
-_OK, _BAD_X, _BAD_Y, _BAD_P, _BAD_T = 0, 1, 2, 3, 4
 
 
 class TonicIndexError(IndexError, ValueError):
@@ -155,46 +165,6 @@ def searchsorted_left(t, values) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 # int16 count frames
 # ---------------------------------------------------------------------------------------------
-
-# Events per index-buffer chunk: short chunks let one chunk's loads run under the previous
-# chunk's scatter (see evframes.integrate._kernels._CHUNK).
-_CHUNK = 64
-
-
-@njit(cache=True, nogil=True)
-def _axis(v, d):
-    """``v`` as NumPy indexing takes it on an axis of ``d``: (index, outside?)."""
-    i = np.int64(v)
-    if i < 0:
-        i += d
-    return i, i < 0 or i >= d
-
-
-@njit(cache=True, nogil=True)
-def _one_by_one(x, y, p, t, lo, hi, P, H, W, has_y, merge_p, check_t, row):
-    """Count events [lo, hi) into ``row`` with NumPy's negative indices; (code, index) of
-    the first event it refuses, or (_OK, -1)."""
-    HW = H * W
-    for i in range(lo, hi):
-        if check_t and i > 0 and t[i] < t[i - 1]:
-            return _BAD_T, i
-        xi, bad = _axis(x[i], W)
-        if bad:
-            return _BAD_X, i
-        yi = 0
-        if has_y:
-            yi, bad = _axis(y[i], H)
-            if bad:
-                return _BAD_Y, i
-        pi = 0
-        if not merge_p:
-            pi, bad = _axis(p[i], P)
-            if bad:
-                return _BAD_P, i
-        q = pi * HW + yi * W + xi
-        row[q] = row[q] + np.int16(1)
-    return _OK, -1
-
 
 @njit(cache=True, nogil=True)
 def _frames(x, y, p, t, starts, ends, P, H, W, has_y, merge_p, check_t, out):
@@ -377,8 +347,13 @@ def count_frames(x, y, p, t, starts, ends, P: int, H: int, W: int, *, merge_p=Fa
     out = np.zeros((starts.shape[0], int(P) * Hk * int(W)), np.int16)
     if n_ev == 0:
         return out.reshape(_shape(starts.shape[0], P, H, W, has_y))
-    code, i, pmn, pmx = _frames(x, yv, pv, tv, starts, ends, int(P), Hk, int(W), has_y,
-                                bool(merge_p), check_t, out)
+    xy = packed_xy(x, yv) if has_y and pv.dtype.kind in "iu" else None
+    if xy is not None:  # Tonic's DVSGesture records: x and y in one load
+        code, i, pmn, pmx = frames_xy(xy, x, yv, pv, tv, starts, ends, int(P), Hk, int(W),
+                                      bool(merge_p), check_t, out)
+    else:
+        code, i, pmn, pmx = _frames(x, yv, pv, tv, starts, ends, int(P), Hk, int(W), has_y,
+                                    bool(merge_p), check_t, out)
     if merge_p and has_p:
         if code != _OK:  # Tonic checks the polarities first, over all events
             pmn, pmx = pv.min(), pv.max()
