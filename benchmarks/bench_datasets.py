@@ -601,50 +601,45 @@ def row(r: dict) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def floor_row(r: dict) -> Optional[str]:
-    if "floor1" not in r:
-        return None
-    ev, f1, f2 = r["ev"], r["floor1"], r["floor2"]
-    best = min(f1, f2)  # many small members: the pool's hand-offs can cost more than it saves
-    cells = [TITLES[r["name"]], f"{r['raw_bytes'] / 1e6:.1f} -> {r['inflated'] / 1e6:.1f}",
-             f"{f1:.3f}", f"{f2:.3f}"]
+def _ceiling_row(r: dict, cells: list, floor: float, ev_digits: int, words) -> str:
+    """A floor table's row: ``cells`` so far, then SpikingJelly's and evframes' seconds,
+    the ceiling SJ / ``floor``, evframes / ``floor``, the target's verdict (``words``: what
+    to say when it is within / beyond the ceiling) and the load."""
+    ev = r["ev"]
     target = CASES[r["name"]].target
     if "sj" in r:
         sj = sum(r["sj"])
-        cells += [f"{sj:.2f}", f"{ev:.2f}", f"{sj / best:.1f}x"]
+        cells += [f"{sj:.2f}", f"{ev:.2f}", f"{sj / floor:.1f}x"]
     else:
         cells += ["-", f"{ev:.2f}", "-"]
-    cells.append(f"{ev / best:.1f}x")
+    cells.append(f"{ev / floor:.{ev_digits}f}x")
     if target is None or "sj" not in r:
         cells.append("-")
     else:
-        ok = sum(r["sj"]) / best >= target
-        cells.append(f">= {target:g}x: {'reachable' if ok else 'out of reach'}")
+        ok = sum(r["sj"]) / floor >= target
+        cells.append(f">= {target:g}x: {words[0] if ok else words[1]}")
     cells.append(f"load {r['load0']} -> {r['load1']}")
     return "| " + " | ".join(cells) + " |"
+
+
+def floor_row(r: dict) -> Optional[str]:
+    if "floor1" not in r:
+        return None
+    f1, f2 = r["floor1"], r["floor2"]
+    best = min(f1, f2)  # many small members: the pool's hand-offs can cost more than it saves
+    cells = [TITLES[r["name"]], f"{r['raw_bytes'] / 1e6:.1f} -> {r['inflated'] / 1e6:.1f}",
+             f"{f1:.3f}", f"{f2:.3f}"]
+    return _ceiling_row(r, cells, best, 1, ("reachable", "out of reach"))
 
 
 def store_row(r: dict) -> Optional[str]:
     if "store" not in r or "floor1" not in r:
         return None
-    ev, f1, st = r["ev"], r["floor1"], r["store"]
-    both = f1 + st
+    f1, st = r["floor1"], r["store"]
     cells = [TITLES[r["name"]], f"{r['ev_counts'][1] / 1e6:.2f}", f"{st:.3f}", f"{f1:.3f}",
-             f"{both:.3f}"]
-    target = CASES[r["name"]].target
-    if "sj" in r:
-        sj = sum(r["sj"])
-        cells += [f"{sj:.2f}", f"{ev:.2f}", f"{sj / both:.1f}x"]
-    else:
-        cells += ["-", f"{ev:.2f}", "-"]
-    cells.append(f"{ev / both:.2f}x")
-    if target is None or "sj" not in r:
-        cells.append("-")
-    else:
-        ok = sum(r["sj"]) / both >= target
-        cells.append(f">= {target:g}x: {'within' if ok else 'beyond'} one thread's ceiling")
-    cells.append(f"load {r['load0']} -> {r['load1']}")
-    return "| " + " | ".join(cells) + " |"
+             f"{f1 + st:.3f}"]
+    return _ceiling_row(r, cells, f1 + st, 2,
+                        ("within one thread's ceiling", "beyond one thread's ceiling"))
 
 
 def machine_line() -> str:

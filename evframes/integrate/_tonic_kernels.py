@@ -1,15 +1,13 @@
-"""Kernels of Tonic's int16 count frames (:mod:`evframes.integrate.tonic_rules` holds the
-rules and the checks around them): the one-event-at-a-time pass with NumPy's index rules, and
-the count read with one load for both coordinates: where ``x`` and ``y``
-are adjacent little-endian int16 fields of the same records (Tonic's DVSGesture dtype: ``x``,
-``y`` int16, ``p`` bool, ``t`` int64, 13-byte records), the pair is read as one int32 per
-event (an unaligned view of the same memory, nothing copied) and split in registers. On 1 M
-such records this counted 13-15% faster than two int16 loads per event (this machine, Zen 3).
+"""Numba kernels of Tonic's int16 count frames; :mod:`evframes.integrate.tonic_rules` holds
+the slicing rules and the checks around them.
 
-:func:`packed_xy` finds such a pair; :func:`frames_xy` is
-:func:`evframes.integrate.tonic_rules._frames` for it, with the same values, codes and
-fallback (a chunk holding a refused or wrapping index is redone one event at a time from the
-separate fields).
+:func:`_frames` counts the events of each window, chunk by chunk, and redoes a chunk holding a
+refused or wrapping index one event at a time (:func:`_one_by_one`, NumPy's index rules).
+Where ``x`` and ``y`` are adjacent little-endian int16 fields of the same records (Tonic's
+DVSGesture dtype: ``x``, ``y`` int16, ``p`` bool, ``t`` int64, 13-byte records), the pair is
+read as one int32 per event (:func:`packed_xy`: an unaligned view of the same memory,
+nothing copied) and split in registers: on 1 M such records 13-15% faster than two int16
+loads per event (Zen 3).
 """
 from __future__ import annotations
 
@@ -18,6 +16,8 @@ from typing import Optional
 
 import numpy as np
 from numba import njit
+
+from ._kernels import _high32, _low32
 
 _OK, _BAD_X, _BAD_Y, _BAD_P, _BAD_T = 0, 1, 2, 3, 4
 
@@ -89,12 +89,55 @@ def packed_xy(x: np.ndarray, y: np.ndarray) -> Optional[np.ndarray]:
 
 
 @njit(cache=True, nogil=True)
-def _rows_xy(xy, x, y, p, t, starts, ends, P, H, W, merge_p, check_t, out):
-    """tonic_rules._frames_rows with ``has_y`` and ``x``, ``y`` read from ``xy``."""
+def _frames(x, y, p, t, starts, ends, P, H, W, has_y, merge_p, check_t, out, xy, packed):
+    """out: int16 [n, P*H*W] (zeroed by the caller). Adds 1 (wrapping) per event of each
+    window at ``(p, y, x)``, each index taken as NumPy indexing takes it (``-d <= v < d``,
+    negatives from the end; ``p`` truncated to an integer; 0 with ``merge_p``; ``y`` 0
+    without ``has_y``). ``packed``: ``xy`` is :func:`packed_xy`'s view of ``x`` and ``y``
+    (``has_y`` then), read instead of them; else ``xy`` is unused (pass ``x``). Returns
+    ``(code, index, pmin, pmax)``: the first bad event (code ``_BAD_X`` ...; ``_BAD_T`` where
+    ``check_t`` and ``t`` decreases into a visited event) or ``(_OK, -1, ...)``, and (with
+    ``merge_p``) the extreme raw ``p`` of the visited events.
+
+    Per chunk of events: one loop computes the flat indices into a small buffer and ORs
+    their range checks (an index NumPy would wrap counts as outside there), then the counts
+    are scattered; a chunk with such an index is redone one event at a time."""
+    # The flags become compile-time constants of _frames_rows (its loops vectorise then).
+    a = (x, y, p, t, starts, ends, P, H, W)
+    if packed:
+        if merge_p:
+            if check_t:
+                return _frames_rows(*a, True, True, True, out, xy, True)
+            return _frames_rows(*a, True, True, False, out, xy, True)
+        if check_t:
+            return _frames_rows(*a, True, False, True, out, xy, True)
+        return _frames_rows(*a, True, False, False, out, xy, True)
+    if has_y:
+        if merge_p:
+            if check_t:
+                return _frames_rows(*a, True, True, True, out, xy, False)
+            return _frames_rows(*a, True, True, False, out, xy, False)
+        if check_t:
+            return _frames_rows(*a, True, False, True, out, xy, False)
+        return _frames_rows(*a, True, False, False, out, xy, False)
+    if merge_p:
+        if check_t:
+            return _frames_rows(*a, False, True, True, out, xy, False)
+        return _frames_rows(*a, False, True, False, out, xy, False)
+    if check_t:
+        return _frames_rows(*a, False, False, True, out, xy, False)
+    return _frames_rows(*a, False, False, False, out, xy, False)
+
+
+@njit(cache=True, nogil=True)
+def _frames_rows(x, y, p, t, starts, ends, P, H, W, has_y, merge_p, check_t, out, xy,
+                 packed):
+    """:func:`_frames`' pass with its four flags constant."""
     HW = np.uint32(H * W)
     W32 = np.uint32(W)
     H32 = np.uint32(H)
     P32 = np.uint32(P)
+    zero = np.uint32(0)
     pmn = p[0]
     pmx = p[0]
     buf = np.empty(_CHUNK, np.uint32)
@@ -104,16 +147,35 @@ def _rows_xy(xy, x, y, p, t, starts, ends, P, H, W, merge_p, check_t, out):
         e = ends[k]
         while i < e:
             m = min(_CHUNK, e - i)
-            vs = xy[i:i + m]
             ps = p[i:i + m]
             bad = False
-            for j in range(m):
-                v = np.int32(vs[j])
-                a = np.uint32(np.int32(np.int16(v & 0xFFFF)))  # x, sign-extended
-                b = np.uint32(v >> 16)  # y: the arithmetic shift sign-extends it
-                c = np.uint32(0) if merge_p else np.uint32(np.int32(ps[j]))
-                bad |= (a >= W32) | (b >= H32) | (c >= P32)
-                buf[j] = c * HW + b * W32 + a
+            high = np.uint64(0)
+            if packed:  # x and y from one int32 load
+                vs = xy[i:i + m]
+                for j in range(m):
+                    v = np.int32(vs[j])
+                    a = np.uint32(np.int32(np.int16(v & 0xFFFF)))  # x, sign-extended
+                    b = np.uint32(v >> 16)  # y: the arithmetic shift sign-extends it
+                    c = zero if merge_p else _low32(ps[j], p)
+                    if not merge_p:
+                        high |= _high32(ps[j], p)
+                    bad |= (a >= W32) | (b >= H32) | (c >= P32)
+                    buf[j] = c * HW + b * W32 + a
+            else:
+                xs = x[i:i + m]
+                ys = y[i:i + m]
+                for j in range(m):  # 32-bit lanes for inputs of <= 32 bits (see _low32)
+                    a = _low32(xs[j], x)
+                    b = _low32(ys[j], y) if has_y else zero
+                    c = zero if merge_p else _low32(ps[j], p)
+                    high |= _high32(xs[j], x)
+                    if has_y:
+                        high |= _high32(ys[j], y)
+                    if not merge_p:
+                        high |= _high32(ps[j], p)
+                    bad |= (a >= W32) | (b >= H32) | (c >= P32)
+                    buf[j] = c * HW + b * W32 + a
+            bad |= high != 0
             if merge_p:
                 for j in range(m):
                     pmn = min(pmn, ps[j])
@@ -125,28 +187,16 @@ def _rows_xy(xy, x, y, p, t, starts, ends, P, H, W, merge_p, check_t, out):
                 if i > 0:
                     bad |= t[i] < t[i - 1]
             if bad:
-                code, at = _one_by_one(x, y, p, t, i, i + m, P, H, W, True, merge_p, check_t,
-                                       row)
+                code, at = _one_by_one(x, y, p, t, i, i + m, P, H, W, has_y, merge_p,
+                                       check_t, row)
                 if code != _OK:
                     return code, at, pmn, pmx
             else:
                 for j in range(m):
-                    q = buf[j]
+                    q = buf[j]  # unsigned: no negative-index wraparound code
                     row[q] = row[q] + np.int16(1)
             i += m
     return _OK, -1, pmn, pmx
 
 
-def frames_xy(xy, x, y, p, t, starts, ends, P, H, W, merge_p, check_t, out):
-    """:func:`_rows_xy` with its two flags as compile-time constants (its loops vectorise
-    then); ``p`` integer (bool viewed as uint8)."""
-    if merge_p:
-        if check_t:
-            return _rows_xy(xy, x, y, p, t, starts, ends, P, H, W, True, True, out)
-        return _rows_xy(xy, x, y, p, t, starts, ends, P, H, W, True, False, out)
-    if check_t:
-        return _rows_xy(xy, x, y, p, t, starts, ends, P, H, W, False, True, out)
-    return _rows_xy(xy, x, y, p, t, starts, ends, P, H, W, False, False, out)
-
-
-__all__ = ["packed_xy", "frames_xy"]  # and the codes, _axis, _one_by_one for tonic_rules
+__all__ = ["packed_xy"]  # and, for tonic_rules, the codes, _axis, _one_by_one, _frames

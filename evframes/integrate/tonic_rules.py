@@ -34,18 +34,7 @@ from typing import Optional, Tuple
 import numpy as np
 from numba import njit
 
-from ._kernels import _high32, _low32
-from ._tonic_kernels import (
-    _BAD_P,
-    _BAD_T,
-    _BAD_X,
-    _BAD_Y,
-    _CHUNK,
-    _OK,
-    _one_by_one,
-    frames_xy,
-    packed_xy,
-)
+from ._tonic_kernels import _BAD_P, _BAD_T, _BAD_X, _BAD_Y, _OK, _frames, packed_xy
 
 __all__ = ["TonicIndexError", "time_window_bounds", "event_count_bounds", "time_bins_bounds",
            "event_bins_bounds", "python_slices", "searchsorted_left", "count_frames",
@@ -167,93 +156,6 @@ def searchsorted_left(t, values) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 
 @njit(cache=True, nogil=True)
-def _frames(x, y, p, t, starts, ends, P, H, W, has_y, merge_p, check_t, out):
-    """out: int16 [n, P*H*W] (zeroed by the caller). Adds 1 (wrapping) per event of each
-    window at ``(p, y, x)``, each index taken as NumPy indexing takes it (``-d <= v < d``,
-    negatives from the end; ``p`` truncated to an integer; 0 with ``merge_p``; ``y`` 0
-    without ``has_y``). Returns ``(code, index, pmin, pmax)``: the first bad event (code
-    ``_BAD_X`` ...; ``_BAD_T`` where ``check_t`` and ``t`` decreases into a visited event)
-    or ``(_OK, -1, ...)``, and (with ``merge_p``) the extreme raw ``p`` of the visited events.
-
-    Per chunk of events: one loop computes the flat indices into a small buffer and ORs
-    their range checks (an index NumPy would wrap counts as outside there), then the counts
-    are scattered; a chunk with such an index is redone one event at a time."""
-    # The flags become compile-time constants of _frames_rows (its loops vectorise then).
-    if has_y:
-        if merge_p:
-            if check_t:
-                return _frames_rows(x, y, p, t, starts, ends, P, H, W, True, True, True, out)
-            return _frames_rows(x, y, p, t, starts, ends, P, H, W, True, True, False, out)
-        if check_t:
-            return _frames_rows(x, y, p, t, starts, ends, P, H, W, True, False, True, out)
-        return _frames_rows(x, y, p, t, starts, ends, P, H, W, True, False, False, out)
-    if merge_p:
-        if check_t:
-            return _frames_rows(x, y, p, t, starts, ends, P, H, W, False, True, True, out)
-        return _frames_rows(x, y, p, t, starts, ends, P, H, W, False, True, False, out)
-    if check_t:
-        return _frames_rows(x, y, p, t, starts, ends, P, H, W, False, False, True, out)
-    return _frames_rows(x, y, p, t, starts, ends, P, H, W, False, False, False, out)
-
-
-@njit(cache=True, nogil=True)
-def _frames_rows(x, y, p, t, starts, ends, P, H, W, has_y, merge_p, check_t, out):
-    """:func:`_frames`' pass with the three flags constant."""
-    HW = np.uint32(H * W)
-    W32 = np.uint32(W)
-    H32 = np.uint32(H)
-    P32 = np.uint32(P)
-    zero = np.uint32(0)
-    pmn = p[0]
-    pmx = p[0]
-    buf = np.empty(_CHUNK, np.uint32)
-    for k in range(starts.shape[0]):
-        row = out[k]
-        i = starts[k]
-        e = ends[k]
-        while i < e:
-            m = min(_CHUNK, e - i)
-            xs = x[i:i + m]
-            ys = y[i:i + m]
-            ps = p[i:i + m]
-            bad = False
-            high = np.uint64(0)
-            for j in range(m):  # 32-bit lanes for inputs of <= 32 bits (see _low32)
-                a = _low32(xs[j], x)
-                b = _low32(ys[j], y) if has_y else zero
-                c = zero if merge_p else _low32(ps[j], p)
-                high |= _high32(xs[j], x)
-                if has_y:
-                    high |= _high32(ys[j], y)
-                if not merge_p:
-                    high |= _high32(ps[j], p)
-                bad |= (a >= W32) | (b >= H32) | (c >= P32)
-                buf[j] = c * HW + b * W32 + a
-            bad |= high != 0
-            if merge_p:
-                for j in range(m):
-                    pmn = min(pmn, ps[j])
-                    pmx = max(pmx, ps[j])
-            if check_t:
-                ts = t[i:i + m]
-                for j in range(1, m):
-                    bad |= ts[j] < ts[j - 1]
-                if i > 0:
-                    bad |= t[i] < t[i - 1]
-            if bad:
-                code, at = _one_by_one(x, y, p, t, i, i + m, P, H, W, has_y, merge_p,
-                                       check_t, row)
-                if code != _OK:
-                    return code, at, pmn, pmx
-            else:
-                for j in range(m):
-                    q = buf[j]  # unsigned: no negative-index wraparound code
-                    row[q] = row[q] + np.int16(1)
-            i += m
-    return _OK, -1, pmn, pmx
-
-
-@njit(cache=True, nogil=True)
 def _scan(t, p, lo, hi, check_t):
     """Over events [lo, hi): the first i >= 1 with t[i] < t[i-1] (-1: none) when
     ``check_t``, and the extreme raw p."""
@@ -348,12 +250,9 @@ def count_frames(x, y, p, t, starts, ends, P: int, H: int, W: int, *, merge_p=Fa
     if n_ev == 0:
         return out.reshape(_shape(starts.shape[0], P, H, W, has_y))
     xy = packed_xy(x, yv) if has_y and pv.dtype.kind in "iu" else None
-    if xy is not None:  # Tonic's DVSGesture records: x and y in one load
-        code, i, pmn, pmx = frames_xy(xy, x, yv, pv, tv, starts, ends, int(P), Hk, int(W),
-                                      bool(merge_p), check_t, out)
-    else:
-        code, i, pmn, pmx = _frames(x, yv, pv, tv, starts, ends, int(P), Hk, int(W), has_y,
-                                    bool(merge_p), check_t, out)
+    code, i, pmn, pmx = _frames(x, yv, pv, tv, starts, ends, int(P), Hk, int(W), has_y,
+                                bool(merge_p), check_t, out, x if xy is None else xy,
+                                xy is not None)
     if merge_p and has_p:
         if code != _OK:  # Tonic checks the polarities first, over all events
             pmn, pmx = pv.min(), pv.max()

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ...integrate._tonic_kernels import _axis  # NumPy's index rule on one axis
+
 OK, BAD_INDEX, BAD_T = 0, 1, 2
 
 
@@ -148,14 +150,6 @@ def voxel(t, x, y, p, n_bins, H, W, ft0, fspan, bool_p, out):
 # ---------------------------------------------------------------------------------------------
 # Time surface
 # ---------------------------------------------------------------------------------------------
-
-@njit(cache=True, nogil=True)
-def _axis(v, d):
-    i = np.int64(v)
-    if i < 0:
-        i += d
-    return i, i < 0 or i >= d
-
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def time_surface(t, x, y, p, starts, ends, te, tau, P, H, W, has_y, out):
