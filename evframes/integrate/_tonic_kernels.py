@@ -102,31 +102,38 @@ def _frames(x, y, p, t, starts, ends, P, H, W, has_y, merge_p, check_t, out, xy,
     Per chunk of events: one loop computes the flat indices into a small buffer and ORs
     their range checks (an index NumPy would wrap counts as outside there), then the counts
     are scattered; a chunk with such an index is redone one event at a time."""
-    # The flags become compile-time constants of _frames_rows (its loops vectorise then).
-    a = (x, y, p, t, starts, ends, P, H, W)
+    # The flags become compile-time constants of _frames_rows (its loops vectorise then);
+    # spelled out: passing the other arguments as *args loses the constants (6% slower).
     if packed:
         if merge_p:
             if check_t:
-                return _frames_rows(*a, True, True, True, out, xy, True)
-            return _frames_rows(*a, True, True, False, out, xy, True)
+                return _frames_rows(x, y, p, t, starts, ends, P, H, W, True, True, True, out,
+                                    xy, True)
+            return _frames_rows(x, y, p, t, starts, ends, P, H, W, True, True, False, out,
+                                xy, True)
         if check_t:
-            return _frames_rows(*a, True, False, True, out, xy, True)
-        return _frames_rows(*a, True, False, False, out, xy, True)
+            return _frames_rows(x, y, p, t, starts, ends, P, H, W, True, False, True, out,
+                                xy, True)
+        return _frames_rows(x, y, p, t, starts, ends, P, H, W, True, False, False, out, xy, True)
     if has_y:
         if merge_p:
             if check_t:
-                return _frames_rows(*a, True, True, True, out, xy, False)
-            return _frames_rows(*a, True, True, False, out, xy, False)
+                return _frames_rows(x, y, p, t, starts, ends, P, H, W, True, True, True, out,
+                                    xy, False)
+            return _frames_rows(x, y, p, t, starts, ends, P, H, W, True, True, False, out,
+                                xy, False)
         if check_t:
-            return _frames_rows(*a, True, False, True, out, xy, False)
-        return _frames_rows(*a, True, False, False, out, xy, False)
+            return _frames_rows(x, y, p, t, starts, ends, P, H, W, True, False, True, out,
+                                xy, False)
+        return _frames_rows(x, y, p, t, starts, ends, P, H, W, True, False, False, out, xy, False)
     if merge_p:
         if check_t:
-            return _frames_rows(*a, False, True, True, out, xy, False)
-        return _frames_rows(*a, False, True, False, out, xy, False)
+            return _frames_rows(x, y, p, t, starts, ends, P, H, W, False, True, True, out,
+                                xy, False)
+        return _frames_rows(x, y, p, t, starts, ends, P, H, W, False, True, False, out, xy, False)
     if check_t:
-        return _frames_rows(*a, False, False, True, out, xy, False)
-    return _frames_rows(*a, False, False, False, out, xy, False)
+        return _frames_rows(x, y, p, t, starts, ends, P, H, W, False, False, True, out, xy, False)
+    return _frames_rows(x, y, p, t, starts, ends, P, H, W, False, False, False, out, xy, False)
 
 
 @njit(cache=True, nogil=True)
