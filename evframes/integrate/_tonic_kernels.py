@@ -17,13 +17,10 @@ from typing import Optional
 import numpy as np
 from numba import njit
 
-from ._kernels import _high32, _low32
+# _CHUNK: events per index-buffer chunk, as the count kernel's (its docstring says why 64)
+from ._kernels import _CHUNK, _high32, _low32
 
 _OK, _BAD_X, _BAD_Y, _BAD_P, _BAD_T = 0, 1, 2, 3, 4
-
-# Events per index-buffer chunk: short chunks let one chunk's loads run under the previous
-# chunk's scatter (see evframes.integrate._kernels._CHUNK).
-_CHUNK = 64
 
 
 @njit(cache=True, nogil=True)
@@ -61,8 +58,6 @@ def _one_by_one(x, y, p, t, lo, hi, P, H, W, has_y, merge_p, check_t, row):
     return _OK, -1
 
 
-
-
 class _Alias:
     """An object exposing existing memory as an array (``np.asarray`` of it), keeping the
     array it belongs to alive."""
@@ -83,9 +78,8 @@ def packed_xy(x: np.ndarray, y: np.ndarray) -> Optional[np.ndarray]:
     ax = x.__array_interface__["data"][0]
     if y.__array_interface__["data"][0] != ax + 2:
         return None
-    view = np.asarray(_Alias(x, {"data": (ax, True), "shape": x.shape, "strides": x.strides,
+    return np.asarray(_Alias(x, {"data": (ax, True), "shape": x.shape, "strides": x.strides,
                                  "typestr": "<i4", "version": 3}))
-    return view
 
 
 @njit(cache=True, nogil=True)

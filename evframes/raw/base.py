@@ -57,16 +57,25 @@ class JobResult:
         return len(self.labels)
 
 
+def pack_events(name: str, parts: Sequence[Mapping], lens: Sequence[int],
+                labels: Sequence[int], metas: Sequence[Dict[str, Any]],
+                warnings: Sequence[str] = (),
+                truncated: Sequence[Dict[str, Any]] = ()) -> JobResult:
+    """One :class:`JobResult` of event ``parts`` (each one or more samples back to back)
+    concatenated, the samples being ``lens[i]`` events long, in order."""
+    offsets = np.zeros(len(lens) + 1, dtype=np.int64)
+    np.cumsum(lens, out=offsets[1:])
+    return JobResult(name=name, events=concat_events(parts), offsets=offsets,
+                     labels=[int(v) for v in labels], metas=list(metas),
+                     warnings=list(warnings), truncated=list(truncated))
+
+
 def pack_samples(name: str, samples: Sequence[Tuple[Mapping, int, Dict[str, Any]]],
                  warnings: Sequence[str] = (),
                  truncated: Sequence[Dict[str, Any]] = ()) -> JobResult:
     """Concatenate ``[(events, label, meta), ...]`` into one :class:`JobResult`."""
-    lens = [len(s[0]["t"]) for s in samples]
-    offsets = np.zeros(len(samples) + 1, dtype=np.int64)
-    np.cumsum(lens, out=offsets[1:])
-    return JobResult(name=name, events=concat_events([s[0] for s in samples]), offsets=offsets,
-                     labels=[int(s[1]) for s in samples], metas=[s[2] for s in samples],
-                     warnings=list(warnings), truncated=list(truncated))
+    return pack_events(name, [s[0] for s in samples], [len(s[0]["t"]) for s in samples],
+                       [s[1] for s in samples], [s[2] for s in samples], warnings, truncated)
 
 
 def run_job(job: Job) -> JobResult:

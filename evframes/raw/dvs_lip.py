@@ -40,9 +40,16 @@ from typing import Dict, Iterator, List, Optional, Tuple
 import numpy as np
 
 from ..errors import DatasetError, FormatError
-from ..events import concat_events
 from . import roots
-from .base import Job, JobResult, RawDataset, chunked, fields_to_events, fields_to_events_many
+from .base import (
+    Job,
+    JobResult,
+    RawDataset,
+    chunked,
+    fields_to_events,
+    fields_to_events_many,
+    pack_events,
+)
 from .zip_members import ZipMembers, read_ahead, zip_directory
 
 SENSOR_SIZE = (128, 128)  # (W, H) pixels
@@ -206,13 +213,8 @@ def decode_npy_members(source: str, is_zip: bool, names: List[str], labels: List
             ahead.close()  # the pool's reads end before the archive closes
         if zm is not None:
             zm.close()
-    lens = [n for b in batches for n in b[1]]
-    offsets = np.zeros(len(lens) + 1, np.int64)
-    np.cumsum(lens, out=offsets[1:])
-    return JobResult(name=job_name, events=concat_events([e for b in batches for e in b[0]]),
-                     offsets=offsets, labels=[int(v) for b in batches for v in b[2]],
-                     metas=[m for b in batches for m in b[3]],
-                     warnings=[w for b in batches for w in b[4]])
+    parts, lens, labels, metas, warned = ([v for b in batches for v in b[i]] for i in range(5))
+    return pack_events(job_name, parts, lens, labels, metas, warned)
 
 
 class DVSLipRaw(RawDataset):
