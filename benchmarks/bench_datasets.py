@@ -426,9 +426,9 @@ def inflate_floor(files, threads: int) -> Tuple[float, int]:
 # written into fresh stores through EventsStoreWriter (the extraction's own writer), one
 # append per split. With the inflate floor it bounds what extraction into these stores can
 # reach on one thread.
-def store_floor(root: Path, repeat: int) -> Tuple[float, int]:
+def store_floor(root: Path, repeat: int) -> float:
     """Best seconds (of ``repeat``, at least 3) to write the events stores under
-    ``root/events`` again, and their events."""
+    ``root/events`` again."""
     import h5py
 
     from evframes.store import EventsStoreWriter
@@ -452,7 +452,7 @@ def store_floor(root: Path, repeat: int) -> Tuple[float, int]:
                 w.append_many(ev, off, labels, metas)
                 w.commit({"kind": "events"})
             best = min(best, time.perf_counter() - t0)
-    return best, sum(len(sp[1]["t"]) for sp in splits)
+    return best
 
 
 # -- the runs ----------------------------------------------------------------------------------
@@ -540,7 +540,7 @@ def bench(name: str, repeat: int) -> dict:
         out["ev_counts"] = ev[0][1]
         log(f"  evframes {out['ev']:.2f} s {out['ev_counts']}")
         if zips and case.ev is None and (root / "events").is_dir():
-            out["store"], _ = store_floor(root, repeat)
+            out["store"] = store_floor(root, repeat)
             log(f"  store-write floor {out['store']:.3f} s")
         if case.sj:
             try:
