@@ -1,13 +1,13 @@
 """evframes.formats.inflate: ISA-L inflation gives zlib's bytes and raises zlib's errors."""
 import gzip
-import os
 import zlib
 
+import numpy as np
 import pytest
 
 from evframes.formats import inflate as inf
 
-DATA = os.urandom(5000) + bytes(range(256)) * 2000
+DATA = np.random.default_rng(7).bytes(5000) + bytes(range(256)) * 2000
 
 
 def test_isal_is_the_inflater():
@@ -39,8 +39,13 @@ def test_corrupt_and_truncated_streams_raise_zlib_error():
 
 
 def test_inflate_partial_keeps_the_intact_part_as_zlib_does():
-    packed = zlib.compress(DATA)
-    cut = packed[:len(packed) // 3]
-    got = inf.inflate_partial(cut)
-    assert got == zlib.decompressobj().decompress(cut) and 0 < len(got) < len(DATA)
-    assert inf.inflate_partial(memoryview(packed)) == DATA
+    """Byte for byte zlib's output wherever the stream is cut (ISA-L alone may stop one byte
+    short of it on a truncated stream: about one cut in seven here, CI's flake of 3 December)."""
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        data = rng.bytes(int(rng.integers(100, 9000))) + bytes(range(256)) * 500
+        packed = zlib.compress(data)
+        cut = packed[:int(rng.integers(2, len(packed)))]
+        got = inf.inflate_partial(cut)
+        assert got == zlib.decompressobj().decompress(cut) and len(got) < len(data)
+        assert inf.inflate_partial(memoryview(packed)) == data
