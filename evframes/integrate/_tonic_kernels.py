@@ -149,8 +149,10 @@ def _frames_rows(x, y, p, t, starts, ends, P, H, W, has_y, merge_p, check_t, out
         while i < e:
             m = min(_CHUNK, e - i)
             ps = p[i:i + m]
-            bad = False
             high = np.uint64(0)
+            ma = zero  # the chunk's largest x, y, p (unsigned: negatives are huge): a max
+            mb = zero  # reduction vectorises, an OR of comparisons did not (1.6x slower)
+            mc = zero
             if packed:  # x and y from one int32 load
                 vs = xy[i:i + m]
                 for j in range(m):
@@ -160,7 +162,9 @@ def _frames_rows(x, y, p, t, starts, ends, P, H, W, has_y, merge_p, check_t, out
                     c = zero if merge_p else _low32(ps[j], p)
                     if not merge_p:
                         high |= _high32(ps[j], p)
-                    bad |= (a >= W32) | (b >= H32) | (c >= P32)
+                    ma = max(ma, a)
+                    mb = max(mb, b)
+                    mc = max(mc, c)
                     buf[j] = c * HW + b * W32 + a
             else:
                 xs = x[i:i + m]
@@ -174,9 +178,11 @@ def _frames_rows(x, y, p, t, starts, ends, P, H, W, has_y, merge_p, check_t, out
                         high |= _high32(ys[j], y)
                     if not merge_p:
                         high |= _high32(ps[j], p)
-                    bad |= (a >= W32) | (b >= H32) | (c >= P32)
+                    ma = max(ma, a)
+                    mb = max(mb, b)
+                    mc = max(mc, c)
                     buf[j] = c * HW + b * W32 + a
-            bad |= high != 0
+            bad = (ma >= W32) | (mb >= H32) | (mc >= P32) | (high != 0)
             if merge_p:
                 for j in range(m):
                     pmn = min(pmn, ps[j])
