@@ -16,7 +16,7 @@ import pytest
 from evframes import integrate as I
 from evframes.events import make_events
 from evframes.integrate._inputs import _kernel_arrays
-from evframes.integrate._kernels import _CHUNK
+from evframes.integrate._kernels import _AHEAD, _CHUNK
 
 from helpers import real_file
 
@@ -109,7 +109,8 @@ def events(n, dts=(np.int64, np.int64, np.int64), seed=0):
 
 
 @pytest.mark.parametrize("i", sorted({0, _CHUNK - 1, _CHUNK, _CHUNK + 1, 2 * _CHUNK - 1,
-                                      2 * _CHUNK, 511, 512, 513, 1023, 1024, 4999}))
+                                      2 * _CHUNK, 511, 512, 513, 1023, 1024, 4095, 4096,
+                                      4097, 4999}))
 def test_unsorted_t_found_at_chunk_edges(i):
     for tdt in (np.int64, np.float64):
         ev = events(5000, (tdt, np.int64, np.int64))
@@ -239,3 +240,23 @@ def test_narrow_dtypes_checked_in_their_own_width(dt):
         bad["x"][700] = v
         with pytest.raises(ValueError, match=f"x={v} at index 700 is outside"):
             I.to_frames(bad, H, W, split_by="number", frames_number=20)
+
+
+@pytest.mark.parametrize("n", [_AHEAD + _CHUNK - 1, _AHEAD + _CHUNK, _AHEAD + _CHUNK + 1,
+                               3 * _AHEAD + 7])
+def test_prefetch_edges_count_every_event(n):
+    """x, y, p are prefetched _AHEAD events ahead while a chunk is counted: lengths around
+    where that stops, contiguous int64 / int16 fields and Tonic's N-MNIST records (32-byte
+    strided int64 fields), all give the NumPy reference."""
+    from evframes.tonic import transforms as TT
+    for dts in ((np.int64,) * 3, (np.int64, np.int16, np.int8)):
+        ev = events(n, dts, seed=n)
+        ref = sj_number({k: v.astype(np.int64) for k, v in ev.items()}, 5)
+        assert np.array_equal(I.to_frames(ev, H, W, split_by="number", frames_number=5), ref)
+        assert np.array_equal(
+            I.integrate_events_by_fixed_frames_number(ev, "number", 5, H, W), ref)
+    rec = np.zeros(n, [("x", int), ("y", int), ("t", int), ("p", int)])
+    for k in "xytp":
+        rec[k] = ev[k]
+    got = TT.ToFrame(sensor_size=(W, H, 2), event_count=n)(rec)
+    assert got.shape == (1, 2, H, W) and np.array_equal(got[0], sj_frame(ev, 0, n))

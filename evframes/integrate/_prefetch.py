@@ -40,6 +40,7 @@ def _prefetch(typingctx, arr, idx):
 
 @njit(cache=True, nogil=True, inline="always")
 def prefetch_lines(a, lo, hi):
-    """Prefetch the 64-byte cache lines of 1-D contiguous ``a[lo:hi]`` (in bounds: not checked)."""
-    for i in range(lo, hi, max(1, 64 // a.itemsize)):
+    """Prefetch the 64-byte cache lines of 1-D ``a[lo:hi]`` (contiguous or a field of a
+    structured array; in bounds: not checked)."""
+    for i in range(lo, hi, max(1, 64 // max(a.strides[0], 1))):  # strided: a record field
         _prefetch(a, i)
