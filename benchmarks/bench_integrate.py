@@ -338,8 +338,9 @@ def report(rows, args, load0, load1):
 
 
 NOTES = (
-    "Notes: evframes validates every input (x, y, p ranges, t sorted) inside these timings, "
-    "in the counting pass; SpikingJelly and np.bincount validate nothing. The SJ-named rows "
+    "Notes: evframes validates every input (x, y, p ranges, t sorted) inside these timings "
+    "(x, y, p in the counting pass, t in a pass just before it); SpikingJelly and "
+    "np.bincount validate nothing. The SJ-named rows "
     "take the arrays as given (no conversion copies: the kernel is compiled per input dtype) "
     "and write float64 frames like SpikingJelly. Rounds are interleaved, so every "
     "implementation starts with its input out of the CPU caches (as after decoding a file). "

@@ -1,11 +1,12 @@
 """Count kernels typed by the input dtypes (issue 16 item 1): values, no copies, errors.
 
 The SpikingJelly-named functions and ``integrate`` take ``x, y, p`` in any integer dtype (p
-also bool) and ``t`` int64 or integral float64 as they come, and validate in the counting
-pass. These tests check that such inputs are not copied, that every dtype gives the values of
-an independent NumPy reference (SpikingJelly's formulas with np.bincount on a real DVS128
-Gesture clip), and that bad events are still reported with the same one-line errors,
-wherever in the chunked pass they sit (chunk edges, overlaps, the tail after the last frame).
+also bool) and ``t`` int64 or integral float64 as they come, and validate x, y, p in the
+counting pass (t in a pass of its own just before). These tests check that such inputs are
+not copied, that every dtype gives the values of an independent NumPy reference
+(SpikingJelly's formulas with np.bincount on a real DVS128 Gesture clip), and that bad events
+are still reported with the same one-line errors, wherever in the chunked pass they sit
+(chunk edges, overlaps, the tail after the last frame).
 No timings here (benchmarks/bench_integrate.py measures).
 """
 from __future__ import annotations

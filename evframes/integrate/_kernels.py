@@ -131,7 +131,8 @@ def _hist_segments(x, y, p, starts, ends, H, W, out):
 @njit(cache=True, nogil=True)
 def _hist_checked(t, x, y, p, starts, ends, H, W, check_t, n_check, cnt, flush, out):
     """Count events ``starts[k] <= i < ends[k]`` into row k of ``out`` ([T, 2*H*W], any
-    integer or float dtype), validating in the same pass.
+    integer or float dtype), validating x, y, p in the same pass (t, when
+    checked, in a pass of its own just before).
 
     ``cnt``: ``out`` itself (``flush`` False: rows are zeroed and counted in place), or a
     ``[1, 2*H*W]`` unsigned integer scratch wide enough for any segment's count (``flush``

@@ -90,8 +90,8 @@ def _finish_dtype(frames: np.ndarray, final: Optional[np.dtype]) -> np.ndarray:
 def _integrate_arrays(t, x, y, p, starts, ends, H: int, W: int, dtype,
                       check_t: bool, n_check: Optional[int] = None) -> np.ndarray:
     """Histogram the segments in one pass that validates the segments' events and those after
-    the last one up to ``n_check`` (default: all), t too when ``check_t`` (over ``[0,
-    n_check)``). x, y, p: any integer dtype; t: int64 or integral float64
+    the last one up to ``n_check`` (default: all); with ``check_t``, t over ``[0, n_check)`` in
+    a pass of its own first. x, y, p: any integer dtype; t: int64 or integral float64
     (:func:`_kernel_arrays`); frames are written in their final dtype (float64 for SJ's API)."""
     n = x.shape[0] if n_check is None else n_check
     T = starts.shape[0]
