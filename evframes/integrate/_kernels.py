@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit, prange, types
 from numba.extending import overload
 
-from ._prefetch import prefetch_lines
+from ._prefetch import prefetch_ahead
 
 # Rule codes shared by the Python wrappers and the Numba batch kernels.
 _NUMBER, _TIME, _DURATION, _COUNT = 0, 1, 2, 3
@@ -177,7 +177,6 @@ def _t_bad(t, n):
 def _hist_rows(x, y, p, starts, ends, H, W, n_check, cnt, flush, out):
     """:func:`_hist_checked`'s counting pass (x, y, p range-checked chunk by chunk)."""
     buf = np.empty(_CHUNK, np.uint32)
-    n = x.shape[0]
     top = 0
     for k in range(starts.shape[0]):
         row = cnt[0] if flush else cnt[k]
@@ -188,11 +187,9 @@ def _hist_rows(x, y, p, starts, ends, H, W, n_check, cnt, flush, out):
             top = e
         while i < e:
             m = min(_CHUNK, e - i)
-            f = i + _AHEAD
-            if f + _CHUNK <= n:
-                prefetch_lines(x, f, f + _CHUNK)
-                prefetch_lines(y, f, f + _CHUNK)
-                prefetch_lines(p, f, f + _CHUNK)
+            prefetch_ahead(x, i, _AHEAD, _CHUNK)
+            prefetch_ahead(y, i, _AHEAD, _CHUNK)
+            prefetch_ahead(p, i, _AHEAD, _CHUNK)
             if _chunk_index(x, y, p, i, m, H, W, buf):
                 return True
             for j in range(m):

@@ -1,4 +1,4 @@
-"""A software prefetch for Numba kernels: :func:`prefetch_lines` asks the CPU to start loading
+"""A software prefetch for Numba kernels: :func:`prefetch_ahead` asks the CPU to start loading
 array elements that a kernel reads a few chunks later.
 
 Why by hand: Numba exposes no prefetch, and the count kernel's streaming reads of wide inputs
@@ -39,8 +39,11 @@ def _prefetch(typingctx, arr, idx):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def prefetch_lines(a, lo, hi):
-    """Prefetch the 64-byte cache lines of 1-D ``a[lo:hi]`` (contiguous or a field of a
-    structured array; in bounds: not checked)."""
-    for i in range(lo, hi, max(1, 64 // max(a.strides[0], 1))):  # strided: a record field
-        _prefetch(a, i)
+def prefetch_ahead(a, i, ahead, m):
+    """Prefetch the 64-byte cache lines of 1-D ``a[i + ahead : i + ahead + m]`` (contiguous or
+    a field of a structured array: the step follows the stride), if that lies within ``a``;
+    kernels call it once per chunk ``i`` to start loading a later chunk."""
+    lo = i + ahead
+    if lo + m <= a.shape[0]:
+        for j in range(lo, lo + m, max(1, 64 // max(a.strides[0], 1))):
+            _prefetch(a, j)

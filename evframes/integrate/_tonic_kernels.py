@@ -19,7 +19,7 @@ from numba import njit
 
 # _CHUNK: events per index-buffer chunk, as the count kernel's (its docstring says why 64)
 from ._kernels import _AHEAD, _CHUNK, _high32, _low32
-from ._prefetch import prefetch_lines
+from ._prefetch import prefetch_ahead
 
 _OK, _BAD_X, _BAD_Y, _BAD_P, _BAD_T = 0, 1, 2, 3, 4
 
@@ -143,16 +143,13 @@ def _frames_rows(x, y, p, t, starts, ends, P, H, W, has_y, merge_p, check_t, out
     pmn = p[0]
     pmx = p[0]
     buf = np.empty(_CHUNK, np.uint32)
-    n = x.shape[0]
     for k in range(starts.shape[0]):
         row = out[k]
         i = starts[k]
         e = ends[k]
         while i < e:
             m = min(_CHUNK, e - i)
-            f = i + _AHEAD
-            if f + _CHUNK <= n:  # the record lines (or x's) a few chunks ahead
-                prefetch_lines(x, f, f + _CHUNK)
+            prefetch_ahead(x, i, _AHEAD, _CHUNK)  # the record lines (or x's) chunks ahead
             ps = p[i:i + m]
             high = np.uint64(0)
             ma = zero  # the chunk's largest x, y, p (unsigned: negatives are huge): a max
