@@ -17,7 +17,9 @@ import pytest
 from evframes import integrate as I
 from evframes.events import make_events
 from evframes.integrate._inputs import _kernel_arrays
-from evframes.integrate._kernels import _AHEAD, _CHUNK
+from evframes.integrate._kernels import _AHEAD, _CHUNK, _COUNT, _DURATION, _NUMBER, _TIME
+from evframes.integrate._t_pass import _T_BLOCK
+from evframes.integrate.rules import _bounds, _bounds_t_checked
 
 from helpers import real_file
 
@@ -123,7 +125,9 @@ def test_unsorted_t_found_at_chunk_edges(i):
             at = i
         for kw in (dict(split_by="number", frames_number=7, dtype=np.float64),
                    dict(split_by="number", frames_number=3, overlap=700),
-                   dict(count=3000, include_incomplete=False)):
+                   dict(count=3000, include_incomplete=False),
+                   dict(split_by="time", frames_number=7, overlap=40),
+                   dict(duration=300)):
             with pytest.raises(ValueError, match=f"decreases at index {at} "):
                 I.to_frames(ev, H, W, **kw)
 
@@ -261,3 +265,57 @@ def test_prefetch_edges_count_every_event(n):
         rec[k] = ev[k]
     got = TT.ToFrame(sensor_size=(W, H, 2), event_count=n)(rec)
     assert got.shape == (1, 2, H, W) and np.array_equal(got[0], sj_frame(ev, 0, n))
+
+
+def _t_with_runs(n, seed, span):
+    """Sorted t with long runs of one timestamp (so windows start inside runs and at block
+    edges) and a few big gaps (empty windows)."""
+    rng = np.random.default_rng(seed)
+    steps = rng.choice([0, 0, 0, 1, 3, 50, span], n)
+    t = np.cumsum(steps) - steps[0]
+    return t.astype(np.int64)
+
+
+@pytest.mark.parametrize("n", [1, 2, _T_BLOCK - 1, _T_BLOCK, _T_BLOCK + 1, 2 * _T_BLOCK + 7,
+                               20_000])
+def test_boundaries_found_in_the_t_pass_equal_the_binary_searches(n):
+    # the time rules' boundaries are searched block by block inside the t pass: they must
+    # equal np.searchsorted over the whole t (_bounds), for every window edge, wherever it
+    # falls (inside a run of equal t, on a block edge, past the end, in an empty window)
+    for seed, span in ((0, 997), (1, 5), (2, 100_000)):
+        t = _t_with_runs(n, seed, span)
+        for tt in (t, t.astype(np.float64)):
+            cases = [(_TIME, dict(T=T, overlap=o)) for T in (1, 3, 20, 97) for o in (0, 7, 5000)]
+            span_all = int(t[-1] - t[0])  # D from 1 window to 300 windows, and one more
+            cases += [(_DURATION, dict(D=max(1, span_all // k))) for k in (1, 7, 50, 300)]
+            cases += [(_DURATION, dict(D=10 ** 9)), (_DURATION, dict(D=span_all + 1))]
+            cases += [(_NUMBER, dict(T=7, overlap=3)), (_COUNT, dict(C=1000, overlap=10))]
+            for rule, kw in cases:
+                s0, e0 = _bounds(rule, tt, n, **kw)
+                s1, e1, bad = _bounds_t_checked(rule, tt, **kw)
+                assert not bad
+                np.testing.assert_array_equal(s1, s0, err_msg=f"{rule} {kw} starts")
+                np.testing.assert_array_equal(e1, e0, err_msg=f"{rule} {kw} ends")
+
+
+def test_windows_straddling_t_blocks_count_every_event():
+    # 3 * _T_BLOCK events whose duration windows end exactly at, before and after block edges
+    n = 3 * _T_BLOCK
+    t = np.arange(n, dtype=np.int64)
+    rng = np.random.default_rng(4)
+    ev = {"t": t, "x": rng.integers(0, W, n), "y": rng.integers(0, H, n),
+          "p": rng.integers(0, 2, n)}
+    for D in (_T_BLOCK, _T_BLOCK - 1, _T_BLOCK + 1, 1000):
+        np.testing.assert_array_equal(I.integrate_events_by_fixed_duration(ev, D, H, W),
+                                      sj_duration(ev, D))
+    for T in (3, 7):
+        np.testing.assert_array_equal(
+            I.integrate_events_by_fixed_frames_number(ev, "time", T, H, W), sj_time(ev, T))
+
+
+def test_empty_and_one_timestamp_boundaries():
+    for t in (np.zeros(0, np.int64), np.full(5000, 7, np.int64)):
+        for rule, kw in ((_TIME, dict(T=4, overlap=2)), (_DURATION, dict(D=10))):
+            s0, e0 = _bounds(rule, t, t.shape[0], **kw)
+            s1, e1, bad = _bounds_t_checked(rule, t, **kw)
+            assert not bad and np.array_equal(s1, s0) and np.array_equal(e1, e0)

@@ -17,6 +17,7 @@ from numba import njit, prange, types
 from numba.extending import overload
 
 from ._prefetch import prefetch_ahead
+from ._t_pass import _t_bad, _t_bad_search, _t_decreases  # noqa: F401
 
 # Rule codes shared by the Python wrappers and the Numba batch kernels.
 _NUMBER, _TIME, _DURATION, _COUNT = 0, 1, 2, 3
@@ -33,25 +34,6 @@ _CHUNK = 64
 
 # Events ahead of the chunk being counted whose x, y, p lines are prefetched (see _prefetch).
 _AHEAD = 512
-
-
-def _not_integral(ts):  # pragma: no cover - replaced by the overload in compiled code
-    """True if a float array holds a value with a fraction (or NaN); never for integers."""
-    return bool(np.any(ts != np.floor(ts)))
-
-
-@overload(_not_integral)
-def _not_integral_nb(ts):
-    if isinstance(ts.dtype, types.Float):
-        def impl(ts):
-            bad = False
-            for j in range(ts.shape[0]):
-                bad |= ts[j] != np.floor(ts[j])
-            return bad
-    else:
-        def impl(ts):
-            return False
-    return impl
 
 
 def _low32(v, arr):  # pragma: no cover - replaced by the overload in compiled code
@@ -161,19 +143,6 @@ def _hist_checked(t, x, y, p, starts, ends, H, W, check_t, n_check, cnt, flush, 
 
 
 @njit(cache=True, nogil=True)
-def _t_bad(t, n):
-    """True if ``t[0:n]`` decreases somewhere or (float t) holds a fraction or NaN; checked
-    in blocks of 4096 events, so a bad t stops the pass early."""
-    i = 0
-    while i < n:
-        m = min(4096, n - i)
-        if _t_decreases(t, max(i - 1, 0), i + m) or _not_integral(t[i:i + m]):
-            return True
-        i += m
-    return False
-
-
-@njit(cache=True, nogil=True)
 def _hist_rows(x, y, p, starts, ends, H, W, n_check, cnt, flush, out):
     """:func:`_hist_checked`'s counting pass (x, y, p range-checked chunk by chunk)."""
     buf = np.empty(_CHUNK, np.uint32)
@@ -206,16 +175,6 @@ def _hist_rows(x, y, p, starts, ends, H, W, n_check, cnt, flush, out):
             return True
         i += m
     return False
-
-
-@njit(cache=True, nogil=True)
-def _t_decreases(t, lo, hi):
-    """True if t[lo:hi] is not non-decreasing (vectorised)."""
-    ts = t[lo:hi]
-    dec = False
-    for i in range(1, ts.shape[0]):
-        dec |= ts[i] < ts[i - 1]
-    return dec
 
 
 @njit(cache=True, nogil=True)
@@ -359,6 +318,28 @@ def _fill_bounds(rule, t, lo, hi, T, D, C, overlap, incl, nf, starts, ends):
             e = s + C
             starts[j] = lo + s
             ends[j] = lo + (e if e < n else n)
+
+
+@njit(cache=True, nogil=True)
+def _t_bad_bounds(rule, t, n, T, D, C, overlap, incl, nf, starts, ends):
+    """The t pass over ``t[0:n]`` (:func:`_t_bad`; True if t is bad) with the rule's
+    ``nf`` boundaries written into ``starts``, ``ends`` as :func:`_fill_bounds` writes them
+    for one sample. The time rules' binary searches run inside the t pass, each in the block
+    just checked (:func:`_t_bad_search`), instead of over the whole cold t."""
+    empty = starts[:0]
+    if nf == 0 or n == 0 or rule == _NUMBER or rule == _COUNT:
+        _fill_bounds(rule, t, 0, n, T, D, C, overlap, incl, nf, starts, ends)
+        return _t_bad(t, n)
+    t0 = t[0]
+    if rule == _TIME:  # starts[j]: t0 + j*dt; ends[j]: t0 + (j+1)*dt + overlap
+        dt = (t[n - 1] - t0) // T
+        bad = _t_bad_search(t, n, t0, dt, starts, t0 + dt + overlap, dt, ends[:nf - 1])
+    else:  # _DURATION: starts[k] = ends[k-1]: t0 + k*D
+        starts[0] = 0
+        bad = _t_bad_search(t, n, t0 + D, D, starts[1:], t0, D, empty)
+        ends[:nf - 1] = starts[1:]
+    ends[nf - 1] = n
+    return bad
 
 
 # Frame counts and boundaries cost O(T log N) per sample: serial loops, so that the only

@@ -35,7 +35,7 @@ from ._kernels import (
     _hist_checked,
 )
 from .representations import represent_batch, represent_setting
-from .rules import _bounds
+from .rules import _bounds_t_checked
 from .setting import FrameSetting
 
 # ---------------------------------------------------------------------------------------------
@@ -171,10 +171,11 @@ def integrate(events: Mapping, setting: FrameSetting, H: int, W: int,
     rule, T, D, C, o, incl = setting._params()
     if t.dtype.kind == "f" and max(o, D) > _FLOAT_T_MAX:  # float arithmetic not exact then
         t = _t_array(t)
-    # Boundaries only read t[0], t[-1] and binary searches: safe before validation, which
-    # happens inside _integrate_arrays (t, x, y, p while histogramming).
-    starts, ends = _bounds(rule, t, t.shape[0], T=T, D=D, C=C, overlap=o, incl=incl)
-    return _integrate_arrays(t, x, y, p, starts, ends, H, W, dtype, check_t=True)
+    # One pass over t checks it and finds the boundaries; x, y, p are checked while counting.
+    starts, ends, t_bad = _bounds_t_checked(rule, t, T=T, D=D, C=C, overlap=o, incl=incl)
+    if t_bad:
+        _report_bad(t, x, y, p, 0, t.shape[0], H, W, True)
+    return _integrate_arrays(t, x, y, p, starts, ends, H, W, dtype, check_t=False)
 
 
 def to_frames(events: Mapping, H: int, W: int, *, split_by: Optional[str] = None,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Tuple
 import numpy as np
 
 from ._inputs import _EMPTY_T, _check_sorted, _nonneg_int, _pos_int, _t_array
-from ._kernels import _COUNT, _DURATION, _NUMBER, _TIME, _fill_bounds, _n_frames
+from ._kernels import _COUNT, _DURATION, _NUMBER, _TIME, _fill_bounds, _n_frames, _t_bad_bounds
 
 if TYPE_CHECKING:  # pragma: no cover
     from .setting import FrameSetting
@@ -24,6 +24,20 @@ def _bounds(rule: int, t: np.ndarray, n: int, T: int = 0, D: int = 1, C: int = 1
     ends = np.empty(nf, np.int64)
     _fill_bounds(rule, tt, 0, n, T, D, C, overlap, incl, nf, starts, ends)
     return starts, ends
+
+
+def _bounds_t_checked(rule: int, t: np.ndarray, T: int = 0, D: int = 1, C: int = 1,
+                      overlap: int = 0,
+                      incl: bool = True) -> Tuple[np.ndarray, np.ndarray, bool]:
+    """:func:`_bounds` over all of ``t`` plus the check that t is sorted (and integral), in
+    one pass over t (:func:`~._kernels._t_bad_bounds`): ``(starts, ends, t_bad)``; the
+    boundaries are meaningless when ``t_bad``."""
+    n = t.shape[0]
+    nf = int(_n_frames(rule, t, 0, n, T, D, C, overlap, incl))
+    starts = np.empty(nf, np.int64)
+    ends = np.empty(nf, np.int64)
+    bad = _t_bad_bounds(rule, t, n, T, D, C, overlap, incl, nf, starts, ends)
+    return starts, ends, bool(bad)
 
 
 def bounds_by_number(n_events: int, frames_number: int,
