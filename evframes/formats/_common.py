@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
-from numba import njit
 
+from .._jit import njit
 from ..errors import FormatError
 from ..events import Events, empty_events, make_events
 

@@ -22,8 +22,8 @@ TIME_HIGH words going backwards (not a loop) and event times going backwards.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from .._jit import njit
 from ..errors import FormatError
 from ._prophesee_raw import Codec, Plan, off_sensor
 

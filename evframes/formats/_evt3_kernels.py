@@ -29,8 +29,8 @@ has_base, parts not found within ENTRY_LIMIT words (then found by a full scan wh
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from .._jit import njit
 from ..errors import FormatError
 from ._evt2_kernels import popcount32
 from ._prophesee_direct import Direct

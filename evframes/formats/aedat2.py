@@ -44,8 +44,8 @@ import os
 from typing import Iterable, Optional
 
 import numpy as np
-from numba import njit
 
+from .._jit import njit
 from ..errors import FormatError
 from ..events import Events, as_events, empty_events
 from ._common import (

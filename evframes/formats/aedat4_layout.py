@@ -19,7 +19,8 @@ the elements; a vector of tables holds ``u32`` offsets (each from its own positi
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from .._jit import njit
 
 MAGIC = b"#!AER-DAT4.0\r\n"
 #: IOHeader compression codes -> names (dv-processing's CompressionType)

@@ -45,8 +45,8 @@ from __future__ import annotations
 import os
 
 import numpy as np
-from numba import njit
 
+from .._jit import njit
 from ..errors import FormatError
 from ..events import Events, as_events, empty_events
 from ._common import (

@@ -15,8 +15,8 @@ import sys
 from typing import Dict, List, Tuple
 
 import numpy as np
-from numba import njit
 
+from .._jit import njit
 from ..errors import FormatError
 from ..events import P_DTYPE, T_DTYPE, XY_DTYPE
 from ._common import complete_records

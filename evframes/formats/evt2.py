@@ -27,8 +27,8 @@ from __future__ import annotations
 import os
 
 import numpy as np
-from numba import njit
 
+from .._jit import njit
 from ..events import as_events
 from ._common import FileBuffer
 from ._evt2_kernels import TH_MASK, make_codec

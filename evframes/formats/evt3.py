@@ -25,8 +25,8 @@ from __future__ import annotations
 import os
 
 import numpy as np
-from numba import njit
 
+from .._jit import njit
 from ._common import FileBuffer
 from ._evt3_kernels import CODEC
 from ._prophesee_header import header_bytes

@@ -13,9 +13,9 @@ wrappers in :mod:`evframes.integrate.rules`, :mod:`evframes.integrate.setting` a
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange, types
 from numba.extending import overload
 
+from .._jit import njit, prange, types
 from ._prefetch import prefetch_ahead
 from ._t_pass import _t_bad, _t_bad_search, _t_decreases  # noqa: F401
 

@@ -9,9 +9,10 @@ events/s (1 M events, interleaved rounds). Narrow inputs gain nothing and lose n
 from __future__ import annotations
 
 from llvmlite import ir
-from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
+
+from .._jit import njit, types
 
 _I32 = ir.IntType(32)
 

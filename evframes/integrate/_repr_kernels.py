@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
+from .._jit import njit
 from ._decay import EXP_BIAS as _EXP_BIAS
 from ._decay import LN2_HI as _LN2_HI
 from ._decay import LN2_LO as _LN2_LO

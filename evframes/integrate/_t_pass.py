@@ -9,8 +9,9 @@ whole by-duration call. Searching only inside the 4096-event block the check has
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, types
 from numba.extending import overload
+
+from .._jit import njit, types
 
 # Events per block of the t pass: a bad t stops the pass early; a block stays in L1.
 _T_BLOCK = 4096

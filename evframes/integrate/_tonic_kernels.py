@@ -15,7 +15,8 @@ import sys
 from typing import Optional
 
 import numpy as np
-from numba import njit
+
+from .._jit import njit
 
 # _CHUNK: events per index-buffer chunk, as the count kernel's (its docstring says why 64)
 from ._kernels import _AHEAD, _CHUNK, _high32, _low32

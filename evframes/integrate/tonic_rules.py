@@ -32,8 +32,8 @@ from __future__ import annotations
 from typing import Optional, Tuple
 
 import numpy as np
-from numba import njit
 
+from .._jit import njit
 from ._tonic_kernels import _BAD_P, _BAD_T, _BAD_X, _BAD_Y, _OK, _frames, packed_xy
 
 __all__ = ["TonicIndexError", "time_window_bounds", "event_count_bounds", "time_bins_bounds",

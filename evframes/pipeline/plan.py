@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import List, Optional, Tuple
 
 import numpy as np
-from numba import njit
 
+from .._jit import njit
 from ..errors import StoreError
 from ..integrate import FrameSetting
 from ..integrate._kernels import _batch_n_frames, _fill_bounds

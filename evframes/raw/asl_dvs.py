@@ -44,8 +44,8 @@ from pathlib import Path
 from typing import Dict, List, NamedTuple, Optional
 
 import numpy as np
-from numba import njit
 
+from .._jit import njit
 from ..errors import DatasetError, FormatError
 from ..events import P_DTYPE, T_DTYPE, XY_DTYPE, Events, make_events
 from ..formats import mat5

@@ -202,7 +202,7 @@ def _first_decrease_py(t):
 
 
 try:  # one pass, no temporary (np.diff would allocate 8 bytes per event)
-    from numba import njit
+    from .._jit import njit
     _first_decrease = njit(cache=True, nogil=True)(_first_decrease_py)
 except ImportError:  # pragma: no cover
     def _first_decrease(t):

@@ -34,7 +34,8 @@ For soft reset the caller passes ``v_reset = 0`` (it then only enters the charge
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+
+from .._jit import njit, prange
 
 __all__ = ["lif_forward", "lif_backward", "block_size"]
 

@@ -30,8 +30,8 @@ from __future__ import annotations
 from typing import Mapping, Optional, Tuple, Union
 
 import numpy as np
-from numba import njit
 
+from .._jit import njit
 from ..events import KEYS, P_DTYPE, T_DTYPE, XY_DTYPE, Events, as_events
 
 __all__ = [

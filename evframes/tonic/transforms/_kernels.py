@@ -9,8 +9,8 @@ raising; the Python side names the bad event.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from ..._jit import njit
 from ...integrate._tonic_kernels import _axis  # NumPy's index rule on one axis
 
 OK, BAD_INDEX, BAD_T = 0, 1, 2

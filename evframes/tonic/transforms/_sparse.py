@@ -4,7 +4,8 @@ the dense dtype's values), built in one Numba pass instead of torch's generic co
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from ..._jit import njit
 
 
 @njit(cache=True, nogil=True)

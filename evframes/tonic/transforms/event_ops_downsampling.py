@@ -21,8 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
+from ..._jit import njit
 from .event_ops_base import shrink, structured
 from .event_ops_kernels import first_at_least
 

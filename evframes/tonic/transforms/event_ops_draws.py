@@ -25,7 +25,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+
+from ..._jit import njit
 
 _TWO_M52 = 2.0 ** -52
 CHUNK = 2048          # Gaussian pairs drawn per block (the block's arrays stay in L1/L2)

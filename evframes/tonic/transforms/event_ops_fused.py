@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, types
 from numba.core.extending import intrinsic
+
+from ..._jit import njit, types
 
 __all__ = ["map_affine", "map_affine3", "map_scale3", "map_invert", "map_zero",
            "reverse_affine", "select_range", "drop_ibox", "crop_ibox", "select_itable",

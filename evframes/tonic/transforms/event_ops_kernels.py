@@ -16,7 +16,8 @@ free: a random keep pattern would otherwise mispredict on every other event).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from ..._jit import njit
 
 
 @njit(cache=True, nogil=True)
