@@ -160,7 +160,7 @@ def mapped(events, ops, reverse: bool = False) -> np.ndarray:
         ps, pd = fd[-1]
         F.reverse_affine(events, out, *fd[0], *ops[0][2:], len(ops) == 2, ps, pd)
     elif not reverse and len(ops) == 1 and kinds[0] == "affine":
-        F.map_affine(events, out, *fd[0], *ops[0][2:])
+        F.map_affine_only(events, out, *fd[0], *ops[0][2:])
     elif not reverse and len(ops) == 1 and kinds[0] == "scale":
         F.map_scale3(events, out, *fd[0], *ops[0][2:], *fd[0], *ops[0][2:], *fd[0],
                      *ops[0][2:])
