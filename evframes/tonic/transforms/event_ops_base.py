@@ -195,11 +195,14 @@ def select_time(events, lo, hi, invert: bool = False) -> np.ndarray:
 def select_time_max(events, lo, hi, invert: bool = False):
     """:func:`select_time` and the max of ``t`` (read in the same pass; None: no events)."""
     t = events["t"]
-    lo, hi = bound(t.dtype, lo), bound(t.dtype, hi)
     if not len(events):
         return copy(events), None
     out = np.empty_like(events)
-    n, top = F.select_range(events, out, t, lo, hi, invert)
+    span = int_span(t.dtype, lo, hi)
+    if span is not None and span[1] is not None:  # integer t: one unsigned compare
+        n, top = F.select_range(events, out, t, span[0], span[1], invert)
+    else:
+        n, top = F.select_range(events, out, t, bound(t.dtype, lo), bound(t.dtype, hi), invert)
     return shrink(out, n), top
 
 
