@@ -95,7 +95,8 @@ def numpy_select(ev, keep):
 def test_selections_equal_numpy(dkey, n):
     ev = make(dkey, n, seed=n + 1, sort=n % 2 == 0)
     x, y, t = (ev[f].astype(np.float64) for f in "xyt")
-    for lo, hi in ((20, 150), (0, 199), (150.5, 20), (-np.inf, 60.2), (250, 300)):
+    for lo, hi in ((20, 150), (0, 199), (150.5, 20), (-np.inf, 60.2), (250, 300), (np.nan, 50),
+                   (-2 ** 63, 2 ** 63 - 1), (40, 40), (39.5, 40.5), (41, 40)):
         fields_equal(EB.select_time(ev, lo, hi), numpy_select(ev, (t >= lo) & (t <= hi)))
         fields_equal(EB.select_time(ev, lo, hi, invert=True),
                      numpy_select(ev, ~((t >= lo) & (t <= hi))))
