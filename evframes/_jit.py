@@ -41,7 +41,10 @@ def sources_digest(root: str = _ROOT) -> str:
             if name.endswith(".py"):
                 path = os.path.join(dirpath, name)
                 h.update(os.path.relpath(path, root).encode() + b"\0")
-                h.update(Path(path).read_bytes() + b"\0")
+                try:
+                    h.update(Path(path).read_bytes() + b"\0")
+                except OSError as e:  # an unreadable file: its name and the error stand in
+                    h.update(f"{type(e).__name__}\0".encode())
     return h.hexdigest()
 
 
