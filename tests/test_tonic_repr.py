@@ -448,17 +448,19 @@ def test_exp_outputs_tolerate_one_ulp_and_nothing_more():
     assert C.digest_f32(far) != C.digest_f32(stored) == C.digest_f32(one)
 
 
-@pytest.mark.parametrize("v", [2 ** 32 + 1, -(2 ** 32) + 1])
-def test_tonic_frames_refuse_64_bit_values_whose_low_bits_fit(v):
-    """N-MNIST-dtype (int64) events: x = 2**32 + 1 is outside the frame (np.add.at raises);
-    the kernel's 32-bit lanes must not see it as x = 1. A narrow negative x wraps from the
-    end, as NumPy's indexing (and Tonic) does."""
+@pytest.mark.parametrize("field", ["x", "y", "p"])
+@pytest.mark.parametrize("v", [2 ** 32 + 1, -(2 ** 32) + 1, 2 ** 63 - 1, -(2 ** 63)])
+def test_tonic_frames_refuse_64_bit_values_whose_low_bits_fit(v, field):
+    """N-MNIST-dtype (int64) events: x (y, p) = 2**32 + 1 is outside the frame (np.add.at
+    raises); the kernel's range check must not see it as 1. A narrow negative x wraps from
+    the end, as NumPy's indexing (and Tonic) does."""
     ev = _ev()
-    ev["x"][5] = v
+    ev[field][5] = v
     for f in (transforms.ToFrame((4, 4, 2), n_time_bins=2), transforms.ToImage((4, 4, 2)),
               transforms.ToFrame((4, 4, 2), event_count=7)):
         with pytest.raises(IndexError, match="event 5"):
             f(ev)
+    ev[field][5] = 0
     ev["x"][5] = -1
     got = transforms.ToImage((4, 4, 2))(ev)
     want = transforms.ToImage((4, 4, 2))(np.concatenate([ev[:5], ev[6:]]))

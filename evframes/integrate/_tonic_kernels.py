@@ -7,7 +7,9 @@ Where ``x`` and ``y`` are adjacent little-endian int16 fields of the same record
 DVSGesture dtype: ``x``, ``y`` int16, ``p`` bool, ``t`` int64, 13-byte records), the pair is
 read as one int32 per event (:func:`packed_xy`: an unaligned view of the same memory,
 nothing copied) and split in registers: on 1 M such records 13-15% faster than two int16
-loads per event (Zen 3).
+loads per event (Zen 3). Fields of 64 bits (Tonic's N-MNIST dtype: four int64 fields) are
+range-checked as whole uint64 lanes (:func:`_lane`), one max per field: ToFrame on 1 M such
+records 3.03-3.31 -> 2.83-3.10 ms (Zen 5) against a 32-bit lane plus the high half ORed apart.
 """
 from __future__ import annotations
 
@@ -15,14 +17,49 @@ import sys
 from typing import Optional
 
 import numpy as np
+from numba.extending import overload
 
-from .._jit import njit
+from .._jit import njit, types
 
 # _CHUNK: events per index-buffer chunk, as the count kernel's (its docstring says why 64)
 from ._kernels import _AHEAD, _CHUNK, _high32, _low32
 from ._prefetch import prefetch_ahead
 
 _OK, _BAD_X, _BAD_Y, _BAD_P, _BAD_T = 0, 1, 2, 3, 4
+
+
+def _lane(v, arr):  # pragma: no cover - replaced by the overload in compiled code
+    """``v`` (of ``arr``'s dtype) as the unsigned lane its range check uses: uint32 for
+    fields of up to 32 bits (negatives wrap to huge values), uint64 for 64-bit integers and
+    floats (truncated toward zero first, as ``np.int64(v)``)."""
+    return np.uint64(int(v) & 0xFFFFFFFFFFFFFFFF)
+
+
+def _lane_zero(arr):  # pragma: no cover - replaced by the overload in compiled code
+    """A zero of :func:`_lane`'s type for ``arr``."""
+    return np.uint64(0)
+
+
+def _narrow(dt) -> bool:
+    return isinstance(dt, types.Integer) and dt.bitwidth <= 32
+
+
+@overload(_lane)
+def _lane_nb(v, arr):
+    if _narrow(arr.dtype):  # 32-bit lanes: twice as many per vector where a loop vectorises
+        return lambda v, arr: _low32(v, arr)
+    if isinstance(arr.dtype, types.Float):
+        return lambda v, arr: np.uint64(np.int64(v))
+    # 64-bit: one unsigned max per field, instead of the low half's max and the high half
+    # ORed apart (strided record fields are read one by one, so wider lanes cost nothing)
+    return lambda v, arr: np.uint64(v)
+
+
+@overload(_lane_zero)
+def _lane_zero_nb(arr):
+    if _narrow(arr.dtype):
+        return lambda arr: np.uint32(0)
+    return lambda arr: np.uint64(0)
 
 
 @njit(cache=True, nogil=True)
@@ -172,19 +209,20 @@ def _frames_rows(x, y, p, t, starts, ends, P, H, W, has_y, merge_p, check_t, out
             else:
                 xs = x[i:i + m]
                 ys = y[i:i + m]
-                for j in range(m):  # 32-bit lanes for inputs of <= 32 bits (see _low32)
-                    a = _low32(xs[j], x)
-                    b = _low32(ys[j], y) if has_y else zero
-                    c = zero if merge_p else _low32(ps[j], p)
-                    high |= _high32(xs[j], x)
-                    if has_y:
-                        high |= _high32(ys[j], y)
-                    if not merge_p:
-                        high |= _high32(ps[j], p)
-                    ma = max(ma, a)
-                    mb = max(mb, b)
-                    mc = max(mc, c)
-                    buf[j] = c * HW + b * W32 + a
+                xa = _lane_zero(x)  # the chunk's largest lanes (see _lane)
+                ya = _lane_zero(y)
+                pa = _lane_zero(p)
+                for j in range(m):
+                    a = _lane(xs[j], x)
+                    b = _lane(ys[j], y) if has_y else _lane_zero(y)
+                    c = _lane_zero(p) if merge_p else _lane(ps[j], p)
+                    xa = max(xa, a)
+                    ya = max(ya, b)
+                    pa = max(pa, c)
+                    buf[j] = np.uint32(c * HW + b * W32 + a)  # exact when the checks pass
+                ma = np.uint32(min(xa, W32))  # saturated: still >= W32 when off the sensor
+                mb = np.uint32(min(ya, H32))
+                mc = np.uint32(min(pa, P32))
             bad = (ma >= W32) | (mb >= H32) | (mc >= P32) | (high != 0)
             if merge_p:
                 for j in range(m):
