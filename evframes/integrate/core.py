@@ -32,7 +32,7 @@ from ._kernels import (
     _batch_n_frames,
     _batch_validate_hist,
     _first_bad,
-    _hist_checked,
+    _hist_rows,
 )
 from .representations import represent_batch, represent_setting
 from .rules import _bounds_t_checked
@@ -88,22 +88,21 @@ def _finish_dtype(frames: np.ndarray, final: Optional[np.dtype]) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 
 def _integrate_arrays(t, x, y, p, starts, ends, H: int, W: int, dtype,
-                      check_t: bool, n_check: Optional[int] = None) -> np.ndarray:
+                      n_check: Optional[int] = None) -> np.ndarray:
     """Histogram the segments in one pass that validates the segments' events and those after
-    the last one up to ``n_check`` (default: all); with ``check_t``, t over ``[0, n_check)`` in
-    a pass of its own first. x, y, p: any integer dtype; t: int64 or integral float64
-    (:func:`_kernel_arrays`); frames are written in their final dtype (float64 for SJ's API)."""
+    the last one up to ``n_check`` (default: all); ``t`` is not read (the callers check it
+    first when their rule needs it). x, y, p: any integer dtype; frames are written in their
+    final dtype (float64 for SJ's API)."""
     n = x.shape[0] if n_check is None else n_check
     T = starts.shape[0]
     max_len = int((ends - starts).max()) if T else 0
     acc, final = _plan_dtype(max(max_len, 0), dtype)
     out = np.empty((T, 2 * H * W), acc)
-    tt = t if check_t else _EMPTY_T
     cnt = _scratch(acc, max_len, H, W)
-    if _hist_checked(tt, x, y, p, starts, ends, H, W, check_t, n,
-                     out if cnt is None else cnt, cnt is not None, out):
-        lo = 0 if check_t or not T else min(int(starts.min()), int(ends.max()))
-        _report_bad(t, x, y, p, lo, n, H, W, check_t)
+    if _hist_rows(x, y, p, starts, ends, H, W, n, out if cnt is None else cnt, cnt is not None,
+                  out):
+        lo = min(int(starts.min()), int(ends.max())) if T else 0
+        _report_bad(t, x, y, p, lo, n, H, W, False)
     return _finish_dtype(out.reshape(T, 2, H, W), final)
 
 
@@ -146,8 +145,7 @@ def integrate_segments(events: Mapping, starts, ends, H: int, W: int,
         ends = np.maximum(ends, starts)  # an inverted segment is empty
         lo, hi = int(starts.min()), int(ends.max())
         _validate(t, x, y, p, H, W, lo, hi, check_t=False)
-        return _integrate_arrays(t, x[:hi], y[:hi], p[:hi], starts, ends, H, W, dtype,
-                                 check_t=False)
+        return _integrate_arrays(t, x[:hi], y[:hi], p[:hi], starts, ends, H, W, dtype)
     return np.zeros((0, 2, H, W), _plan_dtype(0, dtype)[0])
 
 
@@ -175,7 +173,7 @@ def integrate(events: Mapping, setting: FrameSetting, H: int, W: int,
     starts, ends, t_bad = _bounds_t_checked(rule, t, T=T, D=D, C=C, overlap=o, incl=incl)
     if t_bad:
         _report_bad(t, x, y, p, 0, t.shape[0], H, W, True)
-    return _integrate_arrays(t, x, y, p, starts, ends, H, W, dtype, check_t=False)
+    return _integrate_arrays(t, x, y, p, starts, ends, H, W, dtype)
 
 
 def to_frames(events: Mapping, H: int, W: int, *, split_by: Optional[str] = None,

@@ -41,8 +41,7 @@ def integrate_events_segment_to_frame(x, y, p, H: int, W: int, j_l: int = 0,
     starts = np.array([lo], np.int64)
     ends = np.array([hi], np.int64)
     # only the segment is checked (SpikingJelly only reads the segment)
-    frame = _integrate_arrays(_EMPTY_T, x, y, p, starts, ends, H, W, dtype, check_t=False,
-                              n_check=hi)
+    frame = _integrate_arrays(_EMPTY_T, x, y, p, starts, ends, H, W, dtype, n_check=hi)
     return frame[0]
 
 
