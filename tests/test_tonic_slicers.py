@@ -197,3 +197,29 @@ def test_repeat_target_transform():
     rep = tonic.transforms.Repeat(3)
     assert rep(7).shape == (3, 1) and rep(7).tolist() == [[7], [7], [7]]  # Tonic's quirk
     assert rep(np.array([1, 2])).tolist() == [[1, 2]] * 3
+
+
+def test_uncovered_ranges_and_python_slices_equal_brute_force():
+    """The events no window covers (where the t-order check runs outside the windows) and
+    Python-slice bounds, against a coverage mask and Python's own slicing."""
+    from evframes.integrate.tonic_rules import _uncovered, python_slices
+    rng = np.random.default_rng(7)
+    for trial in range(300):
+        n = int(rng.integers(0, 40))
+        k = int(rng.integers(0, 6))
+        starts = rng.integers(-45, 45, k)
+        ends = rng.integers(-45, 45, k)
+        s, e = python_slices(starts, ends, n)
+        items = list(range(n))
+        for a, b, s1, e1 in zip(starts, ends, s, e):
+            assert items[int(a):int(b)] == items[s1:e1]
+        covered = np.zeros(n, bool)
+        for a, b in zip(s, e):
+            covered[a:b] = True
+        got = np.zeros(n, bool)
+        for a, b in _uncovered(s, e, n):
+            assert 0 <= a < b <= n
+            got[a:b] = True
+        np.testing.assert_array_equal(got, ~covered, err_msg=f"{list(s)} {list(e)} {n}")
+        assert len(_uncovered(s, e, n)) == int(np.count_nonzero(np.diff(
+            np.concatenate([[0], (~covered).astype(int)])) == 1))  # maximal ranges

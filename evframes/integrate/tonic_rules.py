@@ -110,12 +110,22 @@ def event_bins_bounds(n_events: int, n_bins: int, overlap=0.0
 def python_slices(starts, ends, n: int) -> Tuple[np.ndarray, np.ndarray]:
     """Bounds ``[s, e)`` as ``data[s:e]`` applies them to ``n`` items: negatives count from
     the end, then clipped to ``[0, n]``; ``e < s`` becomes ``e = s`` (empty)."""
-    s = np.asarray(starts, dtype=_I64).reshape(-1).copy()
-    e = np.asarray(ends, dtype=_I64).reshape(-1).copy()
-    for a in (s, e):
-        a[a < 0] += n
-        np.clip(a, 0, n, out=a)
-    return s, np.maximum(e, s)
+    s = np.array(starts, dtype=_I64).reshape(-1)
+    e = np.array(ends, dtype=_I64).reshape(-1)
+    _slices_into(s, e, n)
+    return s, e
+
+
+@njit(cache=True, nogil=True)
+def _slices_into(s, e, n):
+    """:func:`python_slices` in place (one call: the NumPy masks and clips took 7 of a small
+    sample's 50 us)."""
+    for k in range(s.shape[0]):
+        a = s[k] + n if s[k] < 0 else s[k]
+        b = e[k] + n if e[k] < 0 else e[k]
+        a = min(max(a, 0), n)
+        s[k] = a
+        e[k] = max(min(max(b, 0), n), a)
 
 
 @njit(cache=True, nogil=True)
@@ -173,20 +183,39 @@ def _scan(t, p, lo, hi, check_t):
 
 def _uncovered(starts, ends, n):
     """Event-index ranges ``[a, b)`` inside ``[0, n)`` no non-empty window covers."""
-    keep = ends > starts
-    s, e = starts[keep], ends[keep]
-    if s.size == 0:
-        return [(0, n)] if n else []
-    o = np.argsort(s, kind="stable")
-    s, e = s[o], np.maximum.accumulate(e[o])
-    out = []
-    if s[0] > 0:
-        out.append((0, int(s[0])))
-    gap = np.nonzero(s[1:] > e[:-1])[0]
-    out.extend((int(e[g]), int(s[g + 1])) for g in gap)
-    if e[-1] < n:
-        out.append((int(e[-1]), n))
-    return out
+    out = np.empty((starts.shape[0] + 1, 2), _I64)
+    k = _uncovered_into(np.asarray(starts, _I64), np.asarray(ends, _I64), n, out)
+    return [(int(a), int(b)) for a, b in out[:k]]
+
+
+@njit(cache=True, nogil=True)
+def _uncovered_into(starts, ends, n, out):
+    """:func:`_uncovered`'s ranges into ``out [len(starts) + 1, 2]``; returns their count
+    (one call instead of a dozen NumPy ones: 14 us of a small sample's ToFrame)."""
+    keep = np.flatnonzero(ends > starts)
+    if keep.shape[0] == 0:
+        if n == 0:
+            return 0
+        out[0, 0] = 0
+        out[0, 1] = n
+        return 1
+    s = starts[keep]
+    e = ends[keep]
+    o = np.argsort(s, kind="mergesort")
+    k = 0
+    covered = 0  # end of the windows seen so far (sorted by start)
+    for q in range(o.shape[0]):
+        a = s[o[q]]
+        if a > covered:
+            out[k, 0] = covered
+            out[k, 1] = a
+            k += 1
+        covered = max(covered, e[o[q]])
+    if covered < n:
+        out[k, 0] = covered
+        out[k, 1] = n
+        k += 1
+    return k
 
 
 @njit(cache=True, nogil=True)
