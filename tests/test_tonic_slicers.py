@@ -204,7 +204,7 @@ def test_uncovered_ranges_and_python_slices_equal_brute_force():
     Python-slice bounds, against a coverage mask and Python's own slicing."""
     from evframes.integrate.tonic_rules import _uncovered, python_slices
     rng = np.random.default_rng(7)
-    for trial in range(300):
+    for _ in range(300):
         n = int(rng.integers(0, 40))
         k = int(rng.integers(0, 6))
         starts = rng.integers(-45, 45, k)
