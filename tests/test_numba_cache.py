@@ -104,7 +104,7 @@ def test_every_cached_evframes_kernel_gets_the_package_stamp():
                 stamp = loc.get_source_stamp()
                 assert stamp[1] == _jit.sources_digest()
                 seen += 1
-    assert seen > 100  # every kernel module was found (about 250 kernels)
+    assert seen > 100  # every kernel module was found (164 kernels on 3 December)
 
 
 def test_sources_digest_follows_every_file(tmp_path):
