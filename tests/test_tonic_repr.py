@@ -513,3 +513,14 @@ def test_packed_xy_records_count_as_separate_fields():
             with pytest.raises(err) as eb:
                 make()(b)
             assert str(ea.value) == str(eb.value)
+
+
+@pytest.mark.parametrize("at", [90, 95, 99])
+def test_unsorted_t_found_after_the_last_window(at):
+    """time_window without include_incomplete leaves the tail (t >= 900 here) in no window;
+    a decreasing t there is still refused, naming its index, as inside the windows."""
+    ev = _ev(100)
+    ev["t"] = np.arange(0, 1000, 10)
+    ev["t"][at] = ev["t"][at - 1] - 5
+    with pytest.raises(ValueError, match=f"not sorted.*index {at} "):
+        transforms.ToFrame((4, 4, 2), time_window=300)(ev)

@@ -34,6 +34,7 @@ from typing import Optional, Tuple
 import numpy as np
 
 from .._jit import njit
+from ._t_pass import _t_decreases
 from ._tonic_kernels import _BAD_P, _BAD_T, _BAD_X, _BAD_Y, _OK, _frames, packed_xy
 
 __all__ = ["TonicIndexError", "time_window_bounds", "event_count_bounds", "time_bins_bounds",
@@ -218,23 +219,10 @@ def _uncovered_into(starts, ends, n, out):
     return k
 
 
-@njit(cache=True, nogil=True)
-def _decreases(t, lo, hi):
-    """True if some i in [lo, hi), i >= 1, has t[i] < t[i-1] (one vectorisable pass)."""
-    lo = max(lo, 1)
-    if hi <= lo:
-        return False
-    ts = t[lo - 1:hi]
-    dec = False
-    for j in range(1, ts.shape[0]):
-        dec |= ts[j] < ts[j - 1]
-    return dec
-
-
 def check_sorted_outside(t, starts, ends) -> Optional[int]:
     """The first index ``i`` outside every window with ``t[i] < t[i-1]``, or None."""
     for a, b in _uncovered(starts, ends, t.shape[0]):
-        if _decreases(t, a, b):
+        if _t_decreases(t, max(a, 1) - 1, b):  # pairs (i - 1, i) for a <= i < b, i >= 1
             bad, _, _ = _scan(t, t, a, b, True)
             return int(bad)
     return None
