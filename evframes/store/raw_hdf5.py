@@ -26,6 +26,7 @@ from typing import Iterator, Optional, Sequence
 import numpy as np
 
 from ..errors import DatasetError
+from .hdf5_vlen import file_reader, read_vlen_rows
 from .seekable_deflate import open_seekable
 
 
@@ -150,13 +151,33 @@ def _flat(rows, where: str, what: str):
     return flat, offsets
 
 
+def _byte_source(path):
+    """``(pread, close)`` over the uncompressed bytes of a spike file (the stream inside a
+    ``.gz`` / ``.zip``, sharing the index h5py's reads use)."""
+    path = Path(path)
+    name = path.name.lower()
+    if name.endswith(".zip"):
+        return file_reader(open_seekable(path, _zip_h5_member(path)))
+    if name.endswith(".gz"):
+        return file_reader(open_seekable(path))
+    return file_reader(str(path))
+
+
+def _rows(f, key: str, start: int, stop: int, pread, where: str, what: str):
+    """(flat, offsets) of rows ``start..stop-1`` of vlen dataset ``key``: read from the
+    file's bytes (:mod:`.hdf5_vlen`), through h5py where that does not apply."""
+    got = read_vlen_rows(f, f[key], start, stop, pread)
+    return got if got is not None else _flat(f[key][start:stop], where, what)
+
+
 def read_spike_samples(path, start: int, stop: int) -> SpikeChunk:
     """Samples ``start..stop-1`` of a spike file as flat arrays (:class:`SpikeChunk`)."""
+    where = str(path)
     with open_spike_file(path) as f:
-        where = str(path)
+        pread, close = _byte_source(path)  # the file opened: its bytes can be read
         try:
-            times = f["spikes/times"][start:stop]
-            units = f["spikes/units"][start:stop]
+            t, to = _rows(f, "spikes/times", start, stop, pread, where, "spike times")
+            u, uo = _rows(f, "spikes/units", start, stop, pread, where, "units")
             labels = np.asarray(f["labels"][start:stop]).reshape(-1)
             speakers = (np.asarray(f["extra/speaker"][start:stop]).reshape(-1)
                         if "extra/speaker" in f else None)
@@ -164,8 +185,8 @@ def read_spike_samples(path, start: int, stop: int) -> SpikeChunk:
             _check_archive(path)  # a damaged archive: its precise message
             raise DatasetError(f"{where}: cannot read samples {start}..{stop - 1} "
                                f"({_short(e)})") from None
-    t, to = _flat(times, where, "spike times")
-    u, uo = _flat(units, where, "units")
+        finally:
+            close()
     if not np.array_equal(to, uo):
         i = int(np.flatnonzero(to != uo)[0]) - 1 + start
         raise DatasetError(f"{where}: sample {i} has {int(to[i - start + 1] - to[i - start])} "

@@ -396,6 +396,12 @@ class SeekableDeflate(io.RawIOBase):
         self._pos = pos
         return pos
 
+    def whole(self) -> Optional[memoryview]:
+        """The whole uncompressed stream, read-only, when it is held in memory (a small
+        deflated stream after its first read, see :data:`WHOLE_MAX`), else None."""
+        w = self._inf.whole
+        return w.toreadonly() if w else None
+
     def readinto(self, b) -> int:
         view = memoryview(b).cast("B")
         n = max(0, min(len(view), self.index.size - self._pos))
