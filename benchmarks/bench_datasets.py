@@ -461,6 +461,7 @@ def run_evframes(name: str, root: Path, workers: Optional[int]):
     from evframes.raw import open_raw
     from evframes.raw.zip_members import clear_directory_cache
     from evframes.store import EventsDataset
+    from evframes.store.raw_hdf5 import clear_spike_file_cache
     from evframes.store.seekable_deflate import clear_index_cache
     from evframes.warmup import warm_extract
     warm_extract(name, root)
@@ -469,6 +470,7 @@ def run_evframes(name: str, root: Path, workers: Optional[int]):
     # inflated whole, a zip directory) goes: every run pays the first open, as a user's does
     clear_index_cache()
     clear_directory_cache()
+    clear_spike_file_cache()
     raw = open_raw(name, root)
     t0 = time.perf_counter()
     extract(raw, workers=workers, progress=False, warn=False)

@@ -56,10 +56,9 @@ def _check(f, d, pread, n, expect_fast=True):
 def test_equal_to_h5py_on_a_plain_file(tmp_path, dtype):
     rows = _rows()
     _write(tmp_path / "a.h5", rows, dtype)
-    pread, close = V.file_reader(str(tmp_path / "a.h5"))
+    pread = V.file_reader(str(tmp_path / "a.h5"))
     with h5py.File(tmp_path / "a.h5", "r") as f:
         _check(f, f["v"], pread, len(rows))
-    close()
 
 
 def test_equal_to_h5py_in_gz_and_zip(tmp_path):
@@ -81,9 +80,8 @@ def test_equal_to_h5py_in_gz_and_zip(tmp_path):
                 with h5py.File(raw, "r") as f:
                     src = sd.open_seekable(tmp_path / name, member)
                     assert (src.whole() is not None) == whole
-                    pread, close = V.file_reader(src)
+                    pread = V.file_reader(src)
                     _check(f, f["v"], pread, len(rows))
-                    close()
             finally:
                 sd.WHOLE_MAX = old
                 sd.clear_index_cache()
@@ -93,19 +91,17 @@ def test_equal_to_h5py_in_gz_and_zip(tmp_path):
 def test_other_layouts_go_through_h5py(tmp_path, kw):
     rows = _rows(2, n=30)
     _write(tmp_path / "a.h5", rows, np.uint16, **kw)
-    pread, close = V.file_reader(str(tmp_path / "a.h5"))
+    pread = V.file_reader(str(tmp_path / "a.h5"))
     with h5py.File(tmp_path / "a.h5", "r") as f:
         _check(f, f["v"], pread, len(rows), expect_fast=False)
-    close()
 
 
 def test_big_endian_base_goes_through_h5py(tmp_path):
     rows = _rows(3, n=20)
     _write(tmp_path / "a.h5", rows, np.dtype(">u2"))
-    pread, close = V.file_reader(str(tmp_path / "a.h5"))
+    pread = V.file_reader(str(tmp_path / "a.h5"))
     with h5py.File(tmp_path / "a.h5", "r") as f:
         _check(f, f["v"], pread, len(rows), expect_fast=False)
-    close()
 
 
 def _spike_file(tmp_path, n=40):
@@ -121,14 +117,14 @@ def _spike_file(tmp_path, n=40):
 def test_read_spike_samples_takes_the_fast_path(tmp_path, monkeypatch):
     path, times, units = _spike_file(tmp_path)
     calls = []
-    real = V.read_vlen_rows
+    real = V.read_rows
 
     def spy(*a, **k):
         got = real(*a, **k)
         calls.append(got is not None)
         return got
 
-    monkeypatch.setattr(RH, "read_vlen_rows", spy)
+    monkeypatch.setattr(RH, "read_rows", spy)
     c = RH.read_spike_samples(path, 5, 33)
     assert calls == [True, True]
     assert np.array_equal(c.times, np.concatenate(times[5:33]))
@@ -162,10 +158,9 @@ def test_malformed_heap_is_declined(tmp_path, damage):
     else:
         raw[c + 16:c + 18] = (40000).to_bytes(2, "little")  # the first object's index
     path.write_bytes(bytes(raw))
-    pread, close = V.file_reader(str(path))
+    pread = V.file_reader(str(path))
     with h5py.File(path, "r") as f:
         assert V.read_vlen_rows(f, f["spikes/times"], 0, 12, pread) is None
-    close()
     try:
         c = RH.read_spike_samples(path, 0, 12)
     except DatasetError as e:
@@ -173,3 +168,38 @@ def test_malformed_heap_is_declined(tmp_path, damage):
     else:  # h5py read the damaged file: whatever it gave is h5py's, not ours
         with h5py.File(path, "r") as f:
             assert np.array_equal(c.times, RH._flat(f["spikes/times"][0:12], "", "")[0])
+
+
+def test_jobs_of_one_file_share_one_open(tmp_path, monkeypatch):
+    """The second job of a file reads its rows with no h5py call at all (so it never waits
+    on the lock the store writer holds), and a file rewritten in place is opened again,
+    never answered from what was kept of the old one."""
+    RH.clear_spike_file_cache()
+    path, times, units = _spike_file(tmp_path, n=30)
+    RH.read_spike_samples(path, 0, 10)
+    opens = []
+    real_open = RH.open_spike_file
+
+    def counting_open(p):
+        opens.append(p)
+        return real_open(p)
+
+    monkeypatch.setattr(RH, "open_spike_file", counting_open)
+    c = RH.read_spike_samples(path, 10, 30)
+    assert opens == []
+    assert np.array_equal(c.times, np.concatenate(times[10:30]))
+    assert np.array_equal(c.units, np.concatenate(units[10:30]))
+    rng = np.random.default_rng(9)
+    new_times = [np.sort(rng.random(5)).astype(np.float16) for _ in range(3)]
+    RH.write_spike_file(path, new_times, [np.arange(5, dtype=np.uint16)] * 3, [1, 2, 3],
+                        ["k"] * 20)
+    c = RH.read_spike_samples(path, 0, 10)  # stop past the end: clipped, as h5py slices
+    assert len(opens) == 1
+    assert np.array_equal(c.times, np.concatenate(new_times))
+    assert c.labels.tolist() == [1, 2, 3] and c.speakers is None
+    RH.clear_spike_file_cache()
+
+
+def test_missing_spike_file_is_one_error_line(tmp_path):
+    with pytest.raises(DatasetError, match="nope.h5"):
+        RH.read_spike_samples(tmp_path / "nope.h5", 0, 5)

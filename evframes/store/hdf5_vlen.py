@@ -22,6 +22,8 @@ reads the rows through h5py, which reports a damaged file in its own words.
 """
 from __future__ import annotations
 
+import os
+import threading
 from typing import Callable, Optional, Tuple
 
 import numpy as np
@@ -100,8 +102,10 @@ def _gather(span, base, coll, idx, nbytes, order, starts, out):
     return True
 
 
-def _contiguous_vlen(f, dset) -> Optional[Tuple[int, np.dtype]]:
-    """``(file offset of the element table, base dtype)`` if the fast path applies."""
+def vlen_layout(f, dset) -> Optional[Tuple[int, np.dtype]]:
+    """``(file offset of the element table, base dtype)`` of the 1-D vlen dataset ``dset``
+    of the open h5py file ``f`` if :func:`read_rows` can read it (module docstring), else
+    None."""
     import h5py
     base = h5py.check_vlen_dtype(dset.dtype)
     if base is None or dset.ndim != 1 or np.dtype(base).kind not in "iuf":
@@ -126,17 +130,14 @@ def _contiguous_vlen(f, dset) -> Optional[Tuple[int, np.dtype]]:
     return int(off), base.newbyteorder("<")
 
 
-def read_vlen_rows(f, dset, start: int, stop: int, pread: Callable[[int, int], bytes]
-                   ) -> Optional[Tuple[np.ndarray, np.ndarray]]:
-    """Rows ``start..stop-1`` of the 1-D vlen dataset ``dset`` of the open h5py file ``f`` as
-    ``(flat, offsets)``: the rows' elements concatenated (the stored base dtype) and int64
-    ``[k + 1]`` offsets; ``pread(offset, n)`` returns ``n`` bytes of the file from
-    ``offset`` (fewer at its end). None where the fast path does not apply or the bytes do
-    not check out (read the rows through h5py then)."""
-    where = _contiguous_vlen(f, dset)
-    if where is None:
-        return None
-    table, base = where
+def read_rows(table: int, base: np.dtype, start: int, stop: int,
+              pread: Callable[[int, int], bytes]) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+    """Rows ``start..stop-1`` (within the dataset) of a vlen dataset whose
+    :func:`vlen_layout` is ``(table, base)``, as ``(flat, offsets)``: the rows' elements
+    concatenated (``base``) and int64 ``[k + 1]`` offsets; ``pread(offset, n)`` returns ``n``
+    bytes of the file from ``offset`` (fewer at its end). None if the bytes do not check out
+    (read the rows through h5py then). No h5py call: jobs on other threads never wait on its
+    lock."""
     k = stop - start
     raw = pread(table + start * _DESC.itemsize, k * _DESC.itemsize)
     if len(raw) != k * _DESC.itemsize:
@@ -166,23 +167,47 @@ def read_vlen_rows(f, dset, start: int, stop: int, pread: Callable[[int, int], b
     return flat.view(base), offsets
 
 
-def file_reader(source) -> Tuple[Callable[[int, int], bytes], Callable[[], None]]:
-    """``(pread, close)`` over a path (``os.pread``) or a seekable binary file object (its
+def read_vlen_rows(f, dset, start: int, stop: int, pread: Callable[[int, int], bytes]
+                   ) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+    """:func:`read_rows` of ``dset`` in the open h5py file ``f``; None where the fast path
+    does not apply or the bytes do not check out."""
+    where = vlen_layout(f, dset)
+    return None if where is None else read_rows(where[0], where[1], start, stop, pread)
+
+
+class _Fd:
+    """An ``os.open`` descriptor closed when the last reader lets go of it."""
+
+    def __init__(self, path):
+        self.fd = os.open(path, os.O_RDONLY)
+
+    def __del__(self):
+        try:
+            os.close(self.fd)
+        except (OSError, AttributeError, TypeError):
+            pass
+
+
+def file_reader(source) -> Callable[[int, int], bytes]:
+    """``pread(offset, n)`` over a path (``os.pread``) or a seekable binary file object (its
     stream held in memory, :meth:`~.seekable_deflate.SeekableDeflate.whole`, is served
-    without a copy)."""
-    import os
+    without a copy; other reads hold a lock: one file position). The file closes when the
+    reader is dropped."""
     whole = source.whole() if hasattr(source, "whole") else None
     if whole is not None:
-        return (lambda offset, n: whole[offset:offset + n]), lambda: None
+        return lambda offset, n: whole[offset:offset + n]
     if hasattr(source, "readinto"):
+        lock = threading.Lock()
+
         def pread(offset: int, n: int) -> bytes:
-            source.seek(offset)
             buf = bytearray(n)
-            got = source.readinto(buf)
+            with lock:
+                source.seek(offset)
+                got = source.readinto(buf)
             return buf if got == n else memoryview(buf)[:got]
-        return pread, lambda: None
-    fd = os.open(source, os.O_RDONLY)
-    return (lambda offset, n: os.pread(fd, n, offset)), (lambda: os.close(fd))
+        return pread
+    fd = _Fd(source)
+    return lambda offset, n: os.pread(fd.fd, n, offset)
 
 
-__all__ = ["read_vlen_rows", "file_reader", "MAX_SPAN"]
+__all__ = ["vlen_layout", "read_rows", "read_vlen_rows", "file_reader", "MAX_SPAN"]

@@ -19,6 +19,9 @@ unpacked to disk). Any numeric dtypes are accepted on reading; the arrays come b
 from __future__ import annotations
 
 import contextlib
+import os
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional, Sequence
@@ -26,7 +29,7 @@ from typing import Iterator, Optional, Sequence
 import numpy as np
 
 from ..errors import DatasetError
-from .hdf5_vlen import file_reader, read_vlen_rows
+from .hdf5_vlen import file_reader, read_rows, vlen_layout
 from .seekable_deflate import open_seekable
 
 
@@ -152,8 +155,8 @@ def _flat(rows, where: str, what: str):
 
 
 def _byte_source(path):
-    """``(pread, close)`` over the uncompressed bytes of a spike file (the stream inside a
-    ``.gz`` / ``.zip``, sharing the index h5py's reads use)."""
+    """``pread`` over the uncompressed bytes of a spike file (the stream inside a ``.gz`` /
+    ``.zip``, sharing the index h5py's reads use)."""
     path = Path(path)
     name = path.name.lower()
     if name.endswith(".zip"):
@@ -163,30 +166,93 @@ def _byte_source(path):
     return file_reader(str(path))
 
 
-def _rows(f, key: str, start: int, stop: int, pread, where: str, what: str):
-    """(flat, offsets) of rows ``start..stop-1`` of vlen dataset ``key``: read from the
-    file's bytes (:mod:`.hdf5_vlen`), through h5py where that does not apply."""
-    got = read_vlen_rows(f, f[key], start, stop, pread)
-    return got if got is not None else _flat(f[key][start:stop], where, what)
+class _SpikeFile:
+    """What every job reading one spike file shares, read with h5py once: the number of
+    samples, the labels and speakers, the layouts of ``spikes/times`` and ``spikes/units``
+    (:func:`.hdf5_vlen.vlen_layout`) and a reader of the file's bytes. The jobs then read
+    their rows without any h5py call, so none waits on h5py's lock while the extraction's
+    writer holds it (``rows`` None: a layout h5py must read)."""
+
+    def __init__(self, path):
+        where = str(path)
+        with open_spike_file(path) as f:
+            try:
+                self.n = int(f["labels"].shape[0])
+                self.labels = np.asarray(f["labels"][()]).reshape(-1)
+                self.speakers = (np.asarray(f["extra/speaker"][()]).reshape(-1)
+                                 if "extra/speaker" in f else None)
+                self.layouts = [vlen_layout(f, f[k]) for k in ("spikes/times", "spikes/units")]
+            except (OSError, ValueError, TypeError) as e:
+                _check_archive(path)
+                raise DatasetError(f"{where}: cannot read the labels ({_short(e)})") from None
+        self.pread = _byte_source(path) if all(self.layouts) else None
+
+    def rows(self, start: int, stop: int):
+        """``(times, time offsets, units, unit offsets)`` of samples ``start..stop-1``, or
+        None where the bytes must be read through h5py."""
+        if self.pread is None:
+            return None
+        got = [read_rows(lay[0], lay[1], start, stop, self.pread) for lay in self.layouts]
+        return None if None in got else (*got[0], *got[1])
+
+
+_OPEN: "OrderedDict[tuple, _SpikeFile]" = OrderedDict()
+_OPEN_LOCK = threading.Lock()
+_OPEN_MAX = 2  # spike files whose shared part this process keeps (SSC has three splits)
+
+
+def _spike_file(path) -> _SpikeFile:
+    """The :class:`_SpikeFile` of ``path``, kept for the last :data:`_OPEN_MAX` files opened
+    (keyed by path, inode, size and change times: a rewritten file is opened again)."""
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise DatasetError(f"{path}: cannot read the spike file ({e.strerror})") from None
+    key = (str(Path(path).resolve()), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    with _OPEN_LOCK:
+        sf = _OPEN.get(key)
+        if sf is not None:
+            _OPEN.move_to_end(key)
+            return sf
+    sf = _SpikeFile(path)
+    with _OPEN_LOCK:
+        _OPEN[key] = sf
+        while len(_OPEN) > _OPEN_MAX:
+            _OPEN.popitem(last=False)
+    return sf
+
+
+def clear_spike_file_cache() -> None:
+    """Forget the spike files opened so far (benchmarks: every run pays the first open)."""
+    with _OPEN_LOCK:
+        _OPEN.clear()
+
+
+def _read_with_h5py(path, start: int, stop: int):
+    """:func:`read_spike_samples`' rows through h5py (layouts the byte reader does not
+    take, or bytes it declined)."""
+    where = str(path)
+    with open_spike_file(path) as f:
+        try:
+            times = f["spikes/times"][start:stop]
+            units = f["spikes/units"][start:stop]
+        except (OSError, ValueError, TypeError) as e:
+            _check_archive(path)  # a damaged archive: its precise message
+            raise DatasetError(f"{where}: cannot read samples {start}..{stop - 1} "
+                               f"({_short(e)})") from None
+    return (*_flat(times, where, "spike times"), *_flat(units, where, "units"))
 
 
 def read_spike_samples(path, start: int, stop: int) -> SpikeChunk:
     """Samples ``start..stop-1`` of a spike file as flat arrays (:class:`SpikeChunk`)."""
     where = str(path)
-    with open_spike_file(path) as f:
-        pread, close = _byte_source(path)  # the file opened: its bytes can be read
-        try:
-            t, to = _rows(f, "spikes/times", start, stop, pread, where, "spike times")
-            u, uo = _rows(f, "spikes/units", start, stop, pread, where, "units")
-            labels = np.asarray(f["labels"][start:stop]).reshape(-1)
-            speakers = (np.asarray(f["extra/speaker"][start:stop]).reshape(-1)
-                        if "extra/speaker" in f else None)
-        except (OSError, ValueError, TypeError) as e:
-            _check_archive(path)  # a damaged archive: its precise message
-            raise DatasetError(f"{where}: cannot read samples {start}..{stop - 1} "
-                               f"({_short(e)})") from None
-        finally:
-            close()
+    sf = _spike_file(path)
+    stop = min(stop, sf.n)
+    start = min(start, stop)
+    got = sf.rows(start, stop)
+    t, to, u, uo = got if got is not None else _read_with_h5py(path, start, stop)
+    labels = sf.labels[start:stop]
+    speakers = None if sf.speakers is None else sf.speakers[start:stop]
     if not np.array_equal(to, uo):
         i = int(np.flatnonzero(to != uo)[0]) - 1 + start
         raise DatasetError(f"{where}: sample {i} has {int(to[i - start + 1] - to[i - start])} "
