@@ -19,18 +19,17 @@ import struct
 import threading
 import zipfile
 import zlib
-from collections import OrderedDict, deque
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
+from .._filecache import FileKeyedCache
 from ..formats.inflate import crc32, inflate
 
 __all__ = ["ZipMembers", "FileWindow", "read_ahead", "inflate_threads", "zip_directory",
            "clear_directory_cache"]
 
-_DIRECTORIES: "OrderedDict[tuple, Dict[str, zipfile.ZipInfo]]" = OrderedDict()
-_DIRECTORIES_LOCK = threading.Lock()
-_DIRECTORIES_KEPT = 8
+_DIRECTORIES: "FileKeyedCache[Dict[str, zipfile.ZipInfo]]" = FileKeyedCache(8)
 
 
 def zip_directory(path) -> Dict[str, zipfile.ZipInfo]:
@@ -38,26 +37,15 @@ def zip_directory(path) -> Dict[str, zipfile.ZipInfo]:
     once per process while the file keeps its inode, size and times: a dataset's listing and
     each of its jobs open the same archive (6 ms per parse of 600 members). Raises
     ``zipfile.BadZipFile`` / ``OSError``."""
-    st = os.stat(path)
-    key = (os.path.realpath(path), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-    with _DIRECTORIES_LOCK:
-        infos = _DIRECTORIES.get(key)
-        if infos is not None:
-            _DIRECTORIES.move_to_end(key)
-            return infos
-    with zipfile.ZipFile(path) as zf:
-        infos = {i.filename: i for i in zf.infolist()}
-    with _DIRECTORIES_LOCK:
-        _DIRECTORIES[key] = infos
-        while len(_DIRECTORIES) > _DIRECTORIES_KEPT:
-            _DIRECTORIES.popitem(last=False)
-    return infos
+    def listing():
+        with zipfile.ZipFile(path) as zf:
+            return {i.filename: i for i in zf.infolist()}
+    return _DIRECTORIES.get(path, listing)
 
 
 def clear_directory_cache() -> None:
     """Forget the zip directories :func:`zip_directory` keeps (benchmarks time a first open)."""
-    with _DIRECTORIES_LOCK:
-        _DIRECTORIES.clear()
+    _DIRECTORIES.clear()
 
 
 def inflate_threads() -> int:

@@ -19,15 +19,13 @@ unpacked to disk). Any numeric dtypes are accepted on reading; the arrays come b
 from __future__ import annotations
 
 import contextlib
-import os
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
 import numpy as np
 
+from .._filecache import FileKeyedCache
 from ..errors import DatasetError
 from .hdf5_vlen import file_reader, read_rows, vlen_layout
 from .seekable_deflate import open_seekable
@@ -196,36 +194,22 @@ class _SpikeFile:
         return None if None in got else (*got[0], *got[1])
 
 
-_OPEN: "OrderedDict[tuple, _SpikeFile]" = OrderedDict()
-_OPEN_LOCK = threading.Lock()
-_OPEN_MAX = 2  # spike files whose shared part this process keeps (SSC has three splits)
+#: the shared part of the last spike files opened (SSC has three splits)
+_OPEN: FileKeyedCache[_SpikeFile] = FileKeyedCache(2)
 
 
 def _spike_file(path) -> _SpikeFile:
-    """The :class:`_SpikeFile` of ``path``, kept for the last :data:`_OPEN_MAX` files opened
-    (keyed by path, inode, size and change times: a rewritten file is opened again)."""
+    """The :class:`_SpikeFile` of ``path``, kept while the file is unchanged
+    (:class:`~evframes._filecache.FileKeyedCache`)."""
     try:
-        st = os.stat(path)
-    except OSError as e:
-        raise DatasetError(f"{path}: cannot read the spike file ({e.strerror})") from None
-    key = (str(Path(path).resolve()), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-    with _OPEN_LOCK:
-        sf = _OPEN.get(key)
-        if sf is not None:
-            _OPEN.move_to_end(key)
-            return sf
-    sf = _SpikeFile(path)
-    with _OPEN_LOCK:
-        _OPEN[key] = sf
-        while len(_OPEN) > _OPEN_MAX:
-            _OPEN.popitem(last=False)
-    return sf
+        return _OPEN.get(path, lambda: _SpikeFile(path))
+    except OSError as e:  # os.stat: missing, unreadable
+        raise DatasetError(f"{path}: cannot read the spike file ({e.strerror or e})") from None
 
 
 def clear_spike_file_cache() -> None:
     """Forget the spike files opened so far (benchmarks: every run pays the first open)."""
-    with _OPEN_LOCK:
-        _OPEN.clear()
+    _OPEN.clear()
 
 
 def _read_with_h5py(path, start: int, stop: int):
