@@ -44,6 +44,15 @@ def _copy(src, dst):
         dst[b] = src[b]
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _u64(span, i):
+    """The little-endian 8-byte integer at ``span[i:i + 8]`` (a size in the heap), as int64."""
+    v = np.int64(0)
+    for b in range(8):
+        v |= np.int64(span[i + b]) << (8 * b)
+    return v
+
+
 @njit(cache=True, nogil=True)
 def _gather(span, base, coll, idx, nbytes, order, starts, out):
     """Copy each row's object data out of its collection into ``out`` (uint8).
@@ -66,9 +75,7 @@ def _gather(span, base, coll, idx, nbytes, order, starts, out):
         if span[c] != 71 or span[c + 1] != 67 or span[c + 2] != 79 or span[c + 3] != 76 \
                 or span[c + 4] != 1:  # "GCOL", version 1
             return False
-        size = np.int64(0)
-        for b in range(8):
-            size |= np.int64(span[c + 8 + b]) << (8 * b)
+        size = _u64(span, c + 8)
         end = c + size
         if size < _HEAD or end > span.shape[0]:
             return False
@@ -77,9 +84,7 @@ def _gather(span, base, coll, idx, nbytes, order, starts, out):
             oi = np.int64(span[q]) | (np.int64(span[q + 1]) << 8)
             if oi == 0:  # the free space: no objects after it
                 break
-            osz = np.int64(0)
-            for b in range(8):
-                osz |= np.int64(span[q + 8 + b]) << (8 * b)
+            osz = _u64(span, q + 8)
             if osz < 0 or q + _HEAD + osz > end:
                 return False
             where[oi] = q + _HEAD
@@ -92,10 +97,7 @@ def _gather(span, base, coll, idx, nbytes, order, starts, out):
                 return False
             src = where[j]
             n = nbytes[r]
-            osz = np.int64(0)
-            for b in range(8):
-                osz |= np.int64(span[src - 8 + b]) << (8 * b)
-            if osz != n:  # the object must hold exactly the row's elements
+            if _u64(span, src - 8) != n:  # the object must hold exactly the row's elements
                 return False
             _copy(span[src:src + n], out[starts[r]:starts[r] + n])
             k += 1

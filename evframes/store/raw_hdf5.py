@@ -109,14 +109,22 @@ def open_spike_file(path) -> Iterator:
             raw.close()
 
 
+def _stream(path, full: bool = False):
+    """The seekable uncompressed stream of a ``.gz`` / ``.zip`` spike file
+    (:func:`.seekable_deflate.open_seekable`; ``full``: checked whole), None for a plain
+    ``.h5``."""
+    name = Path(path).name.lower()
+    if name.endswith(".zip"):
+        return open_seekable(path, _zip_h5_member(Path(path)), full=full)
+    if name.endswith(".gz"):
+        return open_seekable(path, None, full=full)
+    return None
+
+
 def _check_archive(path) -> None:
     """Decode a ``.gz`` / ``.zip`` spike file whole, raising its precise DatasetError if it is
     cut or damaged."""
-    name = Path(path).name.lower()
-    if name.endswith(".gz"):
-        open_seekable(path, None, full=True)
-    elif name.endswith(".zip"):
-        open_seekable(path, _zip_h5_member(Path(path)), full=True)
+    _stream(path, full=True)
 
 
 def _short(e) -> str:
@@ -155,13 +163,8 @@ def _flat(rows, where: str, what: str):
 def _byte_source(path):
     """``pread`` over the uncompressed bytes of a spike file (the stream inside a ``.gz`` /
     ``.zip``, sharing the index h5py's reads use)."""
-    path = Path(path)
-    name = path.name.lower()
-    if name.endswith(".zip"):
-        return file_reader(open_seekable(path, _zip_h5_member(path)))
-    if name.endswith(".gz"):
-        return file_reader(open_seekable(path))
-    return file_reader(str(path))
+    stream = _stream(path)
+    return file_reader(stream if stream is not None else str(path))
 
 
 class _SpikeFile:
